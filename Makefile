@@ -1,0 +1,33 @@
+# The two commands a newcomer needs:
+#   make demo   installs the package with the OpenTelemetry bridge and serves
+#               the demo app (development.ini) on http://127.0.0.1:6543
+#   make test   installs everything and runs the whole suite, with coverage,
+#               against Pyramid 2.x and against Pyramid 1.10
+PYTHON ?= python3
+VENV := .venv
+
+.PHONY: demo test test-pyramid2 test-pyramid110 clean
+
+$(VENV)/%/ready: setup.py constraints.txt
+	$(PYTHON) -m venv $(VENV)/$*
+	$(VENV)/$*/bin/pip install -q --upgrade "pip>=23" "setuptools<81"
+	$(VENV)/$*/bin/pip install -q -c constraints.txt -e '.[testing]' $(EXTRA_$*)
+	touch $@
+
+EXTRA_pyramid2 := "pyramid>=2,<3"
+EXTRA_pyramid110 := "pyramid==1.10.8"
+EXTRA_demo := "pyramid>=2,<3"
+
+demo: $(VENV)/demo/ready
+	$(VENV)/demo/bin/pserve development.ini
+
+test: test-pyramid2 test-pyramid110
+
+test-pyramid2: $(VENV)/pyramid2/ready
+	$(VENV)/pyramid2/bin/pytest --cov=pyramid_opentracing --cov-report=term-missing --cov-fail-under=95 tests
+
+test-pyramid110: $(VENV)/pyramid110/ready
+	$(VENV)/pyramid110/bin/pytest --cov=pyramid_opentracing --cov-report=term-missing --cov-fail-under=95 tests
+
+clean:
+	rm -rf $(VENV) .coverage .pytest_cache

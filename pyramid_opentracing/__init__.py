@@ -1,0 +1,65 @@
+"""Distributed tracing for Pyramid through the OpenTracing API.
+
+``config.include('pyramid_opentracing')`` parses the ``ot.*`` settings at
+start-up and installs a tween that traces each request when ``ot.trace_all``
+is true. :class:`PyramidTracer` and :func:`trace` trace single views.
+"""
+from pyramid.tweens import INGRESS
+
+from .decorator import traced_view
+from .request_span import ENVIRON_KEY
+from .settings import parse_settings
+from .tracer import PyramidTracer, PyramidTracing
+from .tween import opentracing_tween_factory
+
+__all__ = ['PyramidTracer', 'PyramidTracing', 'includeme', 'trace', 'get_span',
+           'opentracing_tween_factory']
+
+
+def includeme(config):
+    """Register the tracing tween and parse the ``ot.*`` settings.
+
+    The tween sits under INGRESS, outermost, so that its span covers every
+    other tween (pyramid_tm's commit among them) and it sees the response the
+    exception view made. Settings are parsed in a deferred action, once, and
+    written back as typed values, with the PyramidTracer under ``ot.tracer``
+    and ``ot.tracing``.
+    """
+    def register():
+        settings = config.registry.settings
+        settings.update(parse_settings(settings, config))
+
+    config.action('pyramid_opentracing.settings', register, order=-10)
+    config.add_tween('pyramid_opentracing.opentracing_tween_factory', under=INGRESS)
+
+
+_default_tracer = None
+
+
+def registry_tracer(request):
+    """The PyramidTracer configured for the request's application.
+
+    Falls back to one on the global tracer where ``includeme`` did not run.
+    """
+    global _default_tracer
+    tracer = request.registry.settings.get('ot.tracer') if request.registry.settings else None
+    if isinstance(tracer, PyramidTracer):
+        return tracer
+    if _default_tracer is None:
+        _default_tracer = PyramidTracer()
+    return _default_tracer
+
+
+def trace(*attributes):
+    """Decorator tracing one view with the tracer configured in the registry.
+
+    The module-level twin of :meth:`PyramidTracer.trace`, for applications
+    configured from an INI file that hold no tracer object of their own.
+    """
+    return lambda view: traced_view(view, registry_tracer, attributes)
+
+
+def get_span(request):
+    """The server span of ``request``, whoever started it, or None."""
+    state = request.environ.get(ENVIRON_KEY)
+    return None if state is None else state.span

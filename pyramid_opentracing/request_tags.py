@@ -1,0 +1,97 @@
+"""Turn request data into span tag values: readable, bounded and redacted."""
+import traceback
+
+from opentracing.ext import tags
+
+from .redaction import BODY_ATTRIBUTES, REDACTED, SECRET_ATTRIBUTES, URL_NAMES
+
+_SCALARS = (bool, int, float)
+
+
+def bound(text, limit):
+    """``text`` cut to ``limit`` characters, saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    return '%s...[%d more characters]' % (text[:limit], len(text) - limit)
+
+
+def bound_tail(text, limit):
+    """The last ``limit`` characters of ``text``: where a traceback says most."""
+    if len(text) <= limit:
+        return text
+    return '[%d characters before]...%s' % (len(text) - limit, text[-limit:])
+
+
+def http_url(request, policy):
+    """The request URL for the ``http.url`` tag.
+
+    Without the query string unless ``policy.trace_query_string``; never with
+    user info; secret query parameters redacted.
+    """
+    url = request.path_url
+    if policy.trace_query_string:
+        query = request.environ.get('QUERY_STRING')
+        if query:
+            url = url + '?' + query
+    return policy.redactor.url(url)
+
+
+def start_tags(request, policy):
+    """The tags a server span carries from its start."""
+    return {
+        tags.COMPONENT: 'pyramid',
+        tags.SPAN_KIND: tags.SPAN_KIND_RPC_SERVER,
+        tags.HTTP_METHOD: request.method,
+        tags.HTTP_URL: http_url(request, policy),
+    }
+
+
+def attribute_tag(name, value, policy):
+    """The tag value for request attribute ``name``, or None for no tag."""
+    if value is None:
+        return None
+    redactor = policy.redactor
+    if name in SECRET_ATTRIBUTES:
+        return REDACTED
+    if isinstance(value, _SCALARS):
+        return value
+    if name in BODY_ATTRIBUTES:
+        return '[body: %d bytes]' % len(value) if hasattr(value, '__len__') else '[body]'
+    if isinstance(value, bytes):
+        value = value.decode('latin-1')
+    if isinstance(value, str):
+        if name in URL_NAMES:
+            value = redactor.query(value) if name == 'query_string' else redactor.url(value)
+        return bound(value, policy.max_tag_length)
+    items = getattr(value, 'items', None)
+    if callable(items):
+        return bound(_render_mapping(items(), redactor), policy.max_tag_length)
+    return bound(str(value), policy.max_tag_length)
+
+
+def _render_mapping(items, redactor):
+    lines = []
+    for key, item in items:
+        key = str(key)
+        if redactor.is_secret(key):
+            item = REDACTED
+        elif key.lower() in URL_NAMES and isinstance(item, str):
+            item = redactor.query(item) if key.lower() == 'query_string' else redactor.url(item)
+        lines.append('%s: %s' % (key, item))
+    return '\n'.join(lines)
+
+
+def error_fields(exc, policy):
+    """The OpenTracing log fields that describe exception ``exc``."""
+    kind = type(exc)
+    module = kind.__module__
+    return {
+        'event': tags.ERROR,
+        'error.object': exc,
+        'error.kind': kind.__qualname__ if module == 'builtins' else module + '.' + kind.__qualname__,
+        'message': bound(str(exc), policy.max_tag_length),
+        'stack': bound_tail(
+            ''.join(traceback.format_exception(kind, exc, exc.__traceback__)),
+            policy.max_stack_length,
+        ),
+    }

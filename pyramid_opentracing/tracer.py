@@ -1,0 +1,90 @@
+"""PyramidTracer: an OpenTracing tracer plus what Pyramid needs to trace requests."""
+import opentracing
+
+from .failures import FailureLog
+from .redaction import Redactor
+from .request_span import ENVIRON_KEY
+
+DEFAULT_MAX_TAG_LENGTH = 1024
+
+
+class TagPolicy:
+    """How request data becomes tags: redaction, query strings, sizes."""
+
+    __slots__ = ('redactor', 'trace_query_string', 'max_tag_length', 'max_stack_length')
+
+    def __init__(self, redacted_headers=(), redacted_query_params=(),
+                 trace_query_string=False, max_tag_length=DEFAULT_MAX_TAG_LENGTH):
+        if not isinstance(max_tag_length, int) or max_tag_length < 16:
+            raise ValueError('max_tag_length must be an integer of at least 16, not %r'
+                             % (max_tag_length,))
+        self.redactor = Redactor(redacted_headers, redacted_query_params)
+        self.trace_query_string = trace_query_string
+        self.max_tag_length = max_tag_length
+        self.max_stack_length = max_tag_length * 8
+
+
+class PyramidTracer:
+    """Traces Pyramid requests with an OpenTracing ``tracer``.
+
+    ``tracer`` defaults to :func:`opentracing.global_tracer`, looked up on each
+    request so that a tracer installed after start-up is used.
+    ``start_span_cb(span, request)`` runs when a server span starts; a name it
+    gives the span is kept. ``operation_name_func(request)`` names the span once
+    routing is done (default: the matched route's name, else the HTTP method).
+    The keyword arguments set how request data becomes tags (see
+    :class:`TagPolicy`).
+    """
+
+    def __init__(self, tracer=None, start_span_cb=None, operation_name_func=None,
+                 **tag_policy):
+        for name, function in (('start_span_cb', start_span_cb),
+                               ('operation_name_func', operation_name_func)):
+            if function is not None and not callable(function):
+                raise ValueError('%s must be callable, not %r' % (name, function))
+        self._tracer = tracer
+        self.start_span_cb = start_span_cb
+        self.operation_name_func = operation_name_func
+        self.policy = TagPolicy(**tag_policy)
+        self.failures = FailureLog()
+
+    def __repr__(self):
+        return '<PyramidTracer tracer=%r>' % (self._tracer or 'opentracing.global_tracer()',)
+
+    @property
+    def tracer(self):
+        """The OpenTracing tracer in use."""
+        tracer = self._tracer
+        return opentracing.global_tracer() if tracer is None else tracer
+
+    def get_span(self, request):
+        """The server span tracing ``request``, or None when it is not traced."""
+        state = request.environ.get(ENVIRON_KEY)
+        return None if state is None else state.span
+
+    def trace(self, *attributes):
+        """Decorator that traces one view, tagging the request ``attributes``.
+
+        Works without the tween; when the tween already traces the request, the
+        attributes are tagged on its span instead of making a second span.
+        """
+        from .decorator import traced_view
+        return lambda view: traced_view(view, lambda request: self, attributes)
+
+    def operation_name(self, request):
+        """The span name for ``request`` as routed so far."""
+        function = self.operation_name_func
+        if function is not None:
+            try:
+                name = function(request)
+            except Exception as exc:
+                self.failures.report('ot.operation_name_func', exc, 'the default span name is used')
+            else:
+                if name:
+                    return str(name)
+        route = getattr(request, 'matched_route', None)
+        return request.method if route is None else route.name
+
+
+#: The 1.0 name of :class:`PyramidTracer`.
+PyramidTracing = PyramidTracer

@@ -1,0 +1,46 @@
+from setuptools import find_packages, setup
+
+with open('README.rst', encoding='utf-8') as readme:
+    long_description = readme.read()
+
+otel = [
+    'opentelemetry-api>=1.20',
+    'opentelemetry-sdk>=1.20',
+    'opentelemetry-opentracing-shim>=0.41b0',
+]
+
+setup(
+    name='pyramid_opentracing',
+    version='2.0.0.dev0',
+    description='Distributed tracing for Pyramid applications through OpenTracing',
+    long_description=long_description,
+    long_description_content_type='text/x-rst',
+    license='Apache-2.0',
+    packages=find_packages(include=['pyramid_opentracing', 'pyramid_opentracing.*']),
+    package_data={'pyramid_opentracing': ['py.typed']},
+    python_requires='>=3.9',
+    install_requires=[
+        'pyramid>=1.10,<3',
+        'opentracing>=2.1,<3',
+        'webob',
+    ],
+    extras_require={
+        'otel': otel,
+        'testing': [
+            'pytest',
+            'pytest-cov',
+            'webtest',
+            'waitress',
+            'hypothesis',
+            'basictracer',
+            'jaeger-client',
+            'requests',
+        ] + otel,
+    },
+    classifiers=[
+        'Framework :: Pyramid',
+        'Programming Language :: Python :: 3',
+        'License :: OSI Approved :: Apache Software License',
+    ],
+    zip_safe=False,
+)
