@@ -35,7 +35,12 @@ setup(
             'basictracer',
             'jaeger-client',
             'requests',
+            'pyramid_tm',
+            'pyramid_retry',
         ] + otel,
+        # benchmarks/overhead.py compares against OpenTelemetry's own
+        # Pyramid instrumentation (and fetches the original 1.0.0 itself).
+        'bench': ['opentelemetry-instrumentation-pyramid>=0.41b0'] + otel,
     },
     classifiers=[
         'Framework :: Pyramid',
