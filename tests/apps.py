@@ -105,3 +105,9 @@ def make_config(settings=None, include=True):
 
 def make_app(settings=None):
     return make_config(settings).make_wsgi_app()
+
+
+def paste_app(global_config, **settings):
+    """PasteDeploy entry point: the app without an explicit include, so that
+    ``pyramid.includes`` in the INI file does it."""
+    return make_config(settings, include=False).make_wsgi_app()

@@ -1,0 +1,46 @@
+"""The failure log reports the first of each kind and counts the rest."""
+import logging
+
+from pyramid_opentracing.failures import MAX_KINDS, FailureLog
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_repeats_are_counted_not_logged_until_the_interval_passes(caplog):
+    caplog.set_level(logging.DEBUG, logger='pyramid_opentracing')
+    clock = Clock()
+    log = FailureLog(interval=60, clock=clock)
+    for _ in range(1000):
+        log.report('extract', ValueError('bad'), 'the request starts a new trace')
+    assert len(caplog.records) == 1
+    first = caplog.records[0]
+    assert first.levelno == logging.ERROR and first.exc_info[0] is ValueError
+    assert first.getMessage() == (
+        'pyramid_opentracing: extract failed (ValueError: bad); the request starts a new trace.')
+    clock.now = 61
+    log.report('extract', ValueError('bad'), 'the request starts a new trace', level=logging.WARNING)
+    assert len(caplog.records) == 2
+    assert caplog.records[1].levelno == logging.WARNING
+    assert '999 more such failures were not logged in the last 60 s' in caplog.records[1].getMessage()
+
+
+def test_different_operations_and_exception_types_are_logged_separately(caplog):
+    caplog.set_level(logging.DEBUG, logger='pyramid_opentracing')
+    log = FailureLog()
+    log.report('extract', ValueError('a'), 'x')
+    log.report('extract', KeyError('a'), 'x')
+    log.report('finish', ValueError('a'), 'x')
+    assert len(caplog.records) == 3
+
+
+def test_memory_is_bounded():
+    log = FailureLog()
+    for number in range(MAX_KINDS * 3):
+        log.report('operation %d' % number, ValueError(), 'x')
+    assert len(log._seen) <= MAX_KINDS
