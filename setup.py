@@ -7,6 +7,9 @@ otel = [
     'opentelemetry-api>=1.20',
     'opentelemetry-sdk>=1.20',
     'opentelemetry-opentracing-shim>=0.41b0',
+    'opentelemetry-exporter-otlp-proto-http>=1.20',
+    'opentelemetry-propagator-b3>=1.20',
+    'opentelemetry-propagator-jaeger>=1.20',
 ]
 
 setup(
@@ -37,6 +40,9 @@ setup(
             'requests',
             'pyramid_tm',
             'pyramid_retry',
+            # the OTel bridge's end-to-end and side-by-side tests
+            'opentelemetry-proto>=1.20',
+            'opentelemetry-instrumentation-pyramid>=0.41b0',
         ] + otel,
         # benchmarks/overhead.py compares against OpenTelemetry's own
         # Pyramid instrumentation (and fetches the original 1.0.0 itself).

@@ -49,11 +49,12 @@ def outcome_of_exception(exc, status_if_unknown):
 class RequestSpan:
     """The server span of one request and the scope that made it active."""
 
-    __slots__ = ('owner', 'tracer', 'scope', 'span', 'name', 'renamed_by_user')
+    __slots__ = ('owner', 'tracer', 'spans', 'scope', 'span', 'name', 'renamed_by_user')
 
-    def __init__(self, owner, tracer, scope, name):
+    def __init__(self, owner, spans, scope, name):
         self.owner = owner
-        self.tracer = tracer
+        self.tracer = spans.tracer
+        self.spans = spans
         self.scope = scope
         self.span = scope.span
         self.name = name
@@ -65,10 +66,9 @@ class RequestSpan:
         tracer = owner.tracer
         parent = extract_parent(owner, tracer, request)
         try:
-            scope = tracer.start_active_span(
-                name, child_of=parent, tags=start_tags(request, owner.policy),
-                finish_on_close=False)
-            self = cls(owner, tracer, scope, name)
+            spans = owner.server_spans(tracer)
+            scope = spans.start_active(request, owner.policy, name, parent)
+            self = cls(owner, spans, scope, name)
         except Exception as exc:
             owner.failures.report('starting the server span', exc, 'the request is served untraced')
             return None
@@ -123,19 +123,10 @@ class RequestSpan:
             del environ[ENVIRON_KEY]
         span = self.span
         try:
-            name = self.owner.operation_name(request)
+            name = self.spans.operation_name(self.owner, request)
             if name != self.name and not self.renamed_by_user:
                 span.set_operation_name(name)
-            route = getattr(request, 'matched_route', None)
-            if route is not None:
-                span.set_tag('pyramid.route', route.name)
-            if status_code is not None:
-                span.set_tag(tags.HTTP_STATUS_CODE, status_code)
-            if error is not None:
-                span.set_tag(tags.ERROR, True)
-                span.log_kv(error_fields(error, self.owner.policy))
-            elif status_code is not None and status_code >= 500:
-                span.set_tag(tags.ERROR, True)
+            self.spans.tag_outcome(span, request, status_code, error, self.owner.policy)
         except Exception as exc:
             self.owner.failures.report('tagging the finished server span', exc, 'its tags may be incomplete')
         try:
@@ -153,6 +144,40 @@ class RequestSpan:
             self.span.finish()
         except Exception:
             pass  # the tracer already failed and was reported once
+
+
+class OpenTracingSpans:
+    """Server spans through the OpenTracing API alone, for any tracer.
+
+    :meth:`PyramidTracer.server_spans` picks this, or the OpenTelemetry
+    bridge's SERVER spans when the tracer is the OpenTelemetry shim.
+    """
+
+    __slots__ = ('tracer',)
+
+    def __init__(self, tracer):
+        self.tracer = tracer
+
+    def start_active(self, request, policy, name, parent):
+        """Start the server span of ``request`` and make it active."""
+        return self.tracer.start_active_span(
+            name, child_of=parent, tags=start_tags(request, policy), finish_on_close=False)
+
+    def operation_name(self, owner, request):
+        return owner.operation_name(request)
+
+    def tag_outcome(self, span, request, status_code, error, policy):
+        """Tag the route, the status code and the error, if any."""
+        route = getattr(request, 'matched_route', None)
+        if route is not None:
+            span.set_tag('pyramid.route', route.name)
+        if status_code is not None:
+            span.set_tag(tags.HTTP_STATUS_CODE, status_code)
+        if error is not None:
+            span.set_tag(tags.ERROR, True)
+            span.log_kv(error_fields(error, policy))
+        elif status_code is not None and status_code >= 500:
+            span.set_tag(tags.ERROR, True)
 
 
 def _force_deactivate(tracer, scope, span):

@@ -1,9 +1,11 @@
 """PyramidTracer: an OpenTracing tracer plus what Pyramid needs to trace requests."""
+import sys
+
 import opentracing
 
 from .failures import FailureLog
 from .redaction import Redactor
-from .request_span import ENVIRON_KEY
+from .request_span import ENVIRON_KEY, OpenTracingSpans
 
 DEFAULT_MAX_TAG_LENGTH = 1024
 
@@ -47,6 +49,7 @@ class PyramidTracer:
         self.operation_name_func = operation_name_func
         self.policy = TagPolicy(**tag_policy)
         self.failures = FailureLog()
+        self._server_spans = None
 
     def __repr__(self):
         return '<PyramidTracer tracer=%r>' % (self._tracer or 'opentracing.global_tracer()',)
@@ -56,6 +59,14 @@ class PyramidTracer:
         """The OpenTracing tracer in use."""
         tracer = self._tracer
         return opentracing.global_tracer() if tracer is None else tracer
+
+    def server_spans(self, tracer):
+        """How server spans are started with ``tracer``: chosen once per tracer
+        object, since the tracer may be the global one, installed later."""
+        spans = self._server_spans
+        if spans is None or spans.tracer is not tracer:
+            spans = self._server_spans = server_spans_for(tracer)
+        return spans
 
     def get_span(self, request):
         """The server span tracing ``request``, or None when it is not traced."""
@@ -84,6 +95,16 @@ class PyramidTracer:
                     return str(name)
         route = getattr(request, 'matched_route', None)
         return request.method if route is None else route.name
+
+
+def server_spans_for(tracer):
+    """Real OpenTelemetry SERVER spans when ``tracer`` is the OpenTelemetry
+    shim (whose own start_span cannot set a span kind), else plain OpenTracing."""
+    shim = sys.modules.get('opentelemetry.shim.opentracing_shim')
+    if shim is not None and isinstance(tracer, shim.TracerShim):
+        from .otel.spans import OtelServerSpans
+        return OtelServerSpans(tracer)
+    return OpenTracingSpans(tracer)
 
 
 #: The 1.0 name of :class:`PyramidTracer`.

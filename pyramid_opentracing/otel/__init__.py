@@ -1,0 +1,24 @@
+"""The OpenTelemetry bridge: trace with OpenTelemetry, keep the OpenTracing API.
+
+Set ``ot.base_tracer_func = pyramid_opentracing.otel.tracer_from_settings``
+and the ``ot.otel.*`` settings (or the standard ``OTEL_*`` environment
+variables): spans are recorded by the OpenTelemetry SDK and exported over
+OTLP to Jaeger, Tempo, Zipkin or any collector. Needs the ``otel`` extra.
+"""
+from .bridge import BridgeTracer
+from .options import BridgeOptions
+from .provider import make_provider, make_propagator
+
+__all__ = ['BridgeTracer', 'tracer_from_settings']
+
+
+def tracer_from_settings(**settings):
+    """The OpenTracing tracer the ``ot.otel.*`` settings describe.
+
+    Builds an SDK TracerProvider (flushed and shut down when the process
+    exits) and returns a :class:`BridgeTracer` on it. Sets no global state:
+    neither OpenTelemetry's global provider nor its global propagator.
+    """
+    options = BridgeOptions(settings)
+    provider, exporter = make_provider(options)
+    return BridgeTracer(provider, make_propagator(options.propagators), exporter)

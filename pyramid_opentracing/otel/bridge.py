@@ -1,0 +1,78 @@
+"""The bridge tracer: OpenTelemetry's OpenTracing shim with its own propagators.
+
+The stock shim injects and extracts with OpenTelemetry's *global* propagator,
+so two applications in one process (or a test suite) could not speak
+different header formats. :class:`BridgeTracer` carries its propagator, its
+provider and its exporter, and sets no global state.
+"""
+import opentracing
+from opentelemetry import context as otel_context
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.shim.opentracing_shim import SpanContextShim, TracerShim
+from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, get_current_span, set_span_in_context
+
+_FORMATS = (opentracing.Format.HTTP_HEADERS, opentracing.Format.TEXT_MAP)
+
+
+class BridgeTracer(TracerShim):
+    """An OpenTracing tracer that records OpenTelemetry spans.
+
+    ``provider`` is the SDK TracerProvider the spans go to, ``propagator``
+    the OpenTelemetry TextMapPropagator for inject and extract, ``exporter``
+    the span exporter (an ``InMemorySpanExporter`` when ``exporter = memory``).
+    """
+
+    def __init__(self, provider, propagator=None, exporter=None):
+        super().__init__(provider.get_tracer('pyramid_opentracing'))
+        self.provider = provider
+        self.propagator = CompositePropagator([]) if propagator is None else propagator
+        self.exporter = exporter
+
+    def __repr__(self):
+        return '<BridgeTracer propagator=%r exporter=%r>' % (
+            getattr(self.propagator, 'fields', None), type(self.exporter).__name__)
+
+    def inject(self, span_context, format, carrier):
+        """Write ``span_context`` (and its baggage) into the ``carrier`` headers."""
+        if format not in _FORMATS:
+            raise opentracing.UnsupportedFormatException(format)
+        context = getattr(span_context, 'baggage', None) if span_context is not None else None
+        if not isinstance(context, otel_context.Context):
+            context = None
+        otel_span_context = span_context.unwrap() if span_context is not None else INVALID_SPAN_CONTEXT
+        self.propagator.inject(carrier, context=set_span_in_context(
+            NonRecordingSpan(otel_span_context), context))
+
+    def extract(self, format, carrier):
+        """The caller's span context from the ``carrier`` headers, or None.
+
+        Malformed headers are the caller's problem: they mean "no parent",
+        reported as SpanContextCorruptedException, never as a failure.
+        """
+        if format not in _FORMATS:
+            raise opentracing.UnsupportedFormatException(format)
+        try:
+            extracted = self.propagator.extract(_lower_keys(carrier))
+        except Exception as exc:
+            raise opentracing.SpanContextCorruptedException(str(exc)) from exc
+        span_context = get_current_span(extracted).get_span_context()
+        if not span_context.is_valid:
+            return None
+        shim_context = SpanContextShim(span_context)
+        shim_context._baggage = extracted  # the shim keeps baggage in a Context
+        return shim_context
+
+    def force_flush(self, timeout_millis=30000):
+        """Export every finished span now; True if all were exported in time."""
+        return self.provider.force_flush(timeout_millis)
+
+    def shutdown(self):
+        """Flush and stop the exporter (also done when the process exits)."""
+        self.provider.shutdown()
+
+
+def _lower_keys(carrier):
+    """The headers as a dict with lower-case names: OpenTelemetry's default
+    getter looks names up exactly, and the propagators use lower case."""
+    items = carrier.items() if hasattr(carrier, 'items') else carrier
+    return {str(key).lower(): value for key, value in items}
