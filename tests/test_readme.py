@@ -1,4 +1,5 @@
 """The README's Python examples run, and do what the README says."""
+import linecache
 import pathlib
 import re
 
@@ -17,10 +18,17 @@ def python_blocks(section):
     return [re.sub(r'(?m)^    ', '', block) for block in blocks]
 
 
+def run(block, namespace, number=0):
+    """exec ``block`` with its source known to linecache, as view_config needs."""
+    filename = '<README.rst block %d>' % number
+    linecache.cache[filename] = (len(block), None, block.splitlines(True), filename)
+    exec(compile(block, filename, 'exec'), namespace)
+
+
 def test_quick_start_example_traces_requests():
     namespace = {}
     [block] = python_blocks('Quick start')
-    exec(block, namespace)
+    run(block, namespace)
     webtest.TestApp(namespace['app']).get('/', status=404)
     [span] = namespace['my_opentracing_tracer'].finished_spans()
     assert span.operation_name == 'GET'
@@ -30,8 +38,8 @@ def test_quick_start_example_traces_requests():
 
 def test_single_view_examples_trace_the_view():
     namespace = {}
-    for block in python_blocks('Tracing single views'):
-        exec(block, namespace)
+    for number, block in enumerate(python_blocks('Tracing single views')):
+        run(block, namespace, number)
     request = DummyRequest(headers={'Authorization': 'Bearer secret'})
     assert namespace['hello'](request) == {'hello': 'world'}
     [span] = namespace['tracer'].tracer.finished_spans()
