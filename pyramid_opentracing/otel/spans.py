@@ -5,6 +5,8 @@ OpenTelemetry span itself, with the HTTP semantic-convention attributes, and
 hands it back wrapped as a shim span: application code keeps seeing
 OpenTracing spans and the backend sees proper SERVER and CLIENT spans.
 """
+from urllib.parse import urlsplit
+
 from opentelemetry import context as otel_context
 from opentelemetry.shim.opentracing_shim import SpanContextShim, SpanShim
 from opentelemetry.trace import NonRecordingSpan, SpanKind, Status, StatusCode, set_span_in_context
@@ -135,6 +137,24 @@ class OtelServerSpans:
             otel_span.set_status(Status(StatusCode.ERROR, description))
         if error is not None:
             otel_span.record_exception(error, escaped=True)
+
+
+def client_attributes(url):
+    """The semantic-convention attributes of a CLIENT span for ``url``
+    (already stripped of credentials and secret query values)."""
+    parts = urlsplit(url)
+    attributes = {'url.full': url}
+    if parts.hostname:
+        attributes['server.address'] = parts.hostname
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        port = {'http': 80, 'https': 443}.get(parts.scheme)
+    if port is not None:
+        attributes['server.port'] = port
+    return attributes
 
 
 def start_client_span(tracer, parent, method, url, attributes):

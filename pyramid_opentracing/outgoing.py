@@ -1,0 +1,266 @@
+"""Trace the HTTP requests a view makes to other services.
+
+Each outgoing request gets a CLIENT span, child of the span active in the
+view, tagged with the method, the URL (without credentials, secret query
+values redacted), the status code and the error, and its trace context is
+injected into the request headers so the next service continues the trace.
+
+* ``requests``: :func:`http_request` for one call, :func:`traced_session` or
+  :class:`TracingAdapter` for a session of your own.
+* ``urllib.request``: :func:`urlopen`.
+* any other client: :func:`client_span` (a span and the headers to send), or
+  :func:`outgoing_headers` (only the headers, no span).
+
+Tracing never breaks the call: if the tracer fails, the request is sent
+untraced and the failure is logged once on the ``pyramid_opentracing`` logger.
+Request headers never become tags, so Authorization and Cookie stay out.
+"""
+import sys
+import urllib.request
+from contextlib import contextmanager
+
+import opentracing
+from opentracing.ext import tags
+
+from .failures import FailureLog
+from .request_tags import error_fields
+from .tracer import PyramidTracer, TagPolicy
+
+_failures = FailureLog()
+_default_policy = TagPolicy()
+
+
+def owner_of(target):
+    """The PyramidTracer for ``target``: a Pyramid request (its registry's
+    tracer), a PyramidTracer, an OpenTracing tracer, or None (the global one)."""
+    if isinstance(target, PyramidTracer):
+        return target
+    registry = getattr(target, 'registry', None)
+    if registry is not None:
+        from . import registry_tracer
+        return registry_tracer(target)
+    return PyramidTracer(target)
+
+
+def _parent(tracer, target):
+    """The span the call is made from: the active one, else the request's."""
+    active = tracer.active_span
+    if active is not None:
+        return active
+    environ = getattr(target, 'environ', None)
+    if environ is not None:
+        from . import get_span
+        return get_span(target)
+    return None
+
+
+class ClientCall:
+    """One outgoing request: its span (or None) and the headers to send."""
+
+    __slots__ = ('owner', 'span', 'headers', 'status_code', 'error', '_finish')
+
+    def __init__(self, owner, span, headers, finish):
+        self.owner = owner
+        self.span = span
+        self.headers = headers
+        self.status_code = None
+        self.error = None
+        self._finish = finish
+
+    def set_status(self, status_code):
+        """Record the status code of the response."""
+        self.status_code = status_code
+
+
+@contextmanager
+def client_span(method, url, target=None, headers=None):
+    """Trace one outgoing request made with any HTTP client.
+
+    Yields a :class:`ClientCall`: send ``call.headers`` (``headers`` plus the
+    trace context) with the request, and call ``call.set_status(code)`` with
+    the response's status. An exception leaving the block marks the span as
+    an error. ``target`` is the Pyramid request, a PyramidTracer, an
+    OpenTracing tracer, or None for the global tracer.
+    """
+    owner = owner_of(target)
+    headers = dict(headers or {})
+    call = start_call(owner, target, method, url, headers)
+    try:
+        yield call
+    except BaseException as exc:
+        if call.status_code is None:  # else it is about the status (urllib's HTTPError)
+            call.error = exc
+        raise
+    finally:
+        finish_call(call)
+
+
+def start_call(owner, target, method, url, headers):
+    """A ClientCall with a started CLIENT span and its context in ``headers``."""
+    policy = getattr(owner, 'policy', _default_policy)
+    safe_url = policy.redactor.url(url)
+    try:
+        tracer = owner.tracer
+        span, finish = _client_spans(tracer).start(
+            tracer, _parent(tracer, target), method.upper(), safe_url)
+    except Exception as exc:
+        owner.failures.report('starting a client span', exc, 'the outgoing request is sent untraced')
+        return ClientCall(owner, None, headers, None)
+    try:
+        tracer.inject(span.context, opentracing.Format.HTTP_HEADERS, headers)
+    except Exception as exc:
+        owner.failures.report('injecting the trace context into an outgoing request', exc,
+                              'the next service starts a new trace')
+    return ClientCall(owner, span, headers, finish)
+
+
+def finish_call(call):
+    """Tag the outcome of ``call`` and finish its span."""
+    if call.span is None:
+        return
+    try:
+        call._finish(call.span, call.status_code, call.error, call.owner)
+    except Exception as exc:
+        call.owner.failures.report('tagging a client span', exc, 'its tags may be incomplete')
+    try:
+        call.span.finish()
+    except Exception as exc:
+        call.owner.failures.report('finishing a client span', exc, 'the span may be lost')
+
+
+def outgoing_headers(target=None, headers=None):
+    """``headers`` (a new dict) plus the active span's trace context, for a
+    request made with any client; no span is started."""
+    owner = owner_of(target)
+    headers = dict(headers or {})
+    try:
+        tracer = owner.tracer
+        parent = _parent(tracer, target)
+        if parent is not None:
+            tracer.inject(parent.context, opentracing.Format.HTTP_HEADERS, headers)
+    except Exception as exc:
+        owner.failures.report('injecting the trace context into an outgoing request', exc,
+                              'the next service starts a new trace')
+    return headers
+
+
+class _OpenTracingClientSpans:
+    """CLIENT spans through the OpenTracing API."""
+
+    @staticmethod
+    def start(tracer, parent, method, url):
+        span = tracer.start_span(method, child_of=parent, tags={
+            tags.SPAN_KIND: tags.SPAN_KIND_RPC_CLIENT,
+            tags.HTTP_METHOD: method,
+            tags.HTTP_URL: url,
+        })
+        return span, _OpenTracingClientSpans.finish
+
+    @staticmethod
+    def finish(span, status_code, error, owner):
+        if status_code is not None:
+            span.set_tag(tags.HTTP_STATUS_CODE, status_code)
+        if error is not None:
+            span.set_tag(tags.ERROR, True)
+            span.log_kv(error_fields(error, getattr(owner, 'policy', _default_policy)))
+        elif status_code is not None and status_code >= 400:
+            span.set_tag(tags.ERROR, True)
+
+
+class _OtelClientSpans:
+    """Real OpenTelemetry CLIENT spans behind the shim."""
+
+    @staticmethod
+    def start(tracer, parent, method, url):
+        from .otel.spans import client_attributes, start_client_span, tag_client_outcome
+        span = start_client_span(tracer, parent, method, url, client_attributes(url))
+        return span, lambda span, status, error, owner: tag_client_outcome(span, status, error)
+
+
+def _client_spans(tracer):
+    shim = sys.modules.get('opentelemetry.shim.opentracing_shim')
+    if shim is not None and isinstance(tracer, shim.TracerShim):
+        return _OtelClientSpans
+    return _OpenTracingClientSpans
+
+
+# -- requests -----------------------------------------------------------------
+
+try:
+    from requests.adapters import HTTPAdapter
+except ImportError:  # requests is optional: only its helpers need it
+    HTTPAdapter = object
+
+
+class TracingAdapter(HTTPAdapter):
+    """A requests transport adapter that traces every request it sends.
+
+    ``target`` is what :func:`client_span` takes; with None, the global
+    OpenTracing tracer. Mount it on a session for ``http://`` and
+    ``https://``, or use :func:`traced_session`. Each send (a retry, a
+    redirect) is a span of its own.
+    """
+
+    def __init__(self, target=None, **kwargs):
+        self.target = target
+        super().__init__(**kwargs)
+
+    def send(self, request, **kwargs):
+        with client_span(request.method, request.url, self.target, request.headers) as call:
+            request.headers.update(call.headers)
+            response = super().send(request, **kwargs)
+            call.set_status(response.status_code)
+            return response
+
+
+def traced_session(target=None, session=None):
+    """``session`` (a new requests Session by default) tracing all its requests."""
+    import requests
+    session = requests.Session() if session is None else session
+    adapter = TracingAdapter(target)
+    session.mount('http://', adapter)
+    session.mount('https://', adapter)
+    return session
+
+
+def http_request(request, method, url, session=None, **kwargs):
+    """Make a traced HTTP request with ``requests`` from the view of ``request``.
+
+    ``kwargs`` are those of ``requests.request``. With a ``session`` of
+    your own, only this call is traced.
+    """
+    with client_span(method, url, request, kwargs.pop('headers', None)) as call:
+        if session is None:
+            import requests
+            response = requests.request(method, url, headers=call.headers, **kwargs)
+        else:
+            response = session.request(method, url, headers=call.headers, **kwargs)
+        call.set_status(response.status_code)
+        return response
+
+
+# -- urllib.request -----------------------------------------------------------
+
+def urlopen(url, data=None, target=None, opener=None, **kwargs):
+    """``urllib.request.urlopen`` traced: ``url`` is a URL or a Request.
+
+    ``target`` is the Pyramid request (or as for :func:`client_span`);
+    ``kwargs`` go to ``urlopen`` (``timeout``, ``context``). An HTTPError
+    response is traced with its status code and raised as usual.
+    """
+    import urllib.error
+    http_request_obj = url if isinstance(url, urllib.request.Request) else urllib.request.Request(url, data)
+    if data is not None and isinstance(url, urllib.request.Request):
+        http_request_obj.data = data
+    method = http_request_obj.get_method()
+    with client_span(method, http_request_obj.full_url, target) as call:
+        for name, value in call.headers.items():
+            http_request_obj.add_unredirected_header(name, value)
+        open_url = urllib.request.urlopen if opener is None else opener.open
+        try:
+            response = open_url(http_request_obj, **kwargs)
+        except urllib.error.HTTPError as exc:
+            call.set_status(exc.code)
+            raise
+        call.set_status(response.status)
+        return response

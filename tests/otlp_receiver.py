@@ -1,0 +1,81 @@
+"""A real OTLP/HTTP trace receiver on 127.0.0.1, for end-to-end tests.
+
+It decodes each protobuf ``ExportTraceServiceRequest`` with
+``opentelemetry-proto`` and keeps the spans as plain dicts.
+"""
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest, ExportTraceServiceResponse)
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+KINDS = {value: name[len('SPAN_KIND_'):] for name, value in Span.SpanKind.items()}
+STATUSES = {value: name[len('STATUS_CODE_'):] for name, value in Status.StatusCode.items()}
+
+
+def any_value(value):
+    kind = value.WhichOneof('value')
+    return None if kind is None else getattr(value, kind)
+
+
+def as_dict(span, service):
+    return {
+        'service': service,
+        'name': span.name,
+        'kind': KINDS[span.kind],
+        'trace_id': span.trace_id.hex(),
+        'span_id': span.span_id.hex(),
+        'parent_span_id': span.parent_span_id.hex() or None,
+        'attributes': {kv.key: any_value(kv.value) for kv in span.attributes},
+        'status': STATUSES[span.status.code],
+        'events': [event.name for event in span.events],
+    }
+
+
+class OTLPReceiver:
+    """Listens on a port the OS chooses; ``endpoint`` is its base URL."""
+
+    def __init__(self):
+        self.spans = []
+        self.requests = []  # (path, content type, headers) of each export
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers['Content-Length']))
+                receiver.receive(self.path, self.headers, body)
+                reply = ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header('Content-Type', 'application/x-protobuf')
+                self.send_header('Content-Length', str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.endpoint = 'http://127.0.0.1:%d' % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def receive(self, path, headers, body):
+        export = ExportTraceServiceRequest.FromString(body)
+        with self._lock:
+            self.requests.append((path, headers.get('Content-Type'), dict(headers)))
+            for resource_spans in export.resource_spans:
+                attributes = {kv.key: any_value(kv.value)
+                              for kv in resource_spans.resource.attributes}
+                for scope_spans in resource_spans.scope_spans:
+                    for span in scope_spans.spans:
+                        self.spans.append(as_dict(span, attributes.get('service.name')))
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
