@@ -46,15 +46,12 @@ class BridgeTracer(TracerShim):
     def extract(self, format, carrier):
         """The caller's span context from the ``carrier`` headers, or None.
 
-        Malformed headers are the caller's problem: they mean "no parent",
-        reported as SpanContextCorruptedException, never as a failure.
+        The propagators read malformed headers as no parent at all: the
+        request starts a new trace.
         """
         if format not in _FORMATS:
             raise opentracing.UnsupportedFormatException(format)
-        try:
-            extracted = self.propagator.extract(_lower_keys(carrier))
-        except Exception as exc:
-            raise opentracing.SpanContextCorruptedException(str(exc)) from exc
+        extracted = self.propagator.extract(_lower_keys(carrier))
         span_context = get_current_span(extracted).get_span_context()
         if not span_context.is_valid:
             return None

@@ -45,7 +45,10 @@ def as_choice(source, value, choices):
 def as_names(source, value, choices):
     """A tuple of names from a list or text separated by commas or spaces."""
     words = value.replace(',', ' ').split() if isinstance(value, str) else list(value)
-    names = tuple(as_choice(source, word, choices) for word in words)
+    names = tuple(str(word).strip().lower() for word in words)
+    for name in names:
+        if name not in choices:
+            raise fail(source, value, '%r is not one of %s' % (name, ', '.join(choices)))
     if 'none' in names:
         if len(names) > 1:
             raise fail(source, value, '"none" cannot be combined with other propagators')
@@ -62,15 +65,14 @@ def as_pairs(source, value, secret=False):
     if isinstance(value, dict):
         return {str(k): str(v) for k, v in value.items()}
     pairs = {}
-    for item in str(value).replace('\n', ',').split(','):
-        item = item.strip()
-        if not item:
-            continue
+    items = [item.strip() for item in str(value).replace('\n', ',').split(',')]
+    for number, item in enumerate(filter(None, items), 1):
         key, sep, text = item.partition('=')
         if not sep or not key.strip():
-            shown = '[REDACTED]' if secret else value
-            raise fail(source, shown, 'expected key=value items separated by commas, '
-                                      'got %r' % (key.strip() if secret else item))
+            if secret:
+                raise fail(source, '[REDACTED]', 'item %d is not key=value' % number)
+            raise fail(source, value, 'expected key=value items separated by commas, '
+                                      'got %r' % item)
         pairs[key.strip()] = text.strip()
     return pairs
 
