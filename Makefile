@@ -18,8 +18,9 @@ EXTRA_pyramid2 := "pyramid>=2,<3"
 EXTRA_pyramid110 := "pyramid==1.10.8"
 EXTRA_demo := "pyramid>=2,<3"
 
+# PYTHONPATH: development.ini names examples.demo, which is not installed.
 demo: $(VENV)/demo/ready
-	$(VENV)/demo/bin/pserve development.ini
+	PYTHONPATH=$(CURDIR) $(VENV)/demo/bin/pserve development.ini
 
 test: test-pyramid2 test-pyramid110
 
