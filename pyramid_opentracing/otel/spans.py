@@ -110,8 +110,11 @@ class OtelServerSpans:
         otel_span = self.otel_tracer.start_span(
             name, context=parent_context(parent), kind=SpanKind.SERVER,
             attributes=server_attributes(request, policy))
-        baggage = getattr(parent, 'baggage', None) if not isinstance(parent, SpanShim) else None
-        return tracer.scope_manager.activate(wrap(tracer, otel_span, baggage), False)
+        scope = tracer.scope_manager.activate(wrap(tracer, otel_span), False)
+        if parent is not None and not isinstance(parent, SpanShim):
+            # the scope wraps the span anew: give the caller's baggage to that one
+            scope.span.context._baggage = parent.baggage
+        return scope
 
     def operation_name(self, owner, request):
         """``ot.operation_name_func``'s name, else ``{method} {route pattern}``."""
