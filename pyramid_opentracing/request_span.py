@@ -153,13 +153,19 @@ class OpenTracingSpans:
     bridge's SERVER spans when the tracer is the OpenTelemetry shim.
     """
 
-    __slots__ = ('tracer',)
+    __slots__ = ('tracer', 'keeps_tags')
 
     def __init__(self, tracer):
         self.tracer = tracer
+        #: opentracing's own no-op Tracer (the default global tracer) drops
+        #: every tag: building the start tags for it (the URL above all) would
+        #: be most of the cost of an app that traces nothing.
+        self.keeps_tags = type(tracer) is not opentracing.Tracer
 
     def start_active(self, request, policy, name, parent):
         """Start the server span of ``request`` and make it active."""
+        if not self.keeps_tags:
+            return self.tracer.start_active_span(name, child_of=parent, finish_on_close=False)
         return self.tracer.start_active_span(
             name, child_of=parent, tags=start_tags(request, policy), finish_on_close=False)
 
