@@ -1,0 +1,117 @@
+"""The floor: the least a tween can do to make the server span we make.
+
+It makes exactly the tracer calls pyramid_opentracing makes for a request
+traced by its tween (no traced attributes, no callbacks): ``extract``,
+``start_active_span`` with the same four start tags (none for
+opentracing's no-op Tracer, which drops them), ``scope.close()``, then
+``set_operation_name`` to the route name, ``set_tag`` for ``pyramid.route``
+and ``http.status_code``, and ``finish``. No redaction, no guards around the
+tracer, no streaming support: everything else our tween does is overhead
+measured against this one.
+"""
+import opentracing
+from opentracing.ext import tags
+from pyramid.tweens import INGRESS
+
+_EXPECTED_EXTRACT_ERRORS = (
+    opentracing.InvalidCarrierException,
+    opentracing.SpanContextCorruptedException,
+    opentracing.UnsupportedFormatException,
+)
+
+
+def include_floor(config, tracer):
+    """Install the floor tween, where our tween goes, tracing with ``tracer``."""
+    config.registry.settings['bench.floor_tracer'] = tracer
+    config.add_tween('benchmarks.floor.floor_tween_factory', under=INGRESS)
+
+
+def floor_tween_factory(handler, registry):
+    tracer = registry.settings['bench.floor_tracer']
+    noop = type(tracer) is opentracing.Tracer  # we give it no tags: it drops them
+
+    def floor_tween(request):
+        try:
+            parent = tracer.extract(opentracing.Format.HTTP_HEADERS, request.headers)
+        except _EXPECTED_EXTRACT_ERRORS:
+            parent = None
+        method = request.method
+        if noop:
+            scope = tracer.start_active_span(method, child_of=parent, finish_on_close=False)
+        else:
+            scope = tracer.start_active_span(method, child_of=parent, finish_on_close=False, tags={
+                tags.COMPONENT: 'pyramid',
+                tags.SPAN_KIND: tags.SPAN_KIND_RPC_SERVER,
+                tags.HTTP_METHOD: method,
+                tags.HTTP_URL: request.path_url,
+            })
+        span = scope.span
+        try:
+            response = handler(request)
+        except BaseException:
+            scope.close()
+            span.set_tag(tags.ERROR, True)
+            span.finish()
+            raise
+        scope.close()
+        route = request.matched_route
+        if route is not None:
+            span.set_operation_name(route.name)
+            span.set_tag('pyramid.route', route.name)
+        span.set_tag(tags.HTTP_STATUS_CODE, response.status_int)
+        span.finish()
+        return response
+
+    return floor_tween
+
+
+def include_otel_floor(config, tracer):
+    """The floor for the OpenTelemetry bridge, which makes real SERVER spans.
+
+    For a shim tracer pyramid_opentracing starts the OpenTelemetry span
+    itself (``pyramid_opentracing.otel.spans.OtelServerSpans``); this floor
+    makes the same calls: extract, ``start_span`` with kind SERVER and the
+    same semantic-convention attributes (computed by the bridge's own
+    ``server_attributes``, so only the control flow around them differs),
+    activate through the shim's scope manager, close, ``update_name``, the
+    route and status attributes, ``end``.
+    """
+    config.registry.settings['bench.floor_tracer'] = tracer
+    config.add_tween('benchmarks.floor.otel_floor_tween_factory', under=INGRESS)
+
+
+def otel_floor_tween_factory(handler, registry):
+    from opentelemetry.trace import SpanKind
+    from pyramid_opentracing.otel.spans import parent_context, server_attributes, wrap
+    from pyramid_opentracing.tracer import TagPolicy
+    tracer = registry.settings['bench.floor_tracer']
+    otel_tracer = tracer.unwrap()
+    policy = TagPolicy()
+    server = SpanKind.SERVER
+
+    def otel_floor_tween(request):
+        try:
+            parent = tracer.extract(opentracing.Format.HTTP_HEADERS, request.headers)
+        except _EXPECTED_EXTRACT_ERRORS:
+            parent = None
+        method = request.method
+        otel_span = otel_tracer.start_span(method, context=parent_context(parent), kind=server,
+                                           attributes=server_attributes(request, policy))
+        scope = tracer.scope_manager.activate(wrap(tracer, otel_span), False)
+        try:
+            response = handler(request)
+        except BaseException:
+            scope.close()
+            otel_span.end()
+            raise
+        scope.close()
+        route = request.matched_route
+        if route is not None:
+            otel_span.update_name('%s %s' % (method, route.pattern))
+            otel_span.set_attribute('http.route', route.pattern)
+            otel_span.set_attribute('pyramid.route', route.name)
+        otel_span.set_attribute('http.response.status_code', response.status_int)
+        otel_span.end()
+        return response
+
+    return otel_floor_tween

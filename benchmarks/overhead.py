@@ -1,0 +1,177 @@
+"""How much pyramid_opentracing adds to a request, against the floor and others.
+
+Run from the repository root::
+
+    python -m benchmarks.overhead            # about 3 minutes on 2 cores
+    python -m benchmarks.overhead --quick    # a smoke run
+
+Every variant is the same Pyramid app called directly as a WSGI app in this
+one process; variants run in interleaved rounds (A B C ... A B C ...) so that
+drift in the machine's speed hits them all alike. For each variant the table
+gives the median µs per request over the rounds, the overhead over the
+untraced app (the median of the per-round differences) and that overhead as
+a ratio of the floor's (same tracer) overhead. The targets of issue 4 are
+checked at the end, each with PASS or FAIL; the exit status is 1 if any fails.
+"""
+import argparse
+import gc
+import platform
+import statistics
+import sys
+import time
+
+from webob import Request
+
+from . import variants
+
+SCENARIOS = [
+    ('json', '/json', False),
+    ('json+parent', '/json', True),
+    ('plain', '/plain', False),
+    ('plain+parent', '/plain', True),
+]
+
+
+def build_variants():
+    """[(name, tracer kind, instrument)] in the order they run in each round."""
+    tracers = {kind: make() for kind, make in variants.TRACERS.items()}
+    rows = [('untraced', None, None)]
+    for kind, tracer in tracers.items():
+        rows.append(('ours/%s' % kind, kind, variants.ours(tracer)))
+        rows.append(('floor/%s' % kind, kind, variants.floor(tracer)))
+    rows.append(('original-1.0.0/noop', 'noop', variants.original(tracers['noop'])))
+    rows.append(('otel-instrumentation-pyramid', 'otel', variants.otel_instrumentation()))
+    return rows, tracers
+
+
+def make_caller(app, path, parent):
+    """A function that sends ``count`` requests to ``app`` and reads each body."""
+    template = Request.blank(path, headers=variants.PARENT_HEADERS if parent else {}).environ
+
+    def start_response(status, headers, exc_info=None):
+        if not status.startswith('200'):
+            raise AssertionError('%s answered %s' % (path, status))
+
+    def call(count):
+        for _ in range(count):
+            body = app(dict(template), start_response)
+            for _chunk in body:
+                pass
+            close = getattr(body, 'close', None)
+            if close is not None:
+                close()
+    return call
+
+
+def time_block(call, count, reset):
+    reset()
+    gc.collect()
+    start = time.perf_counter()
+    call(count)
+    return (time.perf_counter() - start) / count * 1e6
+
+
+def run(rounds, per_block, warmup):
+    rows, tracers = build_variants()
+    mock = tracers['mock']
+    results = {}
+    for scenario, path, parent in SCENARIOS:
+        callers = []
+        for name, kind, instrument in rows:
+            app = variants.make_app(instrument)
+            call = make_caller(app, path, parent)
+            reset = mock.reset if kind == 'mock' else (lambda: None)
+            call(warmup)
+            callers.append((name, kind, call, reset))
+        times = {name: [] for name, *_ in callers}
+        for _ in range(rounds):
+            for name, _kind, call, reset in callers:
+                times[name].append(time_block(call, per_block, reset))
+        mock.reset()
+        results[scenario] = times
+        print('.', end='', file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return rows, results
+
+
+def summarise(times):
+    """{name: (median µs, median overhead µs)} for one scenario."""
+    base = times['untraced']
+    return {name: (statistics.median(t), statistics.median(a - b for a, b in zip(t, base)))
+            for name, t in times.items()}
+
+
+def report(rows, results, args):
+    kinds = {name: kind for name, kind, _ in rows}
+    print('pyramid_opentracing overhead: %d rounds x %d requests per variant and scenario'
+          % (args.rounds, args.requests))
+    print('machine: %s, %s, Python %s, %s' % (
+        platform.processor() or platform.machine(), cpu_name(), platform.python_version(),
+        platform.system()))
+    print('OTel tracer: %s\n' % variants.otel_bridge_tracer()[1])
+    summaries = {scenario: summarise(times) for scenario, times in results.items()}
+    header = '%-30s' % 'variant' + ''.join('%24s' % s for s in summaries)
+    print(header)
+    print('%-30s' % '' + '%24s' % 'µs/req  +µs  x floor' * len(summaries))
+    for name, _kind, _ in rows:
+        cells = []
+        for summary in summaries.values():
+            median, overhead = summary[name]
+            floor = summary.get('floor/%s' % kinds[name])
+            ratio = ('%5.2f' % (overhead / floor[1])) if floor and name != 'untraced' and floor[1] > 0 else '    -'
+            cells.append('%9.1f %6.1f %6s' % (median, overhead, ratio))
+        print('%-30s' % name + ''.join('%24s' % c for c in cells))
+    print()
+    return check_targets(summaries)
+
+
+def check_targets(summaries):
+    failures = 0
+    for scenario, s in summaries.items():
+        checks = []
+        for kind in variants.TRACERS:
+            ours, floor = s['ours/%s' % kind][1], s['floor/%s' % kind][1]
+            limit = max(1.15 * floor, floor + 1.0)
+            checks.append(('ours/%s overhead <= max(1.15 x floor, floor + 1 µs)' % kind, ours, limit))
+        checks.append(('ours/noop overhead <= 0.3 x original 1.0.0', s['ours/noop'][1],
+                       0.3 * s['original-1.0.0/noop'][1]))
+        checks.append(('ours/otel overhead <= 0.25 x otel-instrumentation-pyramid',
+                       s['ours/otel'][1], 0.25 * s['otel-instrumentation-pyramid'][1]))
+        for label, value, limit in checks:
+            ok = value <= limit
+            failures += not ok
+            print('%-4s %-13s %-62s %6.2f µs <= %6.2f µs' % (
+                'PASS' if ok else 'FAIL', scenario, label, value, limit))
+    print('\n%s' % ('all targets hold' if not failures else '%d target(s) missed' % failures))
+    return failures
+
+
+def cpu_name():
+    try:
+        with open('/proc/cpuinfo') as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith('model name'):
+                    name = line.split(':', 1)[1].strip()
+                    break
+            else:
+                name = '?'
+        import os
+        return '%s x %d' % (name, os.cpu_count())
+    except OSError:
+        return platform.machine()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--rounds', type=int, default=15)
+    parser.add_argument('--requests', type=int, default=400, help='requests per block')
+    parser.add_argument('--quick', action='store_true', help='3 rounds of 50: a smoke run')
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.requests = 3, 50
+    rows, results = run(args.rounds, args.requests, warmup=min(200, args.requests))
+    return 1 if report(rows, results, args) else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
