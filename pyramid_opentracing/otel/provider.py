@@ -1,4 +1,6 @@
 """Build the SDK pieces the bridge options ask for: provider, exporter, propagator."""
+import sys
+
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -28,7 +30,8 @@ def make_exporter(options):
         return InMemorySpanExporter(), False
     if options.exporter == 'console':
         from opentelemetry.sdk.trace.export import ConsoleSpanExporter
-        return ConsoleSpanExporter(), False
+        # the sys.stdout of now, not the one of import time (a test may capture it)
+        return ConsoleSpanExporter(out=sys.stdout), False
     if options.protocol == 'grpc':
         try:
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
