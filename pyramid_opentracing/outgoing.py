@@ -73,18 +73,19 @@ class ClientCall:
 
 
 @contextmanager
-def client_span(method, url, target=None, headers=None):
+def client_span(method, url, target=None, headers=None, name=None):
     """Trace one outgoing request made with any HTTP client.
 
     Yields a :class:`ClientCall`: send ``call.headers`` (``headers`` plus the
     trace context) with the request, and call ``call.set_status(code)`` with
     the response's status. An exception leaving the block marks the span as
     an error. ``target`` is the Pyramid request, a PyramidTracer, an
-    OpenTracing tracer, or None for the global tracer.
+    OpenTracing tracer, or None for the global tracer. The span is named
+    after the method unless given a ``name``.
     """
     owner = owner_of(target)
     headers = dict(headers or {})
-    call = start_call(owner, target, method, url, headers)
+    call = start_call(owner, target, method, url, headers, name)
     try:
         yield call
     except BaseException as exc:
@@ -95,14 +96,14 @@ def client_span(method, url, target=None, headers=None):
         finish_call(call)
 
 
-def start_call(owner, target, method, url, headers):
+def start_call(owner, target, method, url, headers, name=None):
     """A ClientCall with a started CLIENT span and its context in ``headers``."""
     policy = getattr(owner, 'policy', _default_policy)
     safe_url = policy.redactor.url(url)
     try:
         tracer = owner.tracer
         span, finish = _client_spans(tracer).start(
-            tracer, _parent(tracer, target), method.upper(), safe_url)
+            tracer, _parent(tracer, target), method.upper(), safe_url, name)
     except Exception as exc:
         owner.failures.report('starting a client span', exc, 'the outgoing request is sent untraced')
         return ClientCall(owner, None, headers, None)
@@ -148,8 +149,8 @@ class _OpenTracingClientSpans:
     """CLIENT spans through the OpenTracing API."""
 
     @staticmethod
-    def start(tracer, parent, method, url):
-        span = tracer.start_span(method, child_of=parent, tags={
+    def start(tracer, parent, method, url, name=None):
+        span = tracer.start_span(name or method, child_of=parent, tags={
             tags.SPAN_KIND: tags.SPAN_KIND_RPC_CLIENT,
             tags.HTTP_METHOD: method,
             tags.HTTP_URL: url,
@@ -171,9 +172,9 @@ class _OtelClientSpans:
     """Real OpenTelemetry CLIENT spans behind the shim."""
 
     @staticmethod
-    def start(tracer, parent, method, url):
+    def start(tracer, parent, method, url, name=None):
         from .otel.spans import client_attributes, start_client_span, tag_client_outcome
-        span = start_client_span(tracer, parent, method, url, client_attributes(url))
+        span = start_client_span(tracer, parent, method, url, client_attributes(url), name)
         return span, lambda span, status, error, owner: tag_client_outcome(span, status, error)
 
 
@@ -241,11 +242,12 @@ def http_request(request, method, url, session=None, **kwargs):
 
 # -- urllib.request -----------------------------------------------------------
 
-def urlopen(url, data=None, target=None, opener=None, **kwargs):
+def urlopen(url, data=None, target=None, opener=None, name=None, **kwargs):
     """``urllib.request.urlopen`` traced: ``url`` is a URL or a Request.
 
     ``target`` is the Pyramid request (or as for :func:`client_span`);
-    ``kwargs`` go to ``urlopen`` (``timeout``, ``context``). An HTTPError
+    ``name`` names the span (default: the method); ``kwargs`` go to
+    ``urlopen`` (``timeout``, ``context``). An HTTPError
     response is traced with its status code and raised as usual.
     """
     import urllib.error
@@ -253,7 +255,7 @@ def urlopen(url, data=None, target=None, opener=None, **kwargs):
     if data is not None and isinstance(url, urllib.request.Request):
         http_request_obj.data = data
     method = http_request_obj.get_method()
-    with client_span(method, http_request_obj.full_url, target) as call:
+    with client_span(method, http_request_obj.full_url, target, name=name) as call:
         for name, value in call.headers.items():
             http_request_obj.add_unredirected_header(name, value)
         open_url = urllib.request.urlopen if opener is None else opener.open

@@ -160,9 +160,9 @@ def client_attributes(url):
     return attributes
 
 
-def start_client_span(tracer, parent, method, url, attributes):
+def start_client_span(tracer, parent, method, url, attributes, name=None):
     """A CLIENT span for an outgoing request, wrapped as a shim span (not active)."""
-    name = method if method in KNOWN_METHODS else 'HTTP'
+    name = name or (method if method in KNOWN_METHODS else 'HTTP')
     all_attributes = method_attributes(method)
     all_attributes.update(attributes)
     otel_span = tracer.unwrap().start_span(
