@@ -51,7 +51,6 @@ setup(
     classifiers=[
         'Framework :: Pyramid',
         'Programming Language :: Python :: 3',
-        'License :: OSI Approved :: Apache Software License',
     ],
     zip_safe=False,
 )
