@@ -14,6 +14,7 @@ SECRET_HEADERS = frozenset({
     'authorization', 'proxy-authorization', 'cookie', 'set-cookie',
     'x-api-key', 'api-key', 'apikey', 'x-auth-token', 'x-csrf-token',
     'x-xsrf-token', 'x-amz-security-token', 'x-goog-api-key',
+    'remote-user',  # the environ's REMOTE_USER, like request.remote_user
 })
 
 #: Query and form parameter names (lower case) whose values are redacted.

@@ -3,7 +3,7 @@ import traceback
 
 from opentracing.ext import tags
 
-from .redaction import BODY_ATTRIBUTES, REDACTED, SECRET_ATTRIBUTES, URL_NAMES
+from .redaction import BODY_ATTRIBUTES, REDACTED, SECRET_ATTRIBUTES
 
 _SCALARS = (bool, int, float)
 
@@ -26,14 +26,14 @@ def http_url(request, policy):
     """The request URL for the ``http.url`` tag.
 
     Without the query string unless ``policy.trace_query_string``; never with
-    user info; secret query parameters redacted.
+    user info; secret query parameters redacted; bounded in size.
     """
     url = request.path_url
     if policy.trace_query_string:
         query = request.environ.get('QUERY_STRING')
         if query:
             url = url + '?' + query
-    return policy.redactor.url(url)
+    return bound(policy.redactor.url(url), policy.max_tag_length)
 
 
 def start_tags(request, policy):
@@ -60,13 +60,21 @@ def attribute_tag(name, value, policy):
     if isinstance(value, bytes):
         value = value.decode('latin-1')
     if isinstance(value, str):
-        if name in URL_NAMES:
-            value = redactor.query(value) if name == 'query_string' else redactor.url(value)
-        return bound(value, policy.max_tag_length)
+        return bound(_redact_text(name, value, redactor), policy.max_tag_length)
+    if callable(value):
+        return None  # a method: its repr shows the request, URL and all
     items = getattr(value, 'items', None)
     if callable(items):
         return bound(_render_mapping(items(), redactor), policy.max_tag_length)
     return bound(str(value), policy.max_tag_length)
+
+
+def _redact_text(name, text, redactor):
+    """``text`` as a query string if ``name`` says so, else as a possible URL
+    (any header or environ value may hold one: Referer, Location, REQUEST_URI)."""
+    if name.lower() == 'query_string':
+        return redactor.query(text)
+    return redactor.url(text)
 
 
 def _render_mapping(items, redactor):
@@ -75,8 +83,12 @@ def _render_mapping(items, redactor):
         key = str(key)
         if redactor.is_secret(key):
             item = REDACTED
-        elif key.lower() in URL_NAMES and isinstance(item, str):
-            item = redactor.query(item) if key.lower() == 'query_string' else redactor.url(item)
+        elif isinstance(item, str):
+            item = _redact_text(key, item, redactor)
+        elif not isinstance(item, _SCALARS):
+            # objects in the environ (the request, parsed query and form
+            # data) would show secrets in their repr
+            item = '<%s>' % type(item).__name__
         lines.append('%s: %s' % (key, item))
     return '\n'.join(lines)
 
