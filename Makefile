@@ -6,7 +6,7 @@
 PYTHON ?= python3
 VENV := .venv
 
-.PHONY: demo test test-pyramid2 test-pyramid110 clean
+.PHONY: demo test test-pyramid2 test-pyramid110 bench clean
 
 $(VENV)/%/ready: setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)/$*
@@ -17,6 +17,7 @@ $(VENV)/%/ready: setup.py constraints.txt
 EXTRA_pyramid2 := "pyramid>=2,<3"
 EXTRA_pyramid110 := "pyramid==1.10.8"
 EXTRA_demo := "pyramid>=2,<3"
+EXTRA_bench := "pyramid>=2,<3" '.[bench]'
 
 # PYTHONPATH: development.ini names examples.demo, which is not installed.
 demo: $(VENV)/demo/ready
@@ -29,6 +30,12 @@ test-pyramid2: $(VENV)/pyramid2/ready
 
 test-pyramid110: $(VENV)/pyramid110/ready
 	$(VENV)/pyramid110/bin/pytest --cov=pyramid_opentracing --cov-report=term-missing --cov-fail-under=95 tests
+
+# The overhead benchmark (a few minutes on 2 cores; fetches the original
+# 1.0.0 into benchmarks/.original) and the 200,000-request memory soak.
+bench: $(VENV)/bench/ready
+	$(VENV)/bench/bin/python -m benchmarks.overhead
+	$(VENV)/bench/bin/python -m benchmarks.soak
 
 clean:
 	rm -rf $(VENV) .coverage .pytest_cache
