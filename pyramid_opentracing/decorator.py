@@ -55,10 +55,8 @@ def run_traced(tracer_for, request, attributes, view, *args, **kwargs):
     try:
         result = view(*args, **kwargs)
     except BaseException as exc:
-        state.deactivate()
-        state.finish(request, *outcome_of_exception(exc, None))
+        state.end(request, *outcome_of_exception(exc, None))
         raise
-    state.deactivate()
     response = result if IResponse.providedBy(result) else getattr(request, 'response', None)
-    state.finish(request, getattr(response, 'status_int', None), None)
+    state.end(request, getattr(response, 'status_int', None), None)
     return result

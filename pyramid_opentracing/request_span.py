@@ -49,11 +49,10 @@ def outcome_of_exception(exc, status_if_unknown):
 class RequestSpan:
     """The server span of one request and the scope that made it active."""
 
-    __slots__ = ('owner', 'tracer', 'spans', 'scope', 'span', 'name', 'renamed_by_user')
+    __slots__ = ('owner', 'spans', 'scope', 'span', 'name', 'renamed_by_user')
 
     def __init__(self, owner, spans, scope, name):
         self.owner = owner
-        self.tracer = spans.tracer
         self.spans = spans
         self.scope = scope
         self.span = scope.span
@@ -63,10 +62,9 @@ class RequestSpan:
     @classmethod
     def start(cls, owner, request, attributes, name):
         """Start, activate and store the span of ``request``; None if tracing failed."""
-        tracer = owner.tracer
-        parent = extract_parent(owner, tracer, request)
         try:
-            spans = owner.server_spans(tracer)
+            spans = owner.server_spans()
+            parent = extract_parent(owner, spans.tracer, request)
             scope = spans.start_active(request, owner.policy, name, parent)
             self = cls(owner, spans, scope, name)
         except Exception as exc:
@@ -114,7 +112,12 @@ class RequestSpan:
             self.scope.close()
         except Exception as exc:
             self.owner.failures.report('closing the active scope', exc, 'the scope is closed by force')
-            _force_deactivate(self.tracer, self.scope, self.span)
+            _force_deactivate(self.spans.tracer, self.scope, self.span)
+
+    def end(self, request, status_code, error):
+        """Deactivate, tag the outcome and finish: the end of a request."""
+        self.deactivate()
+        self.finish(request, status_code, error)
 
     def finish(self, request, status_code, error):
         """Tag the outcome and finish the span (the scope must be closed already)."""

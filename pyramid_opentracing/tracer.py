@@ -60,9 +60,14 @@ class PyramidTracer:
         tracer = self._tracer
         return opentracing.global_tracer() if tracer is None else tracer
 
-    def server_spans(self, tracer):
-        """How server spans are started with ``tracer``: chosen once per tracer
-        object, since the tracer may be the global one, installed later."""
+    def server_spans(self):
+        """How server spans are made with the tracer in use (see
+        :func:`server_spans_for`): chosen once per tracer object, since the
+        global tracer may be replaced after start-up. Its ``.tracer`` is the
+        tracer. One call, as it is made on every request."""
+        tracer = self._tracer
+        if tracer is None:
+            tracer = opentracing.global_tracer()
         spans = self._server_spans
         if spans is None or spans.tracer is not tracer:
             spans = self._server_spans = server_spans_for(tracer)

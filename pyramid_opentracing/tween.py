@@ -25,17 +25,15 @@ def opentracing_tween_factory(handler, registry):
         try:
             response = handler(request)
         except BaseException as exc:
-            state.deactivate()
-            state.finish(request, *outcome_of_exception(exc, 500))
+            state.end(request, *outcome_of_exception(exc, 500))
             raise
-        state.deactivate()
-        return finish_with_response(state, request, response)
+        return end_with_response(state, request, response)
 
     return opentracing_tween
 
 
-def finish_with_response(state, request, response):
-    """Finish the span with the response the client gets.
+def end_with_response(state, request, response):
+    """End the span with the response the client gets.
 
     A streamed body (any app_iter but a list) is still being produced, so the
     span is finished when the server closes it, as WSGI requires it to.
@@ -44,8 +42,9 @@ def finish_with_response(state, request, response):
     error = getattr(request, 'exception', None) if status >= 500 else None
     app_iter = response.app_iter
     if isinstance(app_iter, _COMPLETE_BODIES):
-        state.finish(request, status, error)
+        state.end(request, status, error)
         return response
+    state.deactivate()
     content_length = response.content_length
     response.app_iter = FinishOnClose(app_iter, state, request, status, error)
     if content_length is not None:
