@@ -93,14 +93,20 @@ def _render_mapping(items, redactor):
     return '\n'.join(lines)
 
 
+def qualified_name(kind):
+    """``KeyError`` for a builtin exception class, ``module.Name`` for others."""
+    if kind.__module__ == 'builtins':
+        return kind.__qualname__
+    return kind.__module__ + '.' + kind.__qualname__
+
+
 def error_fields(exc, policy):
     """The OpenTracing log fields that describe exception ``exc``."""
     kind = type(exc)
-    module = kind.__module__
     return {
         'event': tags.ERROR,
         'error.object': exc,
-        'error.kind': kind.__qualname__ if module == 'builtins' else module + '.' + kind.__qualname__,
+        'error.kind': qualified_name(kind),
         'message': bound(str(exc), policy.max_tag_length),
         'stack': bound_tail(
             ''.join(traceback.format_exception(kind, exc, exc.__traceback__)),

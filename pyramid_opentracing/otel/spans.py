@@ -11,6 +11,8 @@ from opentelemetry import context as otel_context
 from opentelemetry.shim.opentracing_shim import SpanContextShim, SpanShim
 from opentelemetry.trace import NonRecordingSpan, SpanKind, Status, StatusCode, set_span_in_context
 
+from ..request_tags import qualified_name
+
 #: The methods semantic conventions know; others are reported as _OTHER.
 KNOWN_METHODS = frozenset({
     'CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE', 'QUERY'})
@@ -86,8 +88,7 @@ def error_type(status_code, error):
     """The ``error.type`` of an outcome: the exception's class, else the
     status code of an HTTP error response, else None."""
     if error is not None:
-        kind = type(error)
-        return kind.__qualname__ if kind.__module__ == 'builtins' else kind.__module__ + '.' + kind.__qualname__
+        return qualified_name(type(error))
     if status_code is not None and status_code >= 500:
         return str(status_code)
     return None
@@ -131,15 +132,7 @@ class OtelServerSpans:
         if route is not None:
             otel_span.set_attribute('http.route', route.pattern)
             otel_span.set_attribute('pyramid.route', route.name)
-        if status_code is not None:
-            otel_span.set_attribute('http.response.status_code', status_code)
-        kind = error_type(status_code, error)
-        if kind is not None:
-            otel_span.set_attribute('error.type', kind)
-            description = None if error is None else '%s: %s' % (type(error).__name__, error)
-            otel_span.set_status(Status(StatusCode.ERROR, description))
-        if error is not None:
-            otel_span.record_exception(error, escaped=True)
+        record_outcome(otel_span, status_code, error_type(status_code, error), error)
 
 
 def client_attributes(url):
@@ -172,12 +165,17 @@ def start_client_span(tracer, parent, method, url, attributes, name=None):
 
 
 def tag_client_outcome(span, status_code, error):
-    otel_span = span.unwrap()
-    if status_code is not None:
-        otel_span.set_attribute('http.response.status_code', status_code)
     kind = error_type(status_code, error)
     if kind is None and status_code is not None and status_code >= 400:
         kind = str(status_code)  # a client span's 4xx is an error too
+    record_outcome(span.unwrap(), status_code, kind, error)
+
+
+def record_outcome(otel_span, status_code, kind, error):
+    """Set the status code and, for an error of type ``kind``, the
+    ``error.type``, the ERROR status and the exception event."""
+    if status_code is not None:
+        otel_span.set_attribute('http.response.status_code', status_code)
     if kind is not None:
         otel_span.set_attribute('error.type', kind)
         description = None if error is None else '%s: %s' % (type(error).__name__, error)
