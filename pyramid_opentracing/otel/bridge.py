@@ -6,8 +6,10 @@ different header formats. :class:`BridgeTracer` carries its propagator, its
 provider and its exporter, and sets no global state.
 """
 import opentracing
+from webob.headers import EnvironHeaders
 from opentelemetry import context as otel_context
 from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.propagators.textmap import Getter
 from opentelemetry.shim.opentracing_shim import SpanContextShim, TracerShim
 from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, get_current_span, set_span_in_context
 
@@ -51,7 +53,10 @@ class BridgeTracer(TracerShim):
         """
         if format not in _FORMATS:
             raise opentracing.UnsupportedFormatException(format)
-        extracted = self.propagator.extract(_lower_keys(carrier))
+        if isinstance(carrier, EnvironHeaders):
+            extracted = self.propagator.extract(carrier, getter=_REQUEST_HEADERS)
+        else:
+            extracted = self.propagator.extract(_lower_keys(carrier))
         span_context = get_current_span(extracted).get_span_context()
         if not span_context.is_valid:
             return None
@@ -66,6 +71,22 @@ class BridgeTracer(TracerShim):
     def shutdown(self):
         """Flush and stop the exporter (also done when the process exits)."""
         self.provider.shutdown()
+
+
+class _RequestHeadersGetter(Getter):
+    """Reads ``request.headers`` as it is: it is case-insensitive already, and
+    looking a header up there costs one environ lookup, where copying it into
+    a lower-cased dict costs a pass over the whole environ."""
+
+    def get(self, carrier, key):
+        value = carrier.get(key)
+        return None if value is None else [value]
+
+    def keys(self, carrier):
+        return [key.lower() for key in carrier.keys()]
+
+
+_REQUEST_HEADERS = _RequestHeadersGetter()
 
 
 def _lower_keys(carrier):
