@@ -24,10 +24,11 @@ from opentracing.ext import tags
 
 from .failures import FailureLog
 from .request_tags import error_fields
-from .tracer import PyramidTracer, TagPolicy
+from .tracer import PyramidTracer
 
+#: Shared by the PyramidTracers made here for plain tracers, one per call:
+#: a tracer failing on every call is still reported once, not every time.
 _failures = FailureLog()
-_default_policy = TagPolicy()
 
 
 def owner_of(target):
@@ -39,7 +40,9 @@ def owner_of(target):
     if registry is not None:
         from . import registry_tracer
         return registry_tracer(target)
-    return PyramidTracer(target)
+    owner = PyramidTracer(target)
+    owner.failures = _failures
+    return owner
 
 
 def _parent(tracer, target):
@@ -98,8 +101,7 @@ def client_span(method, url, target=None, headers=None, name=None):
 
 def start_call(owner, target, method, url, headers, name=None):
     """A ClientCall with a started CLIENT span and its context in ``headers``."""
-    policy = getattr(owner, 'policy', _default_policy)
-    safe_url = policy.redactor.url(url)
+    safe_url = owner.policy.redactor.url(url)
     try:
         tracer = owner.tracer
         span, finish = _client_spans(tracer).start(
@@ -163,7 +165,7 @@ class _OpenTracingClientSpans:
             span.set_tag(tags.HTTP_STATUS_CODE, status_code)
         if error is not None:
             span.set_tag(tags.ERROR, True)
-            span.log_kv(error_fields(error, getattr(owner, 'policy', _default_policy)))
+            span.log_kv(error_fields(error, owner.policy))
         elif status_code is not None and status_code >= 400:
             span.set_tag(tags.ERROR, True)
 

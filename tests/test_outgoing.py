@@ -160,6 +160,13 @@ def test_a_failing_tracer_sends_the_request_untraced_and_logs_once(server, failu
     assert len([m for m in messages if 'starting a client span' in m]) == 1
 
 
+def test_a_failing_plain_tracer_is_also_logged_once(server, failures):
+    for _ in range(3):
+        assert http_request(BrokenTracer(), 'GET', server + '/echo').status_code == 200
+    messages = [r.getMessage() for r in failures()]
+    assert len([m for m in messages if 'starting a client span' in m]) == 1
+
+
 def test_a_failing_inject_still_sends_the_request_traced(tracer, server, failures):
     owner = PyramidTracer(tracer)
 
