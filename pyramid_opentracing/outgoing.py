@@ -15,7 +15,6 @@ Tracing never breaks the call: if the tracer fails, the request is sent
 untraced and the failure is logged once on the ``pyramid_opentracing`` logger.
 Request headers never become tags, so Authorization and Cookie stay out.
 """
-import sys
 import urllib.request
 from contextlib import contextmanager
 
@@ -24,7 +23,7 @@ from opentracing.ext import tags
 
 from .failures import FailureLog
 from .request_tags import error_fields
-from .tracer import PyramidTracer
+from .tracer import PyramidTracer, is_otel_shim
 
 #: Shared by the PyramidTracers made here for plain tracers, one per call:
 #: a tracer failing on every call is still reported once, not every time.
@@ -109,11 +108,7 @@ def start_call(owner, target, method, url, headers, name=None):
     except Exception as exc:
         owner.failures.report('starting a client span', exc, 'the outgoing request is sent untraced')
         return ClientCall(owner, None, headers, None)
-    try:
-        tracer.inject(span.context, opentracing.Format.HTTP_HEADERS, headers)
-    except Exception as exc:
-        owner.failures.report('injecting the trace context into an outgoing request', exc,
-                              'the next service starts a new trace')
+    inject(owner, tracer, span.context, headers)
     return ClientCall(owner, span, headers, finish)
 
 
@@ -139,12 +134,22 @@ def outgoing_headers(target=None, headers=None):
     try:
         tracer = owner.tracer
         parent = _parent(tracer, target)
-        if parent is not None:
-            tracer.inject(parent.context, opentracing.Format.HTTP_HEADERS, headers)
+    except Exception as exc:
+        owner.failures.report('finding the span of an outgoing request', exc,
+                              'the next service starts a new trace')
+        return headers
+    if parent is not None:
+        inject(owner, tracer, parent.context, headers)
+    return headers
+
+
+def inject(owner, tracer, span_context, headers):
+    """Write ``span_context`` into ``headers``; a failure is reported, not raised."""
+    try:
+        tracer.inject(span_context, opentracing.Format.HTTP_HEADERS, headers)
     except Exception as exc:
         owner.failures.report('injecting the trace context into an outgoing request', exc,
                               'the next service starts a new trace')
-    return headers
 
 
 class _OpenTracingClientSpans:
@@ -181,10 +186,7 @@ class _OtelClientSpans:
 
 
 def _client_spans(tracer):
-    shim = sys.modules.get('opentelemetry.shim.opentracing_shim')
-    if shim is not None and isinstance(tracer, shim.TracerShim):
-        return _OtelClientSpans
-    return _OpenTracingClientSpans
+    return _OtelClientSpans if is_otel_shim(tracer) else _OpenTracingClientSpans
 
 
 # -- requests -----------------------------------------------------------------

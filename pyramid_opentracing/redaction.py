@@ -39,11 +39,6 @@ BODY_ATTRIBUTES = frozenset({
     'body_file_seekable',
 })
 
-#: Request attributes and environ keys that hold a URL or a query string.
-URL_NAMES = frozenset({
-    'url', 'path_qs', 'query_string', 'relative_url', 'request_uri', 'raw_uri',
-})
-
 
 def _normalise(name):
     name = name.lower().replace('_', '-')

@@ -57,8 +57,7 @@ class PyramidTracer:
     @property
     def tracer(self):
         """The OpenTracing tracer in use."""
-        tracer = self._tracer
-        return opentracing.global_tracer() if tracer is None else tracer
+        return self.server_spans().tracer
 
     def server_spans(self):
         """How server spans are made with the tracer in use (see
@@ -102,11 +101,17 @@ class PyramidTracer:
         return request.method if route is None else route.name
 
 
-def server_spans_for(tracer):
-    """Real OpenTelemetry SERVER spans when ``tracer`` is the OpenTelemetry
-    shim (whose own start_span cannot set a span kind), else plain OpenTracing."""
+def is_otel_shim(tracer):
+    """Whether ``tracer`` is OpenTelemetry's OpenTracing shim, whose own
+    start_span cannot set a span kind. Imports nothing: if the shim module
+    is not loaded, no tracer can be one."""
     shim = sys.modules.get('opentelemetry.shim.opentracing_shim')
-    if shim is not None and isinstance(tracer, shim.TracerShim):
+    return shim is not None and isinstance(tracer, shim.TracerShim)
+
+
+def server_spans_for(tracer):
+    """Real OpenTelemetry SERVER spans for the shim, else plain OpenTracing."""
+    if is_otel_shim(tracer):
         from .otel.spans import OtelServerSpans
         return OtelServerSpans(tracer)
     return OpenTracingSpans(tracer)
