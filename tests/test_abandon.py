@@ -2,7 +2,6 @@
 abandoned, the request served untraced, and nothing stays active."""
 import webtest
 from opentracing.mocktracer import MockTracer
-from pyramid.config import Configurator
 from pyramid.response import Response
 from pyramid.testing import DummyRequest
 

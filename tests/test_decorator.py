@@ -5,7 +5,6 @@ import webtest
 from opentracing.ext import tags
 from opentracing.mocktracer import MockTracer
 from pyramid.config import Configurator
-from pyramid.httpexceptions import HTTPForbidden
 from pyramid.response import Response
 from pyramid.testing import DummyRequest
 
@@ -13,7 +12,6 @@ import pyramid_opentracing
 from pyramid_opentracing import PyramidTracer
 
 from . import decorated_views
-from .conftest import server_span
 
 
 @pytest.fixture

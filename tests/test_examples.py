@@ -10,7 +10,6 @@ from opentracing.mocktracer import MockTracer
 from pyramid.paster import get_app
 
 from examples import client_server, decorator_app, tween_app
-from examples.console import span_tree
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

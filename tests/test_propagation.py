@@ -6,7 +6,6 @@ import webtest
 from jaeger_client import Tracer as JaegerTracer
 from jaeger_client.reporter import InMemoryReporter
 from jaeger_client.sampler import ConstSampler
-from opentracing.mocktracer import MockTracer
 
 from pyramid_opentracing.outgoing import client_span, outgoing_headers
 
