@@ -2,10 +2,11 @@
 
 It makes exactly the tracer calls pyramid_opentracing makes for a request
 traced by its tween (no traced attributes, no callbacks): ``extract``,
-``start_active_span`` with the same four start tags (none for
-opentracing's no-op Tracer, which drops them), ``scope.close()``, then
+``start_active_span`` with the same four start tags, ``scope.close()``, then
 ``set_operation_name`` to the route name, ``set_tag`` for ``pyramid.route``
-and ``http.status_code``, and ``finish``. No redaction, no guards around the
+and ``http.status_code``, and ``finish``. For opentracing's no-op Tracer,
+which records nothing, pyramid_opentracing makes no tracer calls, and the
+floor is a tween that only calls the handler. No redaction, no guards around the
 tracer, no streaming support: everything else our tween does is overhead
 measured against this one.
 """
@@ -28,7 +29,10 @@ def include_floor(config, tracer):
 
 def floor_tween_factory(handler, registry):
     tracer = registry.settings['bench.floor_tracer']
-    noop = type(tracer) is opentracing.Tracer  # we give it no tags: it drops them
+    if type(tracer) is opentracing.Tracer:
+        # opentracing's no-op Tracer: pyramid_opentracing makes no tracer
+        # calls for it, so neither does the floor
+        return lambda request: handler(request)
 
     def floor_tween(request):
         try:
@@ -36,15 +40,12 @@ def floor_tween_factory(handler, registry):
         except _EXPECTED_EXTRACT_ERRORS:
             parent = None
         method = request.method
-        if noop:
-            scope = tracer.start_active_span(method, child_of=parent, finish_on_close=False)
-        else:
-            scope = tracer.start_active_span(method, child_of=parent, finish_on_close=False, tags={
-                tags.COMPONENT: 'pyramid',
-                tags.SPAN_KIND: tags.SPAN_KIND_RPC_SERVER,
-                tags.HTTP_METHOD: method,
-                tags.HTTP_URL: request.path_url,
-            })
+        scope = tracer.start_active_span(method, child_of=parent, finish_on_close=False, tags={
+            tags.COMPONENT: 'pyramid',
+            tags.SPAN_KIND: tags.SPAN_KIND_RPC_SERVER,
+            tags.HTTP_METHOD: method,
+            tags.HTTP_URL: request.path_url,
+        })
         span = scope.span
         try:
             response = handler(request)
@@ -73,8 +74,9 @@ def include_otel_floor(config, tracer):
     makes the same calls: extract, ``start_span`` with kind SERVER and the
     same semantic-convention attributes (computed by the bridge's own
     ``server_attributes``, so only the control flow around them differs),
-    activate through the shim's scope manager, close, ``update_name``, the
-    route and status attributes, ``end``.
+    activate it as the bridge does (``ServerScope``: one context attach),
+    close, ``update_name``, one ``set_attributes`` with the route and the
+    status, ``end``.
     """
     config.registry.settings['bench.floor_tracer'] = tracer
     config.add_tween('benchmarks.floor.otel_floor_tween_factory', under=INGRESS)
@@ -82,10 +84,11 @@ def include_otel_floor(config, tracer):
 
 def otel_floor_tween_factory(handler, registry):
     from opentelemetry.trace import SpanKind
-    from pyramid_opentracing.otel.spans import parent_context, server_attributes, wrap
+    from pyramid_opentracing.otel.spans import ServerScope, parent_context, server_attributes, wrap
     from pyramid_opentracing.tracer import TagPolicy
     tracer = registry.settings['bench.floor_tracer']
     otel_tracer = tracer.unwrap()
+    scope_manager = tracer.scope_manager
     policy = TagPolicy()
     server = SpanKind.SERVER
 
@@ -97,7 +100,7 @@ def otel_floor_tween_factory(handler, registry):
         method = request.method
         otel_span = otel_tracer.start_span(method, context=parent_context(parent), kind=server,
                                            attributes=server_attributes(request, policy))
-        scope = tracer.scope_manager.activate(wrap(tracer, otel_span), False)
+        scope = ServerScope(scope_manager, wrap(tracer, otel_span))
         try:
             response = handler(request)
         except BaseException:
@@ -106,11 +109,12 @@ def otel_floor_tween_factory(handler, registry):
             raise
         scope.close()
         route = request.matched_route
+        attributes = {'http.response.status_code': response.status_int}
         if route is not None:
             otel_span.update_name('%s %s' % (method, route.pattern))
-            otel_span.set_attribute('http.route', route.pattern)
-            otel_span.set_attribute('pyramid.route', route.name)
-        otel_span.set_attribute('http.response.status_code', response.status_int)
+            attributes['http.route'] = route.pattern
+            attributes['pyramid.route'] = route.name
+        otel_span.set_attributes(attributes)
         otel_span.end()
         return response
 

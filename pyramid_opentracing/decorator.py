@@ -9,7 +9,7 @@ import functools
 from pyramid.interfaces import IRequest, IResponse
 from pyramid.viewderivers import requestonly
 
-from .request_span import ENVIRON_KEY, RequestSpan, outcome_of_exception
+from .request_span import ENVIRON_KEY, outcome_of_exception, tag_attributes
 
 
 def traced_view(view, tracer_for, attributes):
@@ -41,22 +41,24 @@ def find_request(args):
 
 def run_traced(tracer_for, request, attributes, view, *args, **kwargs):
     """Call ``view(*args, **kwargs)`` inside a span for ``request``."""
-    state = request.environ.get(ENVIRON_KEY)
-    if state is not None:  # the tween traces this request already
-        try:
-            state.tag_attributes(request, attributes)
-        except Exception as exc:
-            state.owner.failures.report('tagging the server span', exc, 'the view runs untagged')
-        return view(*args, **kwargs)
     owner = tracer_for(request)
-    state = RequestSpan.start(owner, request, attributes, owner.operation_name(request))
-    if state is None:
+    span = request.environ.get(ENVIRON_KEY)
+    if span is not None:  # the tween traces this request already
+        try:
+            tag_attributes(span, request, attributes, owner)
+        except Exception as exc:
+            owner.failures.report('tagging the server span', exc, 'the view runs untagged')
+        return view(*args, **kwargs)
+    spans = owner.server_spans()
+    name = spans.operation_name(request)
+    scope = spans.start(request, attributes, name)
+    if scope is None:
         return view(*args, **kwargs)
     try:
         result = view(*args, **kwargs)
     except BaseException as exc:
-        state.end(request, *outcome_of_exception(exc, None))
+        spans.end(scope, request, name, *outcome_of_exception(exc, None))
         raise
     response = result if IResponse.providedBy(result) else getattr(request, 'response', None)
-    state.end(request, getattr(response, 'status_int', None), None)
+    spans.end(scope, request, name, getattr(response, 'status_int', None), None)
     return result

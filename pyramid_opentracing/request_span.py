@@ -1,8 +1,14 @@
-"""The life of one server span: start, activate, tag, deactivate, finish.
+"""The server span of a request: start, activate, tag, deactivate, finish.
 
 Every call into the tracer is guarded: whatever the tracer or the request
 does, the request is served, the failure is reported once on the
 ``pyramid_opentracing`` logger, and no scope is left active on the thread.
+
+This is the per-request path of every traced application, so it allocates
+nothing of its own: the span lives in the request's environ (under
+:data:`ENVIRON_KEY`, where :func:`pyramid_opentracing.get_span` finds it),
+the scope in the caller's local variables, and :class:`ServerSpans` is made
+once per tracer. ``benchmarks/overhead.py`` measures what it costs.
 """
 import logging
 
@@ -10,28 +16,26 @@ import opentracing
 from opentracing.ext import tags
 
 from .request_tags import attribute_tag, error_fields, start_tags
+from .streaming import finish_on_close
 
 #: Where the span of a request is kept while the request runs.
 ENVIRON_KEY = 'pyramid_opentracing.span'
+
+#: Set in the environ when ``ot.start_span_cb`` named the span: the name it
+#: gave is kept instead of the route's.
+NAMED_BY_USER_KEY = 'pyramid_opentracing.named_by_user'
+
+_HTTP_HEADERS = opentracing.Format.HTTP_HEADERS
+
+#: Bodies that are complete when the tween returns; any other app_iter is
+#: streamed by the server after the tween returns.
+_COMPLETE_BODIES = (list, tuple)
 
 _EXPECTED_EXTRACT_ERRORS = (
     opentracing.InvalidCarrierException,
     opentracing.SpanContextCorruptedException,
     opentracing.UnsupportedFormatException,
 )
-
-
-def extract_parent(owner, tracer, request):
-    """The caller's span context from the request headers, or None."""
-    try:
-        return tracer.extract(opentracing.Format.HTTP_HEADERS, request.headers)
-    except _EXPECTED_EXTRACT_ERRORS:
-        return None
-    except Exception as exc:
-        owner.failures.report(
-            "reading the caller's trace context from the request headers", exc,
-            'the request starts a new trace', level=logging.WARNING)
-        return None
 
 
 def outcome_of_exception(exc, status_if_unknown):
@@ -46,159 +50,211 @@ def outcome_of_exception(exc, status_if_unknown):
     return status_if_unknown, exc
 
 
-class RequestSpan:
-    """The server span of one request and the scope that made it active."""
+class ServerSpans:
+    """Makes the server spans of one :class:`PyramidTracer` with one tracer.
 
-    __slots__ = ('owner', 'spans', 'scope', 'span', 'name', 'renamed_by_user')
+    :meth:`start` and :meth:`end` (or :meth:`end_with_response`) bracket a
+    request. Subclasses say how a span starts (:meth:`start_active`), what it
+    is called once routing is done (:meth:`operation_name`) and how it is
+    renamed and tagged at the end (:meth:`tag_outcome`): :class:`OpenTracingSpans`
+    for any tracer, and the OpenTelemetry bridge's SERVER spans for the shim.
+    The work is spread over few calls on purpose: at this depth a Python
+    call costs as much as a tracer call.
+    """
 
-    def __init__(self, owner, spans, scope, name):
+    #: Set when the tracer records nothing at all: the tween then makes no
+    #: tracer calls and keeps this span in the environ for get_span().
+    noop_span = None
+
+    def __init__(self, owner, tracer):
         self.owner = owner
-        self.spans = spans
-        self.scope = scope
-        self.span = scope.span
-        self.name = name
-        self.renamed_by_user = False
+        self.tracer = tracer
+        self.policy = owner.policy
+        self.failures = owner.failures
 
-    @classmethod
-    def start(cls, owner, request, attributes, name):
-        """Start, activate and store the span of ``request``; None if tracing failed."""
+    def start(self, request, attributes, name):
+        """Start and activate the span of ``request`` and keep it in the
+        environ: the scope, or None if the tracer failed (the request is then
+        served untraced)."""
         try:
-            spans = owner.server_spans()
-            parent = extract_parent(owner, spans.tracer, request)
-            scope = spans.start_active(request, owner.policy, name, parent)
-            self = cls(owner, spans, scope, name)
-        except Exception as exc:
-            owner.failures.report('starting the server span', exc, 'the request is served untraced')
-            return None
-        request.environ[ENVIRON_KEY] = self
-        try:
-            if attributes:
-                self.tag_attributes(request, attributes)
-            if owner.start_span_cb is not None:
-                self._call_start_span_cb(request)
-        except Exception as exc:
-            owner.failures.report('tagging the server span', exc, 'the request is served untraced')
-            self.abandon(request)
-            return None
-        return self
-
-    def tag_attributes(self, request, attributes):
-        """Tag the span with each of the request ``attributes`` that exists."""
-        policy = self.owner.policy
-        span = self.span
-        for name in attributes:
             try:
-                value = attribute_tag(name, getattr(request, name), policy)
-            except AttributeError:
-                continue
+                parent = self.tracer.extract(_HTTP_HEADERS, request.headers)
+            except _EXPECTED_EXTRACT_ERRORS:
+                parent = None
             except Exception as exc:
-                self.owner.failures.report(
-                    'reading request attribute %r' % name, exc, 'the attribute is not tagged')
-                continue
-            if value is not None:
-                span.set_tag(name, value)
+                self.failures.report(
+                    "reading the caller's trace context from the request headers", exc,
+                    'the request starts a new trace', level=logging.WARNING)
+                parent = None
+            scope = self.start_active(request, name, parent)
+            span = scope.span
+        except Exception as exc:
+            self.failures.report('starting the server span', exc, 'the request is served untraced')
+            return None
+        request.environ[ENVIRON_KEY] = span
+        if attributes or self.owner.start_span_cb is not None:
+            try:
+                if attributes:
+                    tag_attributes(span, request, attributes, self.owner)
+                if self.owner.start_span_cb is not None:
+                    self._call_start_span_cb(span, request)
+            except Exception as exc:
+                self.failures.report('tagging the server span', exc, 'the request is served untraced')
+                self.abandon(scope, span, request)
+                return None
+        return scope
 
-    def _call_start_span_cb(self, request):
-        watcher = _RenameWatcher(self.span)
+    def _call_start_span_cb(self, span, request):
+        environ = request.environ
+        environ.pop(NAMED_BY_USER_KEY, None)  # left by an earlier attempt (pyramid_retry)
+        watcher = _RenameWatcher(span)
         try:
             self.owner.start_span_cb(watcher, request)
         except Exception as exc:
-            self.owner.failures.report('the ot.start_span_cb callback', exc, 'tracing goes on')
-        self.renamed_by_user = watcher.renamed
+            self.failures.report('the ot.start_span_cb callback', exc, 'tracing goes on')
+        if watcher.renamed:
+            environ[NAMED_BY_USER_KEY] = True
 
-    def deactivate(self):
+    def end_with_response(self, scope, request, name, response):
+        """End the span with the response the client gets.
+
+        A streamed body (any app_iter but a list) is still being produced, so
+        the span is deactivated now and finished when the server closes the
+        body, as WSGI requires it to.
+        """
+        status = response.status_int
+        error = getattr(request, 'exception', None) if status >= 500 else None
+        span = scope.span
+        try:  # deactivate(), inlined: this is the path of every request
+            scope.close()
+        except Exception as exc:
+            self._force_deactivate(scope, span, exc)
+        if isinstance(response.app_iter, _COMPLETE_BODIES):
+            self.finish(span, request, name, status, error)
+        else:
+            finish_on_close(response, self, span, request, name, status, error)
+        return response
+
+    def end(self, scope, request, name, status_code, error):
+        """Deactivate, tag the outcome and finish: the end of a request.
+        ``name`` is the name the span started with."""
+        span = scope.span
+        self.deactivate(scope, span)
+        self.finish(span, request, name, status_code, error)
+
+    def deactivate(self, scope, span):
         """Make the span inactive on this thread, by force if the tracer fails to."""
         try:
-            self.scope.close()
+            scope.close()
         except Exception as exc:
-            self.owner.failures.report('closing the active scope', exc, 'the scope is closed by force')
-            _force_deactivate(self.spans.tracer, self.scope, self.span)
+            self._force_deactivate(scope, span, exc)
 
-    def end(self, request, status_code, error):
-        """Deactivate, tag the outcome and finish: the end of a request."""
-        self.deactivate()
-        self.finish(request, status_code, error)
-
-    def finish(self, request, status_code, error):
-        """Tag the outcome and finish the span (the scope must be closed already)."""
-        environ = request.environ
-        if environ.get(ENVIRON_KEY) is self:
-            del environ[ENVIRON_KEY]
-        span = self.span
+    def _force_deactivate(self, scope, span, exc):
+        """After ``scope.close()`` raised ``exc``: close whatever the scope
+        manager still holds active for our span."""
+        self.failures.report('closing the active scope', exc, 'the scope is closed by force')
         try:
-            name = self.spans.operation_name(self.owner, request)
-            if name != self.name and not self.renamed_by_user:
-                span.set_operation_name(name)
-            self.spans.tag_outcome(span, request, status_code, error, self.owner.policy)
+            for _ in range(2):
+                active = self.tracer.scope_manager.active
+                if active is None or (active is not scope and active.span is not span):
+                    return
+                active.close()
+        except Exception:
+            pass  # nothing more can be done without the tracer's internals
+
+    def finish(self, span, request, name, status_code, error):
+        """Rename the span after its route, tag the outcome and finish it (its
+        scope must be closed already)."""
+        environ = request.environ
+        if environ.get(ENVIRON_KEY) is span:
+            del environ[ENVIRON_KEY]
+        try:
+            self.tag_outcome(span, request, name, status_code, error)
         except Exception as exc:
-            self.owner.failures.report('tagging the finished server span', exc, 'its tags may be incomplete')
+            self.failures.report('tagging the finished server span', exc, 'its tags may be incomplete')
         try:
             span.finish()
         except Exception as exc:
-            self.owner.failures.report('finishing the server span', exc, 'the span may be lost')
+            self.failures.report('finishing the server span', exc, 'the span may be lost')
 
-    def abandon(self, request):
-        """Give up on this span after a tracer failure: deactivate and drop it."""
-        self.deactivate()
+    def abandon(self, scope, span, request):
+        """Give up on a span after a tracer failure: deactivate and drop it."""
+        self.deactivate(scope, span)
         environ = request.environ
-        if environ.get(ENVIRON_KEY) is self:
+        if environ.get(ENVIRON_KEY) is span:
             del environ[ENVIRON_KEY]
         try:
-            self.span.finish()
+            span.finish()
         except Exception:
             pass  # the tracer already failed and was reported once
 
+    def start_active(self, request, name, parent):  # pragma: no cover - abstract
+        """Start the server span of ``request`` and make it active: its scope."""
+        raise NotImplementedError
 
-class OpenTracingSpans:
-    """Server spans through the OpenTracing API alone, for any tracer.
+    def operation_name(self, request):  # pragma: no cover - abstract
+        """The span name for ``request`` as routed so far."""
+        raise NotImplementedError
 
-    :meth:`PyramidTracer.server_spans` picks this, or the OpenTelemetry
-    bridge's SERVER spans when the tracer is the OpenTelemetry shim.
-    """
+    def tag_outcome(self, span, request, name, status_code, error):  # pragma: no cover - abstract
+        """Rename the span after routing (``name`` is its name so far, and a
+        name ``ot.start_span_cb`` gave is kept) and tag the outcome."""
+        raise NotImplementedError
 
-    __slots__ = ('tracer', 'keeps_tags')
 
-    def __init__(self, tracer):
-        self.tracer = tracer
-        #: opentracing's own no-op Tracer (the default global tracer) drops
-        #: every tag: building the start tags for it (the URL above all) would
-        #: be most of the cost of an app that traces nothing.
-        self.keeps_tags = type(tracer) is not opentracing.Tracer
+class OpenTracingSpans(ServerSpans):
+    """Server spans through the OpenTracing API alone, for any tracer."""
 
-    def start_active(self, request, policy, name, parent):
+    def __init__(self, owner, tracer):
+        super().__init__(owner, tracer)
+        if type(tracer) is opentracing.Tracer and owner.start_span_cb is None:
+            # opentracing's own no-op Tracer (the default global tracer)
+            # records nothing: calling it would be all of the cost of an app
+            # that traces nothing. Every span it makes is this one.
+            self.noop_span = tracer.start_span('noop')
+
+    def start_active(self, request, name, parent):
         """Start the server span of ``request`` and make it active."""
-        if not self.keeps_tags:
-            return self.tracer.start_active_span(name, child_of=parent, finish_on_close=False)
         return self.tracer.start_active_span(
-            name, child_of=parent, tags=start_tags(request, policy), finish_on_close=False)
+            name, child_of=parent, tags=start_tags(request, self.policy), finish_on_close=False)
 
-    def operation_name(self, owner, request):
-        return owner.operation_name(request)
+    def operation_name(self, request):
+        return self.owner.operation_name(request)
 
-    def tag_outcome(self, span, request, status_code, error, policy):
-        """Tag the route, the status code and the error, if any."""
+    def tag_outcome(self, span, request, name, status_code, error):
+        """Rename after the route; tag the route, status code and error, if any."""
         route = getattr(request, 'matched_route', None)
+        if self.owner.operation_name_func is None:
+            routed_name = request.method if route is None else route.name
+        else:
+            routed_name = self.owner.operation_name(request)
+        if routed_name != name and NAMED_BY_USER_KEY not in request.environ:
+            span.set_operation_name(routed_name)
         if route is not None:
             span.set_tag('pyramid.route', route.name)
         if status_code is not None:
             span.set_tag(tags.HTTP_STATUS_CODE, status_code)
         if error is not None:
             span.set_tag(tags.ERROR, True)
-            span.log_kv(error_fields(error, policy))
+            span.log_kv(error_fields(error, self.policy))
         elif status_code is not None and status_code >= 500:
             span.set_tag(tags.ERROR, True)
 
 
-def _force_deactivate(tracer, scope, span):
-    """Close whatever the scope manager still holds active for our span."""
-    try:
-        for _ in range(2):
-            active = tracer.scope_manager.active
-            if active is None or (active is not scope and active.span is not span):
-                return
-            active.close()
-    except Exception:
-        pass  # nothing more can be done without the tracer's internals
+def tag_attributes(span, request, attributes, owner):
+    """Tag ``span`` with each of the request ``attributes`` that exists."""
+    policy = owner.policy
+    for name in attributes:
+        try:
+            value = attribute_tag(name, getattr(request, name), policy)
+        except AttributeError:
+            continue
+        except Exception as exc:
+            owner.failures.report(
+                'reading request attribute %r' % name, exc, 'the attribute is not tagged')
+            continue
+        if value is not None:
+            span.set_tag(name, value)
 
 
 class _RenameWatcher:

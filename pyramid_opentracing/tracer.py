@@ -59,6 +59,12 @@ class PyramidTracer:
         """The OpenTracing tracer in use."""
         return self.server_spans().tracer
 
+    @property
+    def follows_global_tracer(self):
+        """Whether the tracer in use is :func:`opentracing.global_tracer`,
+        whichever it is at the time."""
+        return self._tracer is None
+
     def server_spans(self):
         """How server spans are made with the tracer in use (see
         :func:`server_spans_for`): chosen once per tracer object, since the
@@ -69,13 +75,12 @@ class PyramidTracer:
             tracer = opentracing.global_tracer()
         spans = self._server_spans
         if spans is None or spans.tracer is not tracer:
-            spans = self._server_spans = server_spans_for(tracer)
+            spans = self._server_spans = server_spans_for(self, tracer)
         return spans
 
     def get_span(self, request):
         """The server span tracing ``request``, or None when it is not traced."""
-        state = request.environ.get(ENVIRON_KEY)
-        return None if state is None else state.span
+        return request.environ.get(ENVIRON_KEY)
 
     def trace(self, *attributes):
         """Decorator that traces one view, tagging the request ``attributes``.
@@ -109,12 +114,13 @@ def is_otel_shim(tracer):
     return shim is not None and isinstance(tracer, shim.TracerShim)
 
 
-def server_spans_for(tracer):
-    """Real OpenTelemetry SERVER spans for the shim, else plain OpenTracing."""
+def server_spans_for(owner, tracer):
+    """How ``owner`` makes server spans with ``tracer``: real OpenTelemetry
+    SERVER spans for the shim, else plain OpenTracing."""
     if is_otel_shim(tracer):
         from .otel.spans import OtelServerSpans
-        return OtelServerSpans(tracer)
-    return OpenTracingSpans(tracer)
+        return OtelServerSpans(owner, tracer)
+    return OpenTracingSpans(owner, tracer)
 
 
 #: The 1.0 name of :class:`PyramidTracer`.

@@ -6,7 +6,7 @@ from pyramid.response import Response
 from pyramid.testing import DummyRequest
 
 from pyramid_opentracing import PyramidTracer
-from pyramid_opentracing.request_span import ENVIRON_KEY, RequestSpan
+from pyramid_opentracing.request_span import ENVIRON_KEY
 
 from . import apps
 
@@ -41,7 +41,8 @@ def test_decorator_on_a_span_that_refuses_tags_still_runs_the_view(failures):
     tracer = TagRefusingTracer()
     traced = PyramidTracer(tracer)
     request = DummyRequest()
-    state = RequestSpan.start(traced, request, (), 'outer')
+    spans = traced.server_spans()
+    scope = spans.start(request, (), 'outer')
     seen = []
 
     @traced.trace('method')
@@ -50,9 +51,8 @@ def test_decorator_on_a_span_that_refuses_tags_still_runs_the_view(failures):
         return Response('ok')
 
     assert view(request).text == 'ok'
-    assert seen == [state.span]
-    state.deactivate()
-    state.finish(request, 200, None)
+    assert seen == [scope.span]
+    spans.end(scope, request, 'outer', 200, None)
     assert ENVIRON_KEY not in request.environ
     assert any('the view runs untagged' in r.getMessage() for r in failures())
 

@@ -299,3 +299,33 @@ def test_a_failing_otel_tracer_serves_the_request_untraced_and_logs_once(bridge_
     assert app.get('/plain').text == 'plain'
     logged = [r for r in failures() if 'starting the server span' in r.getMessage()]
     assert len(logged) == 1
+
+
+def test_in_a_view_the_server_span_is_the_active_span(bridge_app):
+    seen = {}
+
+    def remember(span, request):
+        tracer = request.registry.settings['ot.tracer'].tracer
+        seen['active'] = tracer.active_span.context.unwrap().span_id
+        seen['scope'] = tracer.scope_manager.active.span.context.unwrap().span_id
+        seen['otel'] = otel_trace.get_current_span().get_span_context().span_id
+    app, tracer = bridge_app(**{'ot.start_span_cb': remember})
+    app.get('/plain')
+    span_id = only_span(tracer).context.span_id
+    assert seen == {'active': span_id, 'scope': span_id, 'otel': span_id}
+
+
+def test_a_path_with_unusual_characters_is_percent_encoded(bridge_app):
+    app, tracer = bridge_app()
+    app.get('/hello/b%C3%B6b%20jr')
+    assert only_span(tracer).attributes['url.path'] == '/hello/b%C3%B6b%20jr'
+
+
+def test_header_values_become_bounded_attributes(bridge_app):
+    app, tracer = bridge_app(**{'ot.max_tag_length': '64'})
+    app.get('/plain', headers={'User-Agent': 'u' * 10000},
+            extra_environ={'HTTP_HOST': 'h' * 10000 + ':8080'})
+    attributes = only_span(tracer).attributes
+    assert attributes['user_agent.original'].startswith('u' * 64 + '...[')
+    assert attributes['server.address'].startswith('h' * 64 + '...[')
+    assert attributes['server.port'] == 8080

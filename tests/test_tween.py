@@ -236,3 +236,45 @@ def test_get_span_returns_the_request_span_inside_the_view(make_testapp, tracer)
     app.get('/plain')
     assert seen['during'] is not None
     assert seen['during'].context.span_id == server_span(tracer).context.span_id
+
+
+# -- opentracing's no-op tracer, the default global tracer -----------------------
+
+def tagging_app(settings):
+    """An app whose view tags the request's span, as application code does."""
+    from pyramid.response import Response
+    from pyramid_opentracing import get_span
+
+    def view(request):
+        span = get_span(request)
+        span.set_tag('customer', 'c-1')
+        return Response(type(span).__name__)
+    config = apps.make_config(settings)
+    config.add_route('tagging', '/tagging')
+    config.add_view(view, route_name='tagging')
+    return webtest.TestApp(config.make_wsgi_app())
+
+
+def test_the_noop_tracer_is_not_called_but_views_still_find_a_span(tracer):
+    noop = opentracing.Tracer()
+    app = tagging_app({'ot.trace_all': True, 'ot.base_tracer': noop})
+    calls = []
+    for name in ('extract', 'start_active_span', 'start_span'):
+        setattr(noop, name, lambda *args, _name=name, **kwargs: calls.append(_name))
+    assert app.get('/tagging').text == 'Span'
+    assert calls == []
+
+
+def test_with_a_start_span_cb_the_noop_tracer_makes_spans_for_it(tracer):
+    seen = []
+    app = tagging_app({'ot.trace_all': True, 'ot.base_tracer': opentracing.Tracer(),
+                       'ot.start_span_cb': lambda span, request: seen.append(request.path)})
+    assert app.get('/tagging').text == 'Span'
+    assert seen == ['/tagging']
+
+
+def test_a_name_kept_from_an_earlier_attempt_does_not_stick(make_testapp, tracer):
+    from pyramid_opentracing.request_span import NAMED_BY_USER_KEY
+    app = make_testapp(**{'ot.start_span_cb': lambda span, request: None})
+    app.get('/plain', extra_environ={NAMED_BY_USER_KEY: True})
+    assert server_span(tracer).operation_name == 'plain'

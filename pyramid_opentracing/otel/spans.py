@@ -5,13 +5,20 @@ OpenTelemetry span itself, with the HTTP semantic-convention attributes, and
 hands it back wrapped as a shim span: application code keeps seeing
 OpenTracing spans and the backend sees proper SERVER and CLIENT spans.
 """
+import re
 from urllib.parse import urlsplit
 
+import opentracing
 from opentelemetry import context as otel_context
-from opentelemetry.shim.opentracing_shim import SpanContextShim, SpanShim
+from opentelemetry.shim.opentracing_shim import _SHIM_KEY, ScopeShim, SpanContextShim, SpanShim
 from opentelemetry.trace import NonRecordingSpan, SpanKind, Status, StatusCode, set_span_in_context
 
-from ..request_tags import qualified_name
+from ..request_span import NAMED_BY_USER_KEY, ServerSpans
+from ..request_tags import bound, qualified_name
+
+#: A path with only the characters webob leaves as they are when it
+#: percent-encodes ``request.path``: it can be used without encoding it.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@-]*")
 
 #: The methods semantic conventions know; others are reported as _OTHER.
 KNOWN_METHODS = frozenset({
@@ -33,22 +40,31 @@ def host_and_port(host):
 
 
 def server_attributes(request, policy):
-    """The semantic-convention attributes of the server span of ``request``."""
+    """The semantic-convention attributes of the server span of ``request``.
+
+    Read from the environ: webob's ``request.path`` and ``request.scheme``
+    would cost more than the rest together. Values from the client are
+    bounded like every tag.
+    """
     environ = request.environ
-    attributes = method_attributes(request.method)
-    attributes['url.scheme'] = request.scheme
-    attributes['url.path'] = request.path
+    limit = policy.max_tag_length
+    attributes = method_attributes(environ['REQUEST_METHOD'])
+    attributes['url.scheme'] = environ['wsgi.url_scheme']
+    path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
+    if not _PLAIN_PATH.fullmatch(path):
+        path = request.path  # percent-encoded, as the client sent it
+    attributes['url.path'] = path if len(path) <= limit else bound(path, limit)
     if policy.trace_query_string:
         query = environ.get('QUERY_STRING')
         if query:
-            attributes['url.query'] = policy.redactor.query(query)
+            attributes['url.query'] = bound(policy.redactor.query(query), limit)
     host = environ.get('HTTP_HOST')
     if host:
         address, port = host_and_port(host)
     else:
         address, port = environ.get('SERVER_NAME'), environ.get('SERVER_PORT')
     if address:
-        attributes['server.address'] = address
+        attributes['server.address'] = address if len(address) <= limit else bound(address, limit)
     if port:
         attributes['server.port'] = int(port)
     client = environ.get('REMOTE_ADDR')
@@ -56,7 +72,7 @@ def server_attributes(request, policy):
         attributes['client.address'] = client
     agent = environ.get('HTTP_USER_AGENT')
     if agent:
-        attributes['user_agent.original'] = agent
+        attributes['user_agent.original'] = agent if len(agent) <= limit else bound(agent, limit)
     protocol = environ.get('SERVER_PROTOCOL', '')
     if protocol.startswith('HTTP/'):
         attributes['network.protocol.version'] = protocol[5:]
@@ -94,45 +110,66 @@ def error_type(status_code, error):
     return None
 
 
-class OtelServerSpans:
+class OtelServerSpans(ServerSpans):
     """Starts and finishes server spans as OpenTelemetry SERVER spans.
 
     Chosen once per tracer by PyramidTracer when the tracer is the
     OpenTelemetry shim.
     """
 
-    def __init__(self, tracer):
-        self.tracer = tracer
+    def __init__(self, owner, tracer):
+        super().__init__(owner, tracer)
         self.otel_tracer = tracer.unwrap()
 
-    def start_active(self, request, policy, name, parent):
+    def start_active(self, request, name, parent):
         """Start the SERVER span of ``request`` and make it the active span."""
-        tracer = self.tracer
         otel_span = self.otel_tracer.start_span(
             name, context=parent_context(parent), kind=SpanKind.SERVER,
-            attributes=server_attributes(request, policy))
-        scope = tracer.scope_manager.activate(wrap(tracer, otel_span), False)
-        if parent is not None and not isinstance(parent, SpanShim):
-            # the scope wraps the span anew: give the caller's baggage to that one
-            scope.span.context._baggage = parent.baggage
-        return scope
+            attributes=server_attributes(request, self.policy))
+        baggage = None if parent is None or isinstance(parent, SpanShim) else parent.baggage
+        return ServerScope(self.tracer.scope_manager, wrap(self.tracer, otel_span, baggage))
 
-    def operation_name(self, owner, request):
+    def operation_name(self, request):
         """``ot.operation_name_func``'s name, else ``{method} {route pattern}``."""
-        if owner.operation_name_func is not None:
-            return owner.operation_name(request)
+        if self.owner.operation_name_func is not None:
+            return self.owner.operation_name(request)
         route = getattr(request, 'matched_route', None)
         method = request.method if request.method in KNOWN_METHODS else 'HTTP'
         return method if route is None else '%s %s' % (method, route.pattern)
 
-    def tag_outcome(self, span, request, status_code, error, policy):
-        """Set the route, status, error type and status; record the exception."""
+    def tag_outcome(self, span, request, name, status_code, error):
+        """Rename after the route; set the route, status, error type and
+        status; record the exception."""
         otel_span = span.unwrap()
+        routed_name = self.operation_name(request)
+        if routed_name != name and NAMED_BY_USER_KEY not in request.environ:
+            otel_span.update_name(routed_name)
         route = getattr(request, 'matched_route', None)
-        if route is not None:
-            otel_span.set_attribute('http.route', route.pattern)
-            otel_span.set_attribute('pyramid.route', route.name)
-        record_outcome(otel_span, status_code, error_type(status_code, error), error)
+        attributes = None if route is None else {
+            'http.route': route.pattern, 'pyramid.route': route.name}
+        record_outcome(otel_span, status_code, error_type(status_code, error), error, attributes)
+
+
+class ServerScope(ScopeShim):
+    """A server span made active the way the shim's scope manager would, for
+    less: one context attach where ``ScopeManagerShim.activate`` enters a
+    generator context manager, attaches twice and wraps the span again.
+
+    ``tracer.active_span`` and ``scope_manager.active`` find it as usual.
+    Closing it only deactivates the span, whoever closes it.
+    """
+
+    def __init__(self, manager, span):  # pylint: disable=super-init-not-called
+        opentracing.Scope.__init__(self, manager, span)
+        self._span_cm = None
+        self._token = otel_context.attach(otel_context.set_value(
+            _SHIM_KEY, self, set_span_in_context(span.unwrap())))
+
+    def close(self):
+        otel_context.detach(self._token)
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        self.close()
 
 
 def client_attributes(url):
@@ -171,13 +208,17 @@ def tag_client_outcome(span, status_code, error):
     record_outcome(span.unwrap(), status_code, kind, error)
 
 
-def record_outcome(otel_span, status_code, kind, error):
+def record_outcome(otel_span, status_code, kind, error, attributes=None):
     """Set the status code and, for an error of type ``kind``, the
-    ``error.type``, the ERROR status and the exception event."""
+    ``error.type``, the ERROR status and the exception event; and the other
+    ``attributes``, all in one call."""
+    attributes = {} if attributes is None else attributes
     if status_code is not None:
-        otel_span.set_attribute('http.response.status_code', status_code)
+        attributes['http.response.status_code'] = status_code
     if kind is not None:
-        otel_span.set_attribute('error.type', kind)
+        attributes['error.type'] = kind
+    otel_span.set_attributes(attributes)
+    if kind is not None:
         description = None if error is None else '%s: %s' % (type(error).__name__, error)
         otel_span.set_status(Status(StatusCode.ERROR, description))
     if error is not None:
