@@ -56,3 +56,64 @@ def test_force_flush_exports_finished_spans(bridge):
     bridge.start_span('done').finish()
     assert bridge.force_flush() is True
     assert [span.name for span in bridge.exporter.get_finished_spans()] == ['done']
+
+
+# -- reading request headers: the shortcut for requests without a parent --------
+
+def request_headers(headers):
+    from webob import Request
+    return Request.blank('/', headers=headers).headers
+
+
+TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+B3_SINGLE = '80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1'
+
+
+@pytest.mark.parametrize('names, headers, trace_id', [
+    (['tracecontext', 'baggage'], {'traceparent': TRACEPARENT}, 0x0af7651916cd43dd8448eb211c80319c),
+    (['baggage', 'tracecontext'], {'Traceparent': TRACEPARENT}, 0x0af7651916cd43dd8448eb211c80319c),
+    # B3MultiFormat writes the multi headers but also reads the single one
+    (['b3multi'], {'b3': B3_SINGLE}, 0x80f198ee56343ba864fe8b2a57d3eff7),
+    (['b3'], {'X-B3-TraceId': '80f198ee56343ba864fe8b2a57d3eff7',
+              'X-B3-SpanId': 'e457b5a2e4d86bd1', 'X-B3-Sampled': '1'}, 0x80f198ee56343ba864fe8b2a57d3eff7),
+    (['jaeger'], {'uber-trace-id': '80f198ee56343ba8:e457b5a2e4d86bd1:0:1'}, 0x80f198ee56343ba8),
+])
+def test_request_headers_in_every_format_the_propagator_reads_give_the_parent(names, headers, trace_id):
+    tracer = BridgeTracer(TracerProvider(), make_propagator(names))
+    parent = tracer.extract(opentracing.Format.HTTP_HEADERS, request_headers(headers))
+    assert parent.unwrap().trace_id == trace_id
+
+
+def test_baggage_without_a_trace_context_is_no_parent(bridge):
+    headers = request_headers({'baggage': 'user=alice'})
+    assert bridge.extract(opentracing.Format.HTTP_HEADERS, headers) is None
+
+
+def test_an_unknown_propagator_is_always_asked():
+    from opentelemetry.propagators.textmap import TextMapPropagator
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, set_span_in_context
+
+    class FromCustomHeader(TextMapPropagator):
+        fields = frozenset()  # says nothing about what it reads
+
+        def extract(self, carrier, context=None, getter=None):
+            value = getter.get(carrier, 'x-custom-trace')
+            if not value:
+                return context
+            return set_span_in_context(NonRecordingSpan(SpanContext(
+                int(value[0]), 1, is_remote=True)), context)
+
+        def inject(self, carrier, context=None, setter=None):
+            pass
+
+    tracer = BridgeTracer(TracerProvider(), FromCustomHeader())
+    parent = tracer.extract(opentracing.Format.HTTP_HEADERS, request_headers({'X-Custom-Trace': '42'}))
+    assert parent.unwrap().trace_id == 42
+
+
+def test_a_request_without_a_parent_header_is_not_read_at_all(bridge):
+    def unexpected(*args, **kwargs):
+        raise AssertionError('the propagator ran')
+    bridge.propagator.extract = unexpected
+    headers = request_headers({'User-Agent': 'probe', 'baggage': 'user=alice'})
+    assert bridge.extract(opentracing.Format.HTTP_HEADERS, headers) is None

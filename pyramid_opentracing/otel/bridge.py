@@ -29,6 +29,11 @@ class BridgeTracer(TracerShim):
         self.provider = provider
         self.propagator = CompositePropagator([]) if propagator is None else propagator
         self.exporter = exporter
+        headers = parent_headers(self.propagator)
+        #: The environ keys of the headers without which the propagator finds
+        #: no parent: a request with none of them need not be read at all.
+        self._environ_keys = None if headers is None else tuple(
+            'HTTP_' + header.upper().replace('-', '_') for header in headers)
 
     def __repr__(self):
         return '<BridgeTracer propagator=%r exporter=%r>' % (
@@ -54,6 +59,14 @@ class BridgeTracer(TracerShim):
         if format not in _FORMATS:
             raise opentracing.UnsupportedFormatException(format)
         if isinstance(carrier, EnvironHeaders):
+            keys = self._environ_keys
+            if keys is not None:
+                environ = carrier.environ
+                for key in keys:
+                    if key in environ:
+                        break
+                else:
+                    return None
             extracted = self.propagator.extract(carrier, getter=_REQUEST_HEADERS)
         else:
             extracted = self.propagator.extract(_lower_keys(carrier))
@@ -87,6 +100,34 @@ class _RequestHeadersGetter(Getter):
 
 
 _REQUEST_HEADERS = _RequestHeadersGetter()
+
+#: For each propagator we know, the headers one of which must be present for
+#: it to find a parent span context. Exact types only: a subclass may read
+#: more. (A propagator's ``fields`` are what it writes, not what it reads:
+#: B3MultiFormat also reads the single ``b3`` header.)
+_PARENT_HEADERS = {
+    'opentelemetry.trace.propagation.tracecontext.TraceContextTextMapPropagator': ('traceparent',),
+    'opentelemetry.baggage.propagation.W3CBaggagePropagator': (),  # baggage only, no parent
+    'opentelemetry.propagators.b3.B3MultiFormat': ('b3', 'x-b3-traceid'),
+    'opentelemetry.propagators.b3.B3SingleFormat': ('b3', 'x-b3-traceid'),
+    'opentelemetry.propagators.jaeger.JaegerPropagator': ('uber-trace-id',),
+}
+
+
+def parent_headers(propagator):
+    """The headers one of which a request needs for ``propagator`` to find
+    its parent, or None when that is not known (then every request is read)."""
+    parts = getattr(propagator, '_propagators', None)
+    if type(propagator) is CompositePropagator and isinstance(parts, list):
+        headers = []
+        for part in parts:
+            found = parent_headers(part)
+            if found is None:
+                return None
+            headers.extend(found)
+        return tuple(headers)
+    kind = type(propagator)
+    return _PARENT_HEADERS.get('%s.%s' % (kind.__module__, kind.__qualname__))
 
 
 def _lower_keys(carrier):
