@@ -163,8 +163,8 @@ def cpu_name():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--rounds', type=int, default=11)
-    parser.add_argument('--requests', type=int, default=200, help='requests per block')
+    parser.add_argument('--rounds', type=int, default=21)
+    parser.add_argument('--requests', type=int, default=300, help='requests per block')
     parser.add_argument('--quick', action='store_true', help='3 rounds of 50: a smoke run')
     args = parser.parse_args(argv)
     if args.quick:

@@ -15,7 +15,7 @@ import logging
 import opentracing
 from opentracing.ext import tags
 
-from .request_tags import attribute_tag, error_fields, start_tags
+from .request_tags import attribute_tag, error_fields, http_url
 from .streaming import finish_on_close
 
 #: Where the span of a request is kept while the request runs.
@@ -125,14 +125,26 @@ class ServerSpans:
         status = response.status_int
         error = getattr(request, 'exception', None) if status >= 500 else None
         span = scope.span
-        try:  # deactivate(), inlined: this is the path of every request
+        # deactivate() and finish(), written out: this is the path of every
+        # request, and each call saved is worth as much as a tracer call
+        try:
             scope.close()
         except Exception as exc:
             self._force_deactivate(scope, span, exc)
-        if isinstance(response.app_iter, _COMPLETE_BODIES):
-            self.finish(span, request, name, status, error)
-        else:
+        if not isinstance(response.app_iter, _COMPLETE_BODIES):
             finish_on_close(response, self, span, request, name, status, error)
+            return response
+        environ = request.environ
+        if environ.get(ENVIRON_KEY) is span:
+            del environ[ENVIRON_KEY]
+        try:
+            self.tag_outcome(span, request, name, status, error)
+        except Exception as exc:
+            self.failures.report('tagging the finished server span', exc, 'its tags may be incomplete')
+        try:
+            span.finish()
+        except Exception as exc:
+            self.failures.report('finishing the server span', exc, 'the span may be lost')
         return response
 
     def end(self, scope, request, name, status_code, error):
@@ -214,9 +226,19 @@ class OpenTracingSpans(ServerSpans):
             self.noop_span = tracer.start_span('noop')
 
     def start_active(self, request, name, parent):
-        """Start the server span of ``request`` and make it active."""
-        return self.tracer.start_active_span(
-            name, child_of=parent, tags=start_tags(request, self.policy), finish_on_close=False)
+        """Start the server span of ``request`` and make it active, tagged
+        with what is known before routing."""
+        policy = self.policy
+        url = request.path_url
+        if policy.trace_query_string or '@' in url or len(url) > policy.max_tag_length:
+            url = http_url(request, policy)  # redacted, bounded: a plain URL needs neither
+        return self.tracer.start_active_span(name, child_of=parent, finish_on_close=False, tags={
+            tags.COMPONENT: 'pyramid',
+            tags.SPAN_KIND: tags.SPAN_KIND_RPC_SERVER,
+            # request.method, without its property call (DummyRequest has only that)
+            tags.HTTP_METHOD: request.environ.get('REQUEST_METHOD') or request.method,
+            tags.HTTP_URL: url,
+        })
 
     def operation_name(self, request):
         return self.owner.operation_name(request)

@@ -36,19 +36,6 @@ def http_url(request, policy):
     return bound(policy.redactor.url(url), policy.max_tag_length)
 
 
-def start_tags(request, policy):
-    """The tags a server span carries from its start."""
-    url = request.path_url
-    if policy.trace_query_string or '@' in url or len(url) > policy.max_tag_length:
-        url = http_url(request, policy)  # else the URL is fine as it is: no call
-    return {
-        tags.COMPONENT: 'pyramid',
-        tags.SPAN_KIND: tags.SPAN_KIND_RPC_SERVER,
-        tags.HTTP_METHOD: request.method,
-        tags.HTTP_URL: url,
-    }
-
-
 def attribute_tag(name, value, policy):
     """The tag value for request attribute ``name``, or None for no tag."""
     if value is None:

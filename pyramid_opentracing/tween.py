@@ -20,7 +20,7 @@ def opentracing_tween_factory(handler, registry):
         spans = fixed_spans or owner.server_spans()
         if spans.noop_span is not None:
             return serve_with_noop_span(handler, request, spans.noop_span)
-        method = request.method
+        method = request.environ.get('REQUEST_METHOD') or request.method  # saves a call
         scope = spans.start(request, attributes, method)
         if scope is None:
             return handler(request)
