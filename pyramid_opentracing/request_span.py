@@ -16,7 +16,6 @@ import opentracing
 from opentracing.ext import tags
 
 from .request_tags import attribute_tag, error_fields, http_url
-from .streaming import finish_on_close
 
 #: Where the span of a request is kept while the request runs.
 ENVIRON_KEY = 'pyramid_opentracing.span'
@@ -29,7 +28,7 @@ _HTTP_HEADERS = opentracing.Format.HTTP_HEADERS
 
 #: Bodies that are complete when the tween returns; any other app_iter is
 #: streamed by the server after the tween returns.
-_COMPLETE_BODIES = (list, tuple)
+COMPLETE_BODIES = (list, tuple)
 
 _EXPECTED_EXTRACT_ERRORS = (
     opentracing.InvalidCarrierException,
@@ -53,8 +52,8 @@ def outcome_of_exception(exc, status_if_unknown):
 class ServerSpans:
     """Makes the server spans of one :class:`PyramidTracer` with one tracer.
 
-    :meth:`start` and :meth:`end` (or :meth:`end_with_response`) bracket a
-    request. Subclasses say how a span starts (:meth:`start_active`), what it
+    :meth:`start` and :meth:`end` bracket a request (the tween writes them
+    out). Subclasses say how a span starts (:meth:`start_active`), what it
     is called once routing is done (:meth:`operation_name`) and how it is
     renamed and tagged at the end (:meth:`tag_outcome`): :class:`OpenTracingSpans`
     for any tracer, and the OpenTelemetry bridge's SERVER spans for the shim.
@@ -75,34 +74,47 @@ class ServerSpans:
     def start(self, request, attributes, name):
         """Start and activate the span of ``request`` and keep it in the
         environ: the scope, or None if the tracer failed (the request is then
-        served untraced)."""
+        served untraced). The tween does the same, written out."""
         try:
             try:
                 parent = self.tracer.extract(_HTTP_HEADERS, request.headers)
-            except _EXPECTED_EXTRACT_ERRORS:
-                parent = None
             except Exception as exc:
-                self.failures.report(
-                    "reading the caller's trace context from the request headers", exc,
-                    'the request starts a new trace', level=logging.WARNING)
-                parent = None
+                parent = self.no_parent(exc)
             scope = self.start_active(request, name, parent)
             span = scope.span
         except Exception as exc:
-            self.failures.report('starting the server span', exc, 'the request is served untraced')
+            self.failed_to_start(exc)
             return None
         request.environ[ENVIRON_KEY] = span
-        if attributes or self.owner.start_span_cb is not None:
-            try:
-                if attributes:
-                    tag_attributes(span, request, attributes, self.owner)
-                if self.owner.start_span_cb is not None:
-                    self._call_start_span_cb(span, request)
-            except Exception as exc:
-                self.failures.report('tagging the server span', exc, 'the request is served untraced')
-                self.abandon(scope, span, request)
-                return None
+        if (attributes or self.owner.start_span_cb is not None) and not self.decorate(
+                scope, span, request, attributes):
+            return None
         return scope
+
+    def no_parent(self, exc):
+        """After extract raised ``exc``: report it unless it is one the
+        OpenTracing API lists for bad headers; the request has no parent."""
+        if not isinstance(exc, _EXPECTED_EXTRACT_ERRORS):
+            self.failures.report(
+                "reading the caller's trace context from the request headers", exc,
+                'the request starts a new trace', level=logging.WARNING)
+
+    def failed_to_start(self, exc):
+        self.failures.report('starting the server span', exc, 'the request is served untraced')
+
+    def decorate(self, scope, span, request, attributes):
+        """Tag the traced ``attributes`` and run ``ot.start_span_cb``; False
+        (and the span abandoned) if the tracer failed."""
+        try:
+            if attributes:
+                tag_attributes(span, request, attributes, self.owner)
+            if self.owner.start_span_cb is not None:
+                self._call_start_span_cb(span, request)
+        except Exception as exc:
+            self.failures.report('tagging the server span', exc, 'the request is served untraced')
+            self.abandon(scope, span, request)
+            return False
+        return True
 
     def _call_start_span_cb(self, span, request):
         environ = request.environ
@@ -114,38 +126,6 @@ class ServerSpans:
             self.failures.report('the ot.start_span_cb callback', exc, 'tracing goes on')
         if watcher.renamed:
             environ[NAMED_BY_USER_KEY] = True
-
-    def end_with_response(self, scope, request, name, response):
-        """End the span with the response the client gets.
-
-        A streamed body (any app_iter but a list) is still being produced, so
-        the span is deactivated now and finished when the server closes the
-        body, as WSGI requires it to.
-        """
-        status = response.status_int
-        error = getattr(request, 'exception', None) if status >= 500 else None
-        span = scope.span
-        # deactivate() and finish(), written out: this is the path of every
-        # request, and each call saved is worth as much as a tracer call
-        try:
-            scope.close()
-        except Exception as exc:
-            self._force_deactivate(scope, span, exc)
-        if not isinstance(response.app_iter, _COMPLETE_BODIES):
-            finish_on_close(response, self, span, request, name, status, error)
-            return response
-        environ = request.environ
-        if environ.get(ENVIRON_KEY) is span:
-            del environ[ENVIRON_KEY]
-        try:
-            self.tag_outcome(span, request, name, status, error)
-        except Exception as exc:
-            self.failures.report('tagging the finished server span', exc, 'its tags may be incomplete')
-        try:
-            span.finish()
-        except Exception as exc:
-            self.failures.report('finishing the server span', exc, 'the span may be lost')
-        return response
 
     def end(self, scope, request, name, status_code, error):
         """Deactivate, tag the outcome and finish: the end of a request.
@@ -159,9 +139,9 @@ class ServerSpans:
         try:
             scope.close()
         except Exception as exc:
-            self._force_deactivate(scope, span, exc)
+            self.force_deactivate(scope, span, exc)
 
-    def _force_deactivate(self, scope, span, exc):
+    def force_deactivate(self, scope, span, exc):
         """After ``scope.close()`` raised ``exc``: close whatever the scope
         manager still holds active for our span."""
         self.failures.report('closing the active scope', exc, 'the scope is closed by force')
@@ -176,18 +156,24 @@ class ServerSpans:
 
     def finish(self, span, request, name, status_code, error):
         """Rename the span after its route, tag the outcome and finish it (its
-        scope must be closed already)."""
+        scope must be closed already). The tween does the same, written out."""
         environ = request.environ
         if environ.get(ENVIRON_KEY) is span:
             del environ[ENVIRON_KEY]
         try:
             self.tag_outcome(span, request, name, status_code, error)
         except Exception as exc:
-            self.failures.report('tagging the finished server span', exc, 'its tags may be incomplete')
+            self.failed_to_tag(exc)
         try:
             span.finish()
         except Exception as exc:
-            self.failures.report('finishing the server span', exc, 'the span may be lost')
+            self.failed_to_finish(exc)
+
+    def failed_to_tag(self, exc):
+        self.failures.report('tagging the finished server span', exc, 'its tags may be incomplete')
+
+    def failed_to_finish(self, exc):
+        self.failures.report('finishing the server span', exc, 'the span may be lost')
 
     def abandon(self, scope, span, request):
         """Give up on a span after a tracer failure: deactivate and drop it."""

@@ -1,5 +1,18 @@
-"""The tween: one server span around each request, from the outermost tween."""
-from .request_span import ENVIRON_KEY, outcome_of_exception
+"""The tween: one server span around each request, from the outermost tween.
+
+Its body is ``ServerSpans.start()``, the handler and ``ServerSpans.end()``
+written out in one function, with the rare cases (a failing tracer, traced
+attributes, a streamed body) handed back to ``ServerSpans``. It runs on
+every request, and at this depth each Python call costs as much as a call
+into the tracer: ``benchmarks/overhead.py`` compares it with a tween making
+the tracer calls alone.
+"""
+import opentracing
+
+from .request_span import COMPLETE_BODIES, ENVIRON_KEY, outcome_of_exception
+from .streaming import finish_on_close
+
+HTTP_HEADERS = opentracing.Format.HTTP_HEADERS
 
 
 def opentracing_tween_factory(handler, registry):
@@ -20,16 +33,52 @@ def opentracing_tween_factory(handler, registry):
         spans = fixed_spans or owner.server_spans()
         if spans.noop_span is not None:
             return serve_with_noop_span(handler, request, spans.noop_span)
-        method = request.environ.get('REQUEST_METHOD') or request.method  # saves a call
-        scope = spans.start(request, attributes, method)
-        if scope is None:
+
+        # start: extract the caller's context, start and activate the span
+        environ = request.environ
+        method = environ.get('REQUEST_METHOD') or request.method
+        try:
+            try:
+                parent = spans.tracer.extract(HTTP_HEADERS, request.headers)
+            except Exception as exc:
+                parent = spans.no_parent(exc)
+            scope = spans.start_active(request, method, parent)
+            span = scope.span
+        except Exception as exc:
+            spans.failed_to_start(exc)
             return handler(request)
+        environ[ENVIRON_KEY] = span
+        if (attributes or spans.owner.start_span_cb is not None) and not spans.decorate(
+                scope, span, request, attributes):
+            return handler(request)
+
         try:
             response = handler(request)
         except BaseException as exc:
             spans.end(scope, request, method, *outcome_of_exception(exc, 500))
             raise
-        return spans.end_with_response(scope, request, method, response)
+
+        # end: deactivate, then finish now or when a streamed body is closed
+        status = response.status_int
+        error = getattr(request, 'exception', None) if status >= 500 else None
+        try:
+            scope.close()
+        except Exception as exc:
+            spans.force_deactivate(scope, span, exc)
+        if not isinstance(response.app_iter, COMPLETE_BODIES):
+            finish_on_close(response, spans, span, request, method, status, error)
+            return response
+        if environ.get(ENVIRON_KEY) is span:
+            del environ[ENVIRON_KEY]
+        try:
+            spans.tag_outcome(span, request, method, status, error)
+        except Exception as exc:
+            spans.failed_to_tag(exc)
+        try:
+            span.finish()
+        except Exception as exc:
+            spans.failed_to_finish(exc)
+        return response
 
     return opentracing_tween
 
