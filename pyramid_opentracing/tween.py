@@ -31,11 +31,18 @@ def opentracing_tween_factory(handler, registry):
 
     def opentracing_tween(request):
         spans = fixed_spans or owner.server_spans()
-        if spans.noop_span is not None:
-            return serve_with_noop_span(handler, request, spans.noop_span)
+        environ = request.environ
+        noop_span = spans.noop_span
+        if noop_span is not None:
+            # the tracer records nothing: make no calls to it, but let views
+            # find a (no-op) span to tag through get_span()
+            environ[ENVIRON_KEY] = noop_span
+            try:
+                return handler(request)
+            finally:
+                environ.pop(ENVIRON_KEY, None)
 
         # start: extract the caller's context, start and activate the span
-        environ = request.environ
         method = environ.get('REQUEST_METHOD') or request.method
         try:
             try:
@@ -82,14 +89,3 @@ def opentracing_tween_factory(handler, registry):
 
     return opentracing_tween
 
-
-def serve_with_noop_span(handler, request, noop_span):
-    """Serve ``request`` for a tracer that records nothing, making no tracer
-    calls; views still find a (no-op) span to tag through get_span()."""
-    environ = request.environ
-    environ[ENVIRON_KEY] = noop_span
-    try:
-        return handler(request)
-    finally:
-        if environ.get(ENVIRON_KEY) is noop_span:
-            del environ[ENVIRON_KEY]
