@@ -119,3 +119,49 @@ def otel_floor_tween_factory(handler, registry):
         return response
 
     return otel_floor_tween
+
+
+def include_sdk_minimum(config, tracer):
+    """Less than any OpenTracing bridge can do: the OpenTelemetry SDK alone.
+
+    The caller's context read by the propagator, one SERVER span with the
+    same attributes made current with one context attach, then the route and
+    status attributes and ``end``: no OpenTracing objects, no renaming. Its cost is the SDK's own, and shows how close
+    to ``opentelemetry-instrumentation-pyramid`` any instrumentation making
+    the same span can get.
+    """
+    config.registry.settings['bench.floor_tracer'] = tracer
+    config.add_tween('benchmarks.floor.sdk_minimum_tween_factory', under=INGRESS)
+
+
+def sdk_minimum_tween_factory(handler, registry):
+    from opentelemetry import context
+    from opentelemetry.trace import SpanKind, set_span_in_context
+    from pyramid_opentracing.otel.bridge import _REQUEST_HEADERS
+    from pyramid_opentracing.otel.spans import server_attributes
+    from pyramid_opentracing.tracer import TagPolicy
+    tracer = registry.settings['bench.floor_tracer']
+    otel_tracer = tracer.unwrap()
+    propagator = tracer.propagator
+    policy = TagPolicy()
+    server = SpanKind.SERVER
+
+    def sdk_minimum_tween(request):
+        parent = propagator.extract(request.headers, getter=_REQUEST_HEADERS)
+        otel_span = otel_tracer.start_span(request.method, context=parent, kind=server,
+                                           attributes=server_attributes(request, policy))
+        token = context.attach(set_span_in_context(otel_span))
+        try:
+            response = handler(request)
+        finally:
+            context.detach(token)
+        route = request.matched_route
+        attributes = {'http.response.status_code': response.status_int}
+        if route is not None:
+            attributes['http.route'] = route.pattern
+            attributes['pyramid.route'] = route.name
+        otel_span.set_attributes(attributes)
+        otel_span.end()
+        return response
+
+    return sdk_minimum_tween

@@ -12,7 +12,7 @@ from opentracing.mocktracer import MockTracer
 from pyramid.config import Configurator
 from pyramid.response import Response
 
-from .floor import include_floor, include_otel_floor
+from .floor import include_floor, include_otel_floor, include_sdk_minimum
 from .original import include_original
 
 #: Headers of a caller's trace context in every format the tracers read.
@@ -134,6 +134,10 @@ def floor(tracer):
     if isinstance(tracer, TracerShim):
         return lambda config: include_otel_floor(config, tracer)
     return lambda config: include_floor(config, tracer)
+
+
+def sdk_minimum(tracer):
+    return lambda config: include_sdk_minimum(config, tracer)
 
 
 def original(tracer):
