@@ -14,11 +14,7 @@ import opentracing
 from opentracing.ext import tags
 from pyramid.tweens import INGRESS
 
-_EXPECTED_EXTRACT_ERRORS = (
-    opentracing.InvalidCarrierException,
-    opentracing.SpanContextCorruptedException,
-    opentracing.UnsupportedFormatException,
-)
+from pyramid_opentracing.request_span import EXPECTED_EXTRACT_ERRORS
 
 
 def include_floor(config, tracer):
@@ -37,7 +33,7 @@ def floor_tween_factory(handler, registry):
     def floor_tween(request):
         try:
             parent = tracer.extract(opentracing.Format.HTTP_HEADERS, request.headers)
-        except _EXPECTED_EXTRACT_ERRORS:
+        except EXPECTED_EXTRACT_ERRORS:
             parent = None
         method = request.method
         scope = tracer.start_active_span(method, child_of=parent, finish_on_close=False, tags={
@@ -95,7 +91,7 @@ def otel_floor_tween_factory(handler, registry):
     def otel_floor_tween(request):
         try:
             parent = tracer.extract(opentracing.Format.HTTP_HEADERS, request.headers)
-        except _EXPECTED_EXTRACT_ERRORS:
+        except EXPECTED_EXTRACT_ERRORS:
             parent = None
         method = request.method
         otel_span = otel_tracer.start_span(method, context=parent_context(parent), kind=server,

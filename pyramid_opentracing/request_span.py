@@ -24,13 +24,11 @@ ENVIRON_KEY = 'pyramid_opentracing.span'
 #: gave is kept instead of the route's.
 NAMED_BY_USER_KEY = 'pyramid_opentracing.named_by_user'
 
-_HTTP_HEADERS = opentracing.Format.HTTP_HEADERS
+HTTP_HEADERS = opentracing.Format.HTTP_HEADERS
 
-#: Bodies that are complete when the tween returns; any other app_iter is
-#: streamed by the server after the tween returns.
-COMPLETE_BODIES = (list, tuple)
-
-_EXPECTED_EXTRACT_ERRORS = (
+#: What extract raises for bad headers, as the OpenTracing API says: not
+#: worth a log line.
+EXPECTED_EXTRACT_ERRORS = (
     opentracing.InvalidCarrierException,
     opentracing.SpanContextCorruptedException,
     opentracing.UnsupportedFormatException,
@@ -77,7 +75,7 @@ class ServerSpans:
         served untraced). The tween does the same, written out."""
         try:
             try:
-                parent = self.tracer.extract(_HTTP_HEADERS, request.headers)
+                parent = self.tracer.extract(HTTP_HEADERS, request.headers)
             except Exception as exc:
                 parent = self.no_parent(exc)
             scope = self.start_active(request, name, parent)
@@ -94,7 +92,7 @@ class ServerSpans:
     def no_parent(self, exc):
         """After extract raised ``exc``: report it unless it is one the
         OpenTracing API lists for bad headers; the request has no parent."""
-        if not isinstance(exc, _EXPECTED_EXTRACT_ERRORS):
+        if not isinstance(exc, EXPECTED_EXTRACT_ERRORS):
             self.failures.report(
                 "reading the caller's trace context from the request headers", exc,
                 'the request starts a new trace', level=logging.WARNING)

@@ -7,12 +7,12 @@ every request, and at this depth each Python call costs as much as a call
 into the tracer: ``benchmarks/overhead.py`` compares it with a tween making
 the tracer calls alone.
 """
-import opentracing
-
-from .request_span import COMPLETE_BODIES, ENVIRON_KEY, outcome_of_exception
+from .request_span import ENVIRON_KEY, HTTP_HEADERS, outcome_of_exception
 from .streaming import finish_on_close
 
-HTTP_HEADERS = opentracing.Format.HTTP_HEADERS
+#: Bodies that are complete when the tween returns; any other app_iter is
+#: streamed by the server after the tween returns.
+COMPLETE_BODIES = (list, tuple)
 
 
 def opentracing_tween_factory(handler, registry):

@@ -134,7 +134,9 @@ class OtelServerSpans(ServerSpans):
         if self.owner.operation_name_func is not None:
             return self.owner.operation_name(request)
         route = getattr(request, 'matched_route', None)
-        method = request.method if request.method in KNOWN_METHODS else 'HTTP'
+        method = request.method
+        if method not in KNOWN_METHODS:
+            method = 'HTTP'
         return method if route is None else '%s %s' % (method, route.pattern)
 
     def tag_outcome(self, span, request, name, status_code, error):
