@@ -8,7 +8,7 @@ from pyramid.tweens import INGRESS
 
 from .decorator import traced_view
 from .request_span import ENVIRON_KEY
-from .settings import parse_settings
+from .settings import parse_registry_settings
 from .tracer import PyramidTracer, PyramidTracing
 from .tween import opentracing_tween_factory
 
@@ -25,11 +25,8 @@ def includeme(config):
     written back as typed values, with the PyramidTracer under ``ot.tracer``
     and ``ot.tracing``.
     """
-    def register():
-        settings = config.registry.settings
-        settings.update(parse_settings(settings, config))
-
-    config.action('pyramid_opentracing.settings', register, order=-10)
+    config.action('pyramid_opentracing.settings',
+                  lambda: parse_registry_settings(config.registry, config), order=-10)
     config.add_tween('pyramid_opentracing.opentracing_tween_factory', under=INGRESS)
 
 

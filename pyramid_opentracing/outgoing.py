@@ -15,6 +15,7 @@ Tracing never breaks the call: if the tracer fails, the request is sent
 untraced and the failure is logged once on the ``pyramid_opentracing`` logger.
 Request headers never become tags, so Authorization and Cookie stay out.
 """
+import logging
 import urllib.request
 from contextlib import contextmanager
 
@@ -144,12 +145,79 @@ def outgoing_headers(target=None, headers=None):
 
 
 def inject(owner, tracer, span_context, headers):
-    """Write ``span_context`` into ``headers``; a failure is reported, not raised."""
+    """Write ``span_context`` into ``headers``, its baggage within the W3C
+    limits; a failure is reported, not raised."""
     try:
         tracer.inject(span_context, opentracing.Format.HTTP_HEADERS, headers)
+        dropped = bound_baggage(headers)
     except Exception as exc:
         owner.failures.report('injecting the trace context into an outgoing request', exc,
                               'the next service starts a new trace')
+        return
+    if dropped:
+        owner.failures.report(
+            'sending baggage to the next service', BaggageOverLimits(dropped),
+            'the entries past the limits are not sent', level=logging.WARNING)
+
+
+# -- baggage limits -----------------------------------------------------------
+
+#: The W3C Baggage limits, applied to what each outgoing request carries: a
+#: caller sending more would make every service it reaches send more too,
+#: until one answers 431.
+MAX_BAGGAGE_ENTRIES = 64
+MAX_BAGGAGE_BYTES = 8192
+
+#: Headers carrying one baggage entry each: OpenTracing's, Jaeger's.
+BAGGAGE_HEADER_PREFIXES = ('ot-baggage-', 'uberctx-')
+
+
+class BaggageOverLimits(Exception):
+    """The baggage of an outgoing request was over the W3C limits."""
+
+
+class _BaggageBudget:
+    """What is left of the limits, counted as a W3C ``baggage`` header would be."""
+
+    def __init__(self):
+        self.entries = 0
+        self.bytes = 0
+        self.dropped = []
+
+    def take(self, key, size):
+        """Whether an entry of ``size`` bytes (``key=value``) still fits."""
+        size += 1 if self.entries else 0  # the comma before it
+        if self.entries < MAX_BAGGAGE_ENTRIES and self.bytes + size <= MAX_BAGGAGE_BYTES:
+            self.entries += 1
+            self.bytes += size
+            return True
+        self.dropped.append(key)
+        return False
+
+
+def bound_baggage(headers):
+    """Drop the baggage entries of ``headers`` past the W3C limits, keeping
+    the first ones; a text saying what was dropped, or None."""
+    budget = _BaggageBudget()
+    for name in list(headers):
+        lower = name.lower()
+        if lower == 'baggage':
+            kept = [entry for entry in (e.strip() for e in headers[name].split(','))
+                    if entry and budget.take(entry.partition('=')[0], len(entry.encode()))]
+            if kept:
+                headers[name] = ','.join(kept)
+            else:
+                del headers[name]
+        elif lower.startswith(BAGGAGE_HEADER_PREFIXES):
+            key = lower.partition('-baggage-')[2] or lower.partition('uberctx-')[2]
+            if not budget.take(key, len(key.encode()) + 1 + len(headers[name].encode())):
+                del headers[name]
+    if not budget.dropped:
+        return None
+    return '%d baggage entries past the limits (%d entries, %d bytes) were not sent: %s' % (
+        len(budget.dropped), MAX_BAGGAGE_ENTRIES, MAX_BAGGAGE_BYTES,
+        ', '.join(key[:40] for key in budget.dropped[:10])
+        + (', ...' if len(budget.dropped) > 10 else ''))
 
 
 class _OpenTracingClientSpans:

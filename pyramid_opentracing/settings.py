@@ -9,6 +9,7 @@ import json
 import logging
 
 from pyramid.exceptions import ConfigurationError
+from pyramid.path import DottedNameResolver
 
 from .tracer import DEFAULT_MAX_TAG_LENGTH, PyramidTracer, TagPolicy
 
@@ -239,3 +240,31 @@ def configure_callbacks(tracer, options):
         if own is not None and own is not function:
             raise fail(name, function, 'the PyramidTracer given already has %s = %r' % (attribute, own))
         setattr(tracer, attribute, function)
+
+
+#: Set on a registry once its ``ot.*`` settings are parsed and written back.
+PARSED_MARK = 'pyramid_opentracing_settings_parsed'
+
+
+class DottedNames:
+    """Resolves absolute dotted names as ``config.maybe_dotted`` does, where
+    there is no Configurator (a tween registered without ``includeme``)."""
+
+    def __init__(self):
+        self._resolver = DottedNameResolver()
+
+    def maybe_dotted(self, name):
+        return self._resolver.maybe_resolve(name)
+
+
+def parse_registry_settings(registry, config=None):
+    """The settings of ``registry``, their ``ot.*`` ones parsed and written back, once.
+
+    ``includeme`` parses them at start-up with its ``config``; the tween
+    factory, registered without it, parses them here with :class:`DottedNames`.
+    """
+    settings = registry.settings
+    if not getattr(registry, PARSED_MARK, False):
+        settings.update(parse_settings(settings, DottedNames() if config is None else config))
+        setattr(registry, PARSED_MARK, True)
+    return settings

@@ -1,39 +1,110 @@
-"""Streamed bodies: the span of a request ends when its body has been sent."""
+"""Streamed bodies: the span of a request ends when the server closes its body.
+
+A body that is not complete when the tween returns (an ``app_iter`` that is
+not a list) is produced by the server afterwards. WSGI promises one thing
+about it whatever the server, WebOb or a middleware does with it (iterate it
+fully or partly, serve a ``Range`` of it, answer ``HEAD`` or ``304``
+without reading it, send it with ``sendfile``): its ``close()`` is called
+once it is done with. That is where the span finishes, exactly once.
+
+* Any other iterable is wrapped in :class:`ClosingBody`, an iterator, so
+  that WebOb's ``AppIterRange`` (which calls ``iter()`` on what it gets)
+  still closes the wrapper and not an inner generator.
+* The server's own ``wsgi.file_wrapper`` object is not wrapped: servers
+  check its type to send the file directly (waitress, gunicorn). Its
+  ``close`` is hooked on the instance instead.
+
+Per PEP 3333, a server sends the headers with the first non-empty chunk: a
+body that fails before it makes the server answer 500 (waitress and
+gunicorn both do), so that is what the span says.
+"""
+from webob.response import AppIterRange
 
 
-def finish_on_close(response, spans, span, request, name, status, error):
-    """Make ``response`` finish ``span`` when the server closes its body.
+def finish_on_close(response, environ, end):
+    """Make ``response``'s streamed body call ``end.finish()`` when the server closes it.
 
     The span must be inactive already: the body is produced after the tween
     has returned, possibly on another thread.
     """
+    app_iter = response.app_iter
+    file_wrapper = environ.get('wsgi.file_wrapper')
+    if isinstance(file_wrapper, type) and type(app_iter) is file_wrapper and hook_close(app_iter, end):
+        return
     content_length = response.content_length
-    response.app_iter = FinishOnClose(response.app_iter, spans, span, request, name, status, error)
+    response.app_iter = ClosingBody(app_iter, end)
     if content_length is not None:
         response.content_length = content_length  # setting app_iter dropped it
 
 
-class FinishOnClose:
-    """Wraps a streamed body and finishes the span when the server closes it.
+class SpanEnd:
+    """The end of a request's span, deferred until its body is closed.
 
-    An exception raised while the body is produced marks the span as an error.
+    ``finish(status, error)`` tags and finishes the span; :meth:`done`
+    calls it once, however often it is called.
     """
 
-    def __init__(self, app_iter, spans, span, request, name, status, error):
-        self.app_iter = app_iter
-        self.spans = spans
-        self.span = span
-        self.request = request
-        self.name = name
+    __slots__ = ('_finish', 'status', 'error')
+
+    def __init__(self, finish, status, error):
+        self._finish = finish
         self.status = status
         self.error = error
 
+    def failed(self, exc, headers_sent):
+        """The body raised ``exc``: before the headers were sent, the server answers 500."""
+        self.error = exc
+        if not headers_sent:
+            self.status = 500
+
+    def done(self):
+        finish, self._finish = self._finish, None
+        if finish is not None:
+            finish(self.status, self.error)
+
+
+def ranged(app_iter, start, stop):
+    """The bytes ``start:stop`` of ``app_iter``, as ``Response.app_iter_range`` makes them."""
+    own = getattr(app_iter, 'app_iter_range', None)
+    return AppIterRange(app_iter, start, stop) if own is None else own(start, stop)
+
+
+class ClosingBody:
+    """An iterator over a streamed body that ends the span when it is closed.
+
+    WebOb serves a ``Range`` of a conditional response through
+    :meth:`app_iter_range`; the span then says 206, the status sent.
+    """
+
+    def __init__(self, app_iter, end):
+        self.app_iter = app_iter
+        self.end = end
+        self._chunks = None
+        self._headers_sent = False
+
     def __iter__(self):
+        return self
+
+    def __next__(self):
         try:
-            yield from self.app_iter
-        except Exception as exc:
-            self.error = exc
+            if self._chunks is None:
+                self._chunks = iter(self.app_iter)
+            chunk = next(self._chunks)
+        except StopIteration:
             raise
+        except Exception as exc:
+            self.end.failed(exc, self._headers_sent)
+            raise
+        if chunk:
+            self._headers_sent = True
+        return chunk
+
+    def app_iter_range(self, start, stop):
+        part = ranged(self.app_iter, start, stop)
+        if part is not None:
+            self.app_iter = part
+            self.end.status = 206
+        return None if part is None else self
 
     def close(self):
         try:
@@ -41,9 +112,34 @@ class FinishOnClose:
             if close is not None:
                 close()
         except Exception as exc:
-            self.error = exc
+            self.end.failed(exc, True)
             raise
         finally:
-            span, self.span = self.span, None
-            if span is not None:
-                self.spans.finish(span, self.request, self.name, self.status, self.error)
+            self.end.done()
+
+
+def hook_close(file_wrapper, end):
+    """Make the server's ``file_wrapper`` object end the span when closed,
+    leaving its type alone; False if the object takes no new attributes."""
+    own_close = getattr(file_wrapper, 'close', None)
+
+    def close():
+        try:
+            if own_close is not None:
+                own_close()
+        finally:
+            end.done()
+
+    def app_iter_range(start, stop):
+        end.status = 206
+        return AppIterRange(file_wrapper, start, stop)
+    try:
+        file_wrapper.close = close
+    except AttributeError:
+        return False
+    if not hasattr(file_wrapper, 'app_iter_range'):
+        try:
+            file_wrapper.app_iter_range = app_iter_range
+        except AttributeError:
+            pass  # a Range is then served without the span knowing it was one
+    return True

@@ -7,8 +7,11 @@ every request, and at this depth each Python call costs as much as a call
 into the tracer: ``benchmarks/overhead.py`` compares it with a tween making
 the tracer calls alone.
 """
+import functools
+
 from .request_span import ENVIRON_KEY, HTTP_HEADERS, outcome_of_exception
-from .streaming import finish_on_close
+from .settings import parse_registry_settings
+from .streaming import SpanEnd, finish_on_close
 
 #: Bodies that are complete when the tween returns; any other app_iter is
 #: streamed by the server after the tween returns.
@@ -18,9 +21,11 @@ COMPLETE_BODIES = (list, tuple)
 def opentracing_tween_factory(handler, registry):
     """Build the tween from the settings ``includeme`` parsed at start-up.
 
+    Registered without ``includeme`` (``pyramid.tweens`` in an INI file, or
+    ``config.add_tween``), it parses them itself, as ``includeme`` would.
     With ``ot.trace_all`` off the handler itself is returned: no cost at all.
     """
-    settings = registry.settings
+    settings = parse_registry_settings(registry)
     if not settings['ot.trace_all']:
         return handler
     owner = settings['ot.tracer']
@@ -73,7 +78,8 @@ def opentracing_tween_factory(handler, registry):
         except Exception as exc:
             spans.force_deactivate(scope, span, exc)
         if not isinstance(response.app_iter, COMPLETE_BODIES):
-            finish_on_close(response, spans, span, request, method, status, error)
+            end = SpanEnd(functools.partial(spans.finish, span, request, method), status, error)
+            finish_on_close(response, environ, end)
             return response
         if environ.get(ENVIRON_KEY) is span:
             del environ[ENVIRON_KEY]
