@@ -34,6 +34,7 @@ setup(
             'pytest-cov',
             'webtest',
             'waitress',
+            'gunicorn',
             'hypothesis',
             'basictracer',
             'jaeger-client',
