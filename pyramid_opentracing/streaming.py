@@ -18,17 +18,21 @@ Per PEP 3333, a server sends the headers with the first non-empty chunk: a
 body that fails before it makes the server answer 500 (waitress and
 gunicorn both do), so that is what the span says.
 """
+import functools
+
 from webob.response import AppIterRange
 
 
-def finish_on_close(response, environ, end):
-    """Make ``response``'s streamed body call ``end.finish()`` when the server closes it.
+def finish_on_close(response, strategy, span, request, status, error):
+    """Make ``response`` finish ``span`` (through ``strategy.finish``) when
+    the server closes its body.
 
     The span must be inactive already: the body is produced after the tween
     has returned, possibly on another thread.
     """
+    end = SpanEnd(functools.partial(strategy.finish, span, request), status, error)
     app_iter = response.app_iter
-    file_wrapper = environ.get('wsgi.file_wrapper')
+    file_wrapper = request.environ.get('wsgi.file_wrapper')
     if isinstance(file_wrapper, type) and type(app_iter) is file_wrapper and hook_close(app_iter, end):
         return
     content_length = response.content_length
