@@ -264,7 +264,12 @@ def parse_registry_settings(registry, config=None):
     factory, registered without it, parses them here with :class:`DottedNames`.
     """
     settings = registry.settings
-    if not getattr(registry, PARSED_MARK, False):
-        settings.update(parse_settings(settings, DottedNames() if config is None else config))
-        setattr(registry, PARSED_MARK, True)
+    if getattr(registry, PARSED_MARK, False):
+        return settings
+    if config is None and settings.get('ot.trace_all') is None:
+        logger.warning('pyramid_opentracing: the tween is registered without the include and '
+                       'ot.trace_all is not set, so it traces nothing (1.0 traced every '
+                       'request by default): set ot.trace_all = true')
+    settings.update(parse_settings(settings, DottedNames() if config is None else config))
+    setattr(registry, PARSED_MARK, True)
     return settings

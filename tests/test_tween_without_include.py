@@ -61,11 +61,13 @@ def test_the_tween_added_with_add_tween_traces_with_its_settings(tracer):
     assert server.operation_name == 'hello' and work.parent_id == server.context.span_id
 
 
-def test_without_trace_all_the_tween_traces_nothing(tracer):
+def test_without_trace_all_the_tween_traces_nothing_and_says_so(tracer, failures):
     config = apps.make_config({'ot.base_tracer': tracer}, include=False)
     config.add_tween(TWEEN)
     webtest.TestApp(config.make_wsgi_app()).get('/plain')
     assert tracer.finished_spans() == []
+    [warning] = failures()
+    assert 'ot.trace_all is not set' in warning.getMessage()
 
 
 @pytest.mark.parametrize('name, value', [
