@@ -7,12 +7,12 @@ fully or partly, serve a ``Range`` of it, answer ``HEAD`` or ``304``
 without reading it, send it with ``sendfile``): its ``close()`` is called
 once it is done with. That is where the span finishes, exactly once.
 
-* Any other iterable is wrapped in :class:`ClosingBody`, an iterator, so
-  that WebOb's ``AppIterRange`` (which calls ``iter()`` on what it gets)
-  still closes the wrapper and not an inner generator.
 * The server's own ``wsgi.file_wrapper`` object is not wrapped: servers
   check its type to send the file directly (waitress, gunicorn). Its
   ``close`` is hooked on the instance instead.
+* Any other body is wrapped in :class:`ClosingBody`, an iterator, so that
+  WebOb's ``AppIterRange`` (which calls ``iter()`` on what it gets) still
+  closes the wrapper and not an inner generator.
 
 Per PEP 3333, a server sends the headers with the first non-empty chunk: a
 body that fails before it makes the server answer 500 (waitress and
@@ -33,7 +33,8 @@ def finish_on_close(response, strategy, span, request, status, error):
     end = SpanEnd(functools.partial(strategy.finish, span, request), status, error)
     app_iter = response.app_iter
     file_wrapper = request.environ.get('wsgi.file_wrapper')
-    if isinstance(file_wrapper, type) and type(app_iter) is file_wrapper and hook_close(app_iter, end):
+    is_file_wrapper = isinstance(file_wrapper, type) and type(app_iter) is file_wrapper
+    if is_file_wrapper and hook_close(app_iter, end):
         return
     content_length = response.content_length
     response.app_iter = ClosingBody(app_iter, end)
@@ -139,11 +140,8 @@ def hook_close(file_wrapper, end):
         return AppIterRange(file_wrapper, start, stop)
     try:
         file_wrapper.close = close
-    except AttributeError:
-        return False
-    if not hasattr(file_wrapper, 'app_iter_range'):
-        try:
+        if not hasattr(file_wrapper, 'app_iter_range'):
             file_wrapper.app_iter_range = app_iter_range
-        except AttributeError:
-            pass  # a Range is then served without the span knowing it was one
+    except AttributeError:
+        return False  # then wrapped: if its close is hooked already, the span still ends once
     return True

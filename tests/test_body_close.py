@@ -173,3 +173,49 @@ def test_an_unsatisfiable_range_finishes_the_span_once(wsgi_app, tracer):
     list(body)
     getattr(body, 'close', lambda: None)()
     assert len(tracer.finished_spans()) == 1
+
+
+class SlottedFileWrapper:
+    """A server's file wrapper whose objects take no new attributes."""
+
+    __slots__ = ('file', 'block_size', 'closed')
+
+    def __init__(self, file, block_size=8192):
+        self.file = file
+        self.block_size = block_size
+        self.closed = False
+
+    def __iter__(self):
+        return iter(lambda: self.file.read(self.block_size), b'')
+
+    def close(self):
+        self.closed = True
+        self.file.close()
+
+
+def test_a_file_wrapper_taking_no_new_attributes_is_wrapped_and_still_closed(wsgi_app, tracer):
+    environ = Request.blank('/file').environ
+    environ['wsgi.file_wrapper'] = SlottedFileWrapper
+    body = wsgi_app(environ, lambda status, headers, exc_info=None: None)
+    assert b''.join(body) == CONTENT
+    body.close()
+    assert body.app_iter.closed
+    assert server_span(tracer).tags['http.status_code'] == 200
+
+
+def test_a_body_whose_close_fails_marks_the_span_as_an_error(tracer):
+    class FailingClose:
+        def __iter__(self):
+            return iter([b'body'])
+
+        def close(self):
+            raise OSError('cannot release the stream')
+    config = apps.make_config({'ot.trace_all': True, 'ot.base_tracer': tracer})
+    config.add_route('failing_close', '/failing-close')
+    config.add_view(lambda request: Response(app_iter=FailingClose()), route_name='failing_close')
+    _status, body = call(config.make_wsgi_app(), '/failing-close')
+    assert list(body) == [b'body']
+    with pytest.raises(OSError):
+        body.close()
+    span = server_span(tracer)
+    assert span.tags['error'] is True and span.tags['http.status_code'] == 200
