@@ -68,7 +68,7 @@ def gunicorn_spans(tmp_path):
     port = free_port()
     env = dict(os.environ, SPANS_FILE=str(spans_file), PYTHONPATH=str(ROOT))
     server = subprocess.Popen(
-        [str(GUNICORN), '--workers', '1', '--bind', '127.0.0.1:%d' % port,
+        [str(GUNICORN), '--workers', '1', '--no-control-socket', '--bind', '127.0.0.1:%d' % port,
          'tests.failing_bodies:app'],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = 'http://127.0.0.1:%d' % port
