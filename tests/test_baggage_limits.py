@@ -55,7 +55,8 @@ def test_150_baggage_headers_reach_the_next_service_as_64(tracer, failures):
     caller = {'ot-tracer-traceid': 'a1', 'ot-tracer-spanid': 'b2', 'ot-tracer-sampled': 'true'}
     with serving(next_service) as next_url, serving(calling_app(tracer, next_url)) as url:
         for _ in range(3):
-            assert requests.get(url + '/call', headers=dict(caller, **incoming), timeout=10).text == '200'
+            response = requests.get(url + '/call', headers=dict(caller, **incoming), timeout=10)
+            assert response.text == '200'
     for received in next_service.received:
         sent = baggage_headers(received, 'ot-baggage-')
         assert sorted(sent) == sorted(incoming)[:64]
