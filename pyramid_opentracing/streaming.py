@@ -14,6 +14,10 @@ once it is done with. That is where the span finishes, exactly once.
   WebOb's ``AppIterRange`` (which calls ``iter()`` on what it gets) still
   closes the wrapper and not an inner generator.
 
+A conditional response (``conditional_response=True``: ``FileResponse``,
+static views) may be sent as a 206, 304 or 416 decided by WebOb as the
+server calls it: :func:`record_sent_status` lets the span say which.
+
 Per PEP 3333, a server sends the headers with the first non-empty chunk: a
 body that fails before it makes the server answer 500 (waitress and
 gunicorn both do), so that is what the span says.
@@ -31,6 +35,8 @@ def finish_on_close(response, strategy, span, request, status, error):
     has returned, possibly on another thread.
     """
     end = SpanEnd(functools.partial(strategy.finish, span, request), status, error)
+    if response.conditional_response:
+        record_sent_status(response, end)
     app_iter = response.app_iter
     file_wrapper = request.environ.get('wsgi.file_wrapper')
     is_file_wrapper = isinstance(file_wrapper, type) and type(app_iter) is file_wrapper
@@ -46,15 +52,26 @@ class SpanEnd:
     """The end of a request's span, deferred until its body is closed.
 
     ``finish(status, error)`` tags and finishes the span; :meth:`done`
-    calls it once, however often it is called.
+    calls it once, however often it is called, and not before
+    :meth:`release` if :meth:`hold` was called.
     """
 
-    __slots__ = ('_finish', 'status', 'error')
+    __slots__ = ('_finish', 'status', 'error', '_held', '_done_when_released')
 
     def __init__(self, finish, status, error):
         self._finish = finish
         self.status = status
         self.error = error
+        self._held = False
+        self._done_when_released = False
+
+    def hold(self):
+        self._held = True
+
+    def release(self):
+        self._held = False
+        if self._done_when_released:
+            self.done()
 
     def failed(self, exc, headers_sent):
         """The body raised ``exc``: before the headers were sent, the server answers 500."""
@@ -63,9 +80,32 @@ class SpanEnd:
             self.status = 500
 
     def done(self):
+        if self._held:
+            self._done_when_released = True
+            return
         finish, self._finish = self._finish, None
         if finish is not None:
             finish(self.status, self.error)
+
+
+def record_sent_status(response, end):
+    """Make ``end`` take the status ``response`` sends when the server calls it.
+
+    WebOb decides it then, from the request's ``Range`` and validators,
+    and may close the body before it sends a 416: the end is held meanwhile.
+    """
+    respond = response.conditional_response_app
+
+    def conditional_response_app(environ, start_response):
+        def start_and_record(status, headers, exc_info=None):
+            end.status = int(status.split(None, 1)[0])
+            return start_response(status, headers, exc_info)
+        end.hold()
+        try:
+            return respond(environ, start_and_record)
+        finally:
+            end.release()
+    response.conditional_response_app = conditional_response_app
 
 
 def ranged(app_iter, start, stop):
@@ -78,7 +118,8 @@ class ClosingBody:
     """An iterator over a streamed body that ends the span when it is closed.
 
     WebOb serves a ``Range`` of a conditional response through
-    :meth:`app_iter_range`; the span then says 206, the status sent.
+    :meth:`app_iter_range`, which uses the body's own if it has one (a
+    ``FileIter`` seeks instead of reading up to the range).
     """
 
     def __init__(self, app_iter, end):
@@ -106,10 +147,10 @@ class ClosingBody:
 
     def app_iter_range(self, start, stop):
         part = ranged(self.app_iter, start, stop)
-        if part is not None:
-            self.app_iter = part
-            self.end.status = 206
-        return None if part is None else self
+        if part is None:
+            return None
+        self.app_iter = part
+        return self
 
     def close(self):
         try:
@@ -135,13 +176,8 @@ def hook_close(file_wrapper, end):
         finally:
             end.done()
 
-    def app_iter_range(start, stop):
-        end.status = 206
-        return AppIterRange(file_wrapper, start, stop)
     try:
         file_wrapper.close = close
-        if not hasattr(file_wrapper, 'app_iter_range'):
-            file_wrapper.app_iter_range = app_iter_range
     except AttributeError:
-        return False  # then wrapped: if its close is hooked already, the span still ends once
+        return False
     return True
