@@ -10,6 +10,7 @@ from pyramid.interfaces import IRequest, IResponse
 from pyramid.viewderivers import requestonly
 
 from .request_span import ENVIRON_KEY, outcome_of_exception, tag_attributes
+from .selection import is_excluded
 
 
 def traced_view(view, tracer_for, attributes):
@@ -49,6 +50,8 @@ def run_traced(tracer_for, request, attributes, view, *args, **kwargs):
         except Exception as exc:
             owner.failures.report('tagging the server span', exc, 'the view runs untagged')
         return view(*args, **kwargs)
+    if is_excluded(owner, request):
+        return view(*args, **kwargs)
     spans = owner.server_spans()
     name = spans.operation_name(request)
     scope = spans.start(request, attributes, name)
@@ -60,5 +63,7 @@ def run_traced(tracer_for, request, attributes, view, *args, **kwargs):
         spans.end(scope, request, name, *outcome_of_exception(exc, None))
         raise
     response = result if IResponse.providedBy(result) else getattr(request, 'response', None)
+    if owner.span_headers is not None:
+        owner.span_headers.on_response(spans, scope.span, response)
     spans.end(scope, request, name, getattr(response, 'status_int', None), None)
     return result

@@ -87,6 +87,9 @@ class ServerSpans:
         if (attributes or self.owner.start_span_cb is not None) and not self.decorate(
                 scope, span, request, attributes):
             return None
+        headers = self.owner.span_headers
+        if headers is not None:
+            headers.on_start(self, span, request)
         return scope
 
     def no_parent(self, exc):

@@ -25,11 +25,15 @@ def opentracing_tween_factory(handler, registry):
         return handler
     owner = settings['ot.tracer']
     attributes = settings['ot.traced_attributes']
+    selection = owner.selection
+    headers = owner.span_headers
     # A tracer given at start-up is the tracer for good: look up how it makes
     # spans once. The global tracer may be replaced later: look it up per request.
     fixed_spans = None if owner.follows_global_tracer else owner.server_spans()
 
     def opentracing_tween(request):
+        if selection is not None and not selection.traces(request):
+            return handler(request)
         spans = fixed_spans or owner.server_spans()
         environ = request.environ
         noop_span = spans.noop_span
@@ -58,12 +62,16 @@ def opentracing_tween_factory(handler, registry):
         if (attributes or spans.owner.start_span_cb is not None) and not spans.decorate(
                 scope, span, request, attributes):
             return handler(request)
+        if headers is not None:
+            headers.on_start(spans, span, request)
 
         try:
             response = handler(request)
         except BaseException as exc:
             spans.end(scope, request, method, *outcome_of_exception(exc, 500))
             raise
+        if headers is not None:
+            headers.on_response(spans, span, response)
 
         # end: deactivate, then finish now or when a streamed body is closed
         status = response.status_int
