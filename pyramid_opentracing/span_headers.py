@@ -7,8 +7,8 @@ started, :meth:`~SpanHeaders.on_response` when the response is known and the
 span is still open. Both are guarded: a failure is reported once and the
 request is served as usual.
 """
+from .request_span import is_otel_shim
 from .response_headers import write_span_context
-from .tracer import is_otel_shim
 
 
 def record(span, values, is_otel):
@@ -31,35 +31,35 @@ class SpanHeaders:
         self.captured = captured
         self.write_context = write_context
 
-    def on_start(self, spans, span, request):
-        """Record the captured request headers on the span just started."""
+    def on_start(self, strategy, span, request):
+        """Record the captured request headers on the span ``strategy`` (a
+        ServerSpanStrategy) just started."""
         captured = self.captured
         if captured is None or not captured.captures_request:
             return
         try:
-            record(span, captured.request_values(request.environ, spans.policy),
-                   is_otel_shim(spans.tracer))
+            values = captured.request_values(request.environ, strategy.pyramid_tracer.policy)
+            record(span, values, is_otel_shim(strategy.tracer))
         except Exception as exc:
-            spans.failures.report('capturing request headers', exc, 'they are not recorded')
+            strategy.report('capturing request headers', exc, 'they are not recorded')
 
-    def on_response(self, spans, span, response):
+    def on_response(self, strategy, span, response):
         """Record the captured response headers and write the span's context
-        into ``response`` (None when there is none)."""
-        if response is None:
-            return
-        is_otel = is_otel_shim(spans.tracer)
+        into ``response``."""
+        is_otel = is_otel_shim(strategy.tracer)
         captured = self.captured
         if captured is not None and captured.captures_response:
             try:
-                record(span, captured.response_values(response.headerlist, spans.policy), is_otel)
+                values = captured.response_values(response.headerlist, strategy.pyramid_tracer.policy)
+                record(span, values, is_otel)
             except Exception as exc:
-                spans.failures.report('capturing response headers', exc, 'they are not recorded')
+                strategy.report('capturing response headers', exc, 'they are not recorded')
         if self.write_context:
             try:
-                write_span_context(spans.tracer, span, response, is_otel)
+                write_span_context(strategy.tracer, span, response, is_otel)
             except Exception as exc:
-                spans.failures.report('writing the span context into the response', exc,
-                                      'the response goes without it')
+                strategy.report('writing the span context into the response', exc,
+                                'the response goes without it')
 
 
 def build_span_headers(captured, write_context):
