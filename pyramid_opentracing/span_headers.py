@@ -13,11 +13,17 @@ from .response_headers import write_span_context
 
 def record(span, values, is_otel):
     """Put captured header ``values`` on ``span``: string-array attributes on
-    an OpenTelemetry span, as semantic conventions say; tags on others."""
+    an OpenTelemetry span, as semantic conventions say, and only on a SERVER
+    one (when another server span is already current, ours is INTERNAL and
+    the headers belong to that other span, as OpenTelemetry records them);
+    tags on others."""
     if not values:
         return
     if is_otel:
-        span.unwrap().set_attributes({key: [value] for key, value in values.items()})
+        from opentelemetry.trace import SpanKind  # loaded already: the tracer is its shim
+        otel_span = span.unwrap()
+        if getattr(otel_span, 'kind', SpanKind.SERVER) is SpanKind.SERVER:
+            otel_span.set_attributes({key: [value] for key, value in values.items()})
     else:
         for key, value in values.items():
             span.set_tag(key, value)

@@ -278,3 +278,21 @@ def test_trace_captures_headers_and_writes_the_context_into_the_rendered_respons
     assert response.headers['ot-tracer-spanid'] == '%x' % span.context.span_id
     assert header_tags(span) == {'custom_one': '1'}
     assert header_tags(span, 'http.response.header.') == {'x_view': 'v'}
+
+
+
+@pytest.mark.parametrize('kind, recorded', [('SERVER', True), ('INTERNAL', False)])
+def test_headers_are_recorded_on_a_server_span_only(kind, recorded):
+    """When a SERVER span is current already, the bridge's span is INTERNAL:
+    the headers belong to that other span, as OpenTelemetry records them."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.trace import SpanKind
+    from pyramid_opentracing.otel import BridgeTracer
+    from pyramid_opentracing.otel.spans import wrap
+    from pyramid_opentracing.span_headers import record
+
+    tracer = BridgeTracer(TracerProvider())
+    otel_span = tracer.unwrap().start_span('span', kind=getattr(SpanKind, kind))
+    record(wrap(tracer, otel_span), {'http.request.header.x': 'y'}, is_otel=True)
+    otel_span.end()
+    assert ('http.request.header.x' in otel_span.attributes) is recorded
