@@ -66,25 +66,22 @@ class CapturedHeaders:
         return self._response is not None
 
     def request_values(self, environ, policy):
-        """{attribute key: value} of the captured request headers in ``environ``."""
+        """{attribute key: value} of the captured request headers in
+        ``environ`` (only if :attr:`captures_request`)."""
         wanted = self._request
         values = {}
-        if wanted is None:
-            return values
         for key, value in environ.items():
             name = header_name(key)
-            if name is not None and wanted(name) and isinstance(value, str):
+            if name is not None and wanted(name):
                 values['http.request.header.' + attribute_key(name)] = self._value(name, value, policy)
         return values
 
     def response_values(self, headerlist, policy):
         """{attribute key: value} of the captured headers in a response's
-        ``headerlist``; a repeated header's values joined with ``,``, as
-        OpenTelemetry does."""
+        ``headerlist`` (only if :attr:`captures_response`); a repeated
+        header's values joined with ``,``, as OpenTelemetry does."""
         wanted = self._response
         joined = {}
-        if wanted is None:
-            return joined
         for name, value in headerlist:
             name = name.lower()
             if wanted(name):

@@ -114,9 +114,15 @@ def test_redacted_headers_are_redacted_when_captured(mock_app):
     assert header_tags(server_span(tracer)) == {'custom_one': '1', 'custom_two': '[REDACTED]'}
 
 
-def test_a_bad_header_pattern_fails_at_start_up(clean_env):
-    with pytest.raises(ConfigurationError, match=r"ot.captured_response_headers = '\*': "):
-        apps.make_app({'ot.trace_all': True, 'ot.captured_response_headers': '*'})
+@pytest.mark.parametrize('value, problem', [
+    ('*', "'*' is not a regular expression (nothing to repeat"),
+    (42, 'expected a list'),
+    ([''], "'' is not a regular expression"),
+])
+def test_a_bad_header_pattern_fails_at_start_up(clean_env, value, problem):
+    with pytest.raises(ConfigurationError) as raised:
+        apps.make_app({'ot.trace_all': True, 'ot.captured_response_headers': value})
+    assert 'ot.captured_response_headers = %r: %s' % (value, problem) in str(raised.value)
 
 
 # -- captured response headers -------------------------------------------------------
@@ -169,10 +175,37 @@ def test_the_bridge_records_string_array_attributes(bridge_app, clean_env):
 def test_a_failing_capture_is_reported_and_the_request_served(mock_app, failures):
     app, tracer = mock_app(**{'ot.captured_request_headers': 'x-bad'})
     # a WSGI server gives str values; a broken middleware might not
-    app.get('/plain', extra_environ={'HTTP_X_BAD': b'bytes'})
+    app.get('/plain', extra_environ={'HTTP_X_BAD': b'bytes@'})
     app.get('/plain', extra_environ={'HTTP_X_BAD': 'fine'})
     assert header_tags(tracer.finished_spans()[1]) == {'x_bad': 'fine'}
     assert header_tags(tracer.finished_spans()[0]) == {}
+    [logged] = failures()
+    assert 'capturing request headers failed (TypeError' in logged.getMessage()
+
+
+def test_a_failing_response_capture_is_reported_and_the_response_sent(clean_env, failures):
+    tracer = MockTracer()
+    config = Configurator(settings={'ot.trace_all': True, 'ot.base_tracer': tracer,
+                                    'ot.captured_response_headers': 'x-bad'})
+    config.include('pyramid_opentracing')
+    config.add_route('bad', '/bad')
+
+    def bad_header(request):
+        response = Response('bad')
+        response.headerlist.append(('X-Bad', b'bytes?'))  # not a str, as a buggy view may do
+        return response
+
+    config.add_view(bad_header, route_name='bad')
+    app = webtest.TestApp(config.make_wsgi_app(), lint=False)
+    app.get('/bad')
+    assert len(tracer.finished_spans()) == 1
+    assert 'capturing response headers failed' in failures()[0].getMessage()
+
+
+def test_a_header_value_that_is_no_url_is_kept(mock_app):
+    app, tracer = mock_app(**{'ot.captured_request_headers': 'x-odd'})
+    app.get('/plain', headers={'X-Odd': 'http://[not-a-host?x=1'})
+    assert header_tags(server_span(tracer)) == {'x_odd': 'http://[not-a-host?x=1'}
 
 
 # -- ot.response_headers ------------------------------------------------------------
@@ -230,6 +263,19 @@ def test_exposed_headers_already_set_are_kept(bridge_app, clean_env):
     response = webtest.TestApp(config.make_wsgi_app()).get('/exposing')
     assert response.headers['Access-Control-Expose-Headers'] == (
         'x-mine, ot-tracer-traceid, ot-tracer-spanid')
+
+
+def test_no_header_for_a_span_without_context(clean_env):
+    """opentracing's no-op tracer has no span context to write; nor an
+    unsampled OpenTelemetry span without a valid context."""
+    from opentelemetry.trace import INVALID_SPAN_CONTEXT
+    from pyramid_opentracing.response_headers import traceresponse
+    assert traceresponse(INVALID_SPAN_CONTEXT) is None
+    tracer = opentracing.Tracer()
+    app = webtest.TestApp(apps.make_app({'ot.trace_all': True, 'ot.base_tracer': tracer,
+                                         'ot.response_headers': True,
+                                         'ot.start_span_cb': lambda span, request: None}))
+    assert 'Access-Control-Expose-Headers' not in app.get('/plain').headers
 
 
 def test_no_header_for_an_excluded_request_nor_when_off(mock_app):
