@@ -13,13 +13,10 @@ from pyramid.response import Response
 import pyramid_opentracing
 
 from . import apps
-from .conftest import server_span
+from .conftest import OTEL_HTTP_VARIABLES, server_span
 from .test_otel_bridge import bridge_app, no_otel_env, only_span  # noqa: F401 (fixtures)
 
-VARIABLES = ('OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST',
-             'OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE',
-             'OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS',
-             'OTEL_PYTHON_PYRAMID_EXCLUDED_URLS', 'OTEL_PYTHON_EXCLUDED_URLS')
+VARIABLES = OTEL_HTTP_VARIABLES[2:]  # request, response, sanitize fields
 
 REQUEST_HEADERS = {
     'X-Request-ID': 'abc-123',
@@ -33,21 +30,9 @@ REQUEST_HEADERS = {
 
 
 @pytest.fixture
-def clean_env(monkeypatch):
-    for name in VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
-
-
-@pytest.fixture
-def mock_app(clean_env):
+def mock_app(traced_app):
     """make(**settings): (WebTest app of tests.apps, MockTracer)."""
-    def make(**settings):
-        tracer = MockTracer()
-        settings.setdefault('ot.trace_all', True)
-        settings['ot.base_tracer'] = tracer
-        return webtest.TestApp(apps.make_app(settings)), tracer
-    return make
+    return lambda **settings: traced_app(MockTracer(), **settings)
 
 
 def header_tags(span, prefix='http.request.header.'):
@@ -86,6 +71,9 @@ def test_captured_values_are_bounded(mock_app):
                               'ot.max_tag_length': 16})
     app.get('/plain', headers={'X-Long': 'a' * 100})
     assert header_tags(server_span(tracer)) == {'x_long': 'a' * 16 + '...[84 more characters]'}
+    tracer.reset()
+    app.get('/plain')
+    assert header_tags(server_span(tracer)) == {}
 
 
 def test_opentelemetrys_variables_are_the_fallback(mock_app, clean_env):

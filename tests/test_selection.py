@@ -12,9 +12,10 @@ from pyramid.response import Response
 import pyramid_opentracing
 
 from . import apps
+from .conftest import OTEL_HTTP_VARIABLES
 from .test_otel_bridge import bridge_app, no_otel_env  # noqa: F401 (fixtures)
 
-EXCLUDED_URL_VARIABLES = ('OTEL_PYTHON_PYRAMID_EXCLUDED_URLS', 'OTEL_PYTHON_EXCLUDED_URLS')
+EXCLUDED_URL_VARIABLES = OTEL_HTTP_VARIABLES[:2]
 
 
 class CountingTracer(MockTracer):
@@ -38,21 +39,9 @@ class CountingTracer(MockTracer):
 
 
 @pytest.fixture
-def clean_env(monkeypatch):
-    for name in EXCLUDED_URL_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
-
-
-@pytest.fixture
-def counting(clean_env):
+def counting(traced_app):
     """make(**settings): (WebTest app of tests.apps, CountingTracer)."""
-    def make(**settings):
-        tracer = CountingTracer()
-        settings.setdefault('ot.trace_all', True)
-        settings['ot.base_tracer'] = tracer
-        return webtest.TestApp(apps.make_app(settings)), tracer
-    return make
+    return lambda **settings: traced_app(CountingTracer(), **settings)
 
 
 def span_names(tracer):
