@@ -19,6 +19,7 @@ import re
 
 from .redaction import REDACTED
 from .request_tags import bound
+from .selection import any_of
 
 #: Request headers that WSGI keeps without the ``HTTP_`` prefix.
 _UNPREFIXED = {'CONTENT_TYPE': 'content-type', 'CONTENT_LENGTH': 'content-length'}
@@ -46,16 +47,12 @@ class CapturedHeaders:
     """
 
     def __init__(self, request_patterns=(), response_patterns=(), sanitized_patterns=()):
-        self._request = self._matcher(request_patterns)
-        self._response = self._matcher(response_patterns)
-        self._sanitized = (re.compile('|'.join(sanitized_patterns), re.IGNORECASE).search
+        self._request = (any_of(request_patterns, re.IGNORECASE).fullmatch
+                         if request_patterns else None)
+        self._response = (any_of(response_patterns, re.IGNORECASE).fullmatch
+                          if response_patterns else None)
+        self._sanitized = (any_of(sanitized_patterns, re.IGNORECASE).search
                            if sanitized_patterns else None)
-
-    @staticmethod
-    def _matcher(patterns):
-        if not patterns:
-            return None
-        return re.compile('|'.join('(?:%s)' % p for p in patterns), re.IGNORECASE).fullmatch
 
     @property
     def captures_request(self):
@@ -73,7 +70,8 @@ class CapturedHeaders:
         for key, value in environ.items():
             name = header_name(key)
             if name is not None and wanted(name):
-                values['http.request.header.' + attribute_key(name)] = self._value(name, value, policy)
+                key = 'http.request.header.' + attribute_key(name)
+                values[key] = self._value(name, value, policy)
         return values
 
     def response_values(self, headerlist, policy):

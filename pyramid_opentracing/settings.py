@@ -85,7 +85,8 @@ def as_patterns(name, value, config=None):
         try:
             re.compile(pattern)
         except re.error as exc:
-            raise fail(name, value, '%r is not a regular expression (%s)' % (pattern, exc)) from None
+            raise fail(name, value,
+                       '%r is not a regular expression (%s)' % (pattern, exc)) from None
     return patterns
 
 

@@ -56,7 +56,8 @@ class SpanHeaders:
         captured = self.captured
         if captured is not None and captured.captures_response:
             try:
-                values = captured.response_values(response.headerlist, strategy.pyramid_tracer.policy)
+                policy = strategy.pyramid_tracer.policy
+                values = captured.response_values(response.headerlist, policy)
                 record(span, values, is_otel)
             except Exception as exc:
                 strategy.report('capturing response headers', exc, 'they are not recorded')

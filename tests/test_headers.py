@@ -233,7 +233,8 @@ def test_jaeger_writes_uber_trace_id(clean_env):
     app = webtest.TestApp(apps.make_app({'ot.trace_all': True, 'ot.base_tracer': tracer,
                                          'ot.response_headers': 'on'}))
     response = app.get('/plain')
-    assert response.headers['uber-trace-id'].startswith('%x:' % tracer.reporter.get_spans()[0].trace_id)
+    [span] = tracer.reporter.get_spans()
+    assert response.headers['uber-trace-id'].startswith('%x:%x:' % (span.trace_id, span.span_id))
 
 
 def test_exposed_headers_already_set_are_kept(bridge_app, clean_env):

@@ -260,7 +260,8 @@ def decorated_app(tracer, **settings):
 
 def test_trace_honours_exclusion_without_the_tween(clean_env):
     tracer = MockTracer()
-    app = decorated_app(tracer, **{'ot.excluded_paths': '^/dropped$', 'ot.excluded_routes': 'asked'})
+    app = decorated_app(tracer, **{'ot.excluded_paths': '^/dropped$',
+                                   'ot.excluded_routes': 'asked'})
     app.get('/dropped')
     app.get('/asked')
     app.get('/kept')
