@@ -228,7 +228,8 @@ def test_should_trace_must_be_callable(clean_env):
 
 def test_the_new_settings_are_known(counting, caplog):
     counting(**{'ot.excluded_paths': 'x', 'ot.should_trace': not_plain,
-                'ot.excluded_routes': 'plain'})
+                'ot.excluded_routes': 'plain', 'ot.captured_request_headers': 'x',
+                'ot.captured_response_headers': 'x', 'ot.response_headers': 'true'})
     assert 'unknown setting' not in caplog.text
 
 
