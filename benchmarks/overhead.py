@@ -32,6 +32,10 @@ SCENARIOS = [
 ]
 
 
+#: The variant with five excluded-path patterns, compared with ours/noop.
+EXCLUSION = 'ours+5 excluded paths/noop'
+
+
 def build_variants():
     """[(name, tracer kind, instrument)] in the order they run in each round."""
     tracers = {kind: make() for kind, make in variants.TRACERS.items()}
@@ -39,6 +43,10 @@ def build_variants():
     for kind, tracer in tracers.items():
         rows.append(('ours/%s' % kind, kind, variants.ours(tracer)))
         rows.append(('floor/%s' % kind, kind, variants.floor(tracer)))
+    # the cost of choosing which requests are traced: the same tracer, five
+    # excluded-path patterns (the no-op tracer, whose own cost is least noisy)
+    rows.append((EXCLUSION, 'noop', variants.ours(
+        tracers['noop'], **{'ot.excluded_paths': variants.EXCLUDED_PATHS})))
     rows.append(('original-1.0.0/noop', 'noop', variants.original(tracers['noop'])))
     rows.append(('sdk-minimum/otel', 'otel', variants.sdk_minimum(tracers['otel'])))
     rows.append(('otel-instrumentation-pyramid', 'otel', variants.otel_instrumentation()))
@@ -124,7 +132,9 @@ def report(rows, results, args):
             cells.append('%9.1f %6.1f %6s' % (median, overhead, ratio))
         print('%-30s' % name + ''.join('%24s' % c for c in cells))
     print()
-    return check_targets(summaries)
+    failures = check_targets(summaries) + check_exclusion_cost(results)
+    print('\n%s' % ('all targets hold' if not failures else '%d target(s) missed' % failures))
+    return failures
 
 
 def check_targets(summaries):
@@ -147,7 +157,20 @@ def check_targets(summaries):
         print('     %-13s (for scale: the SDK alone, sdk-minimum/otel, is %.2f x '
               'otel-instrumentation-pyramid)' % (
                   scenario, s['sdk-minimum/otel'][1] / s['otel-instrumentation-pyramid'][1]))
-    print('\n%s' % ('all targets hold' if not failures else '%d target(s) missed' % failures))
+    return failures
+
+
+def check_exclusion_cost(results):
+    """Check that five excluded-path patterns cost a traced request <= 0.5 µs:
+    the median of the per-round differences with ours/noop."""
+    failures = 0
+    for scenario, times in results.items():
+        cost = statistics.median(a - b for a, b in zip(times[EXCLUSION], times['ours/noop']))
+        ok = cost <= 0.5
+        failures += not ok
+        print('%-4s %-13s %-62s %6.2f µs <= %6.2f µs' % (
+            'PASS' if ok else 'FAIL', scenario, 'five excluded paths cost a traced request',
+            cost, 0.5))
     return failures
 
 

@@ -4,10 +4,12 @@
 start-up and installs a tween that traces each request when ``ot.trace_all``
 is true. :class:`PyramidTracer` and :func:`trace` trace single views.
 """
+from pyramid.interfaces import PHASE3_CONFIG
 from pyramid.tweens import INGRESS
 
 from .decorator import traced_view
 from .request_span import ENVIRON_KEY
+from .selection import resolve_excluded_routes
 from .settings import parse_registry_settings
 from .tracer import PyramidTracer, PyramidTracing
 from .tween import opentracing_tween_factory
@@ -27,6 +29,9 @@ def includeme(config):
     """
     config.action('pyramid_opentracing.settings',
                   lambda: parse_registry_settings(config.registry, config), order=-10)
+    # after every route is added (routes are connected in PHASE3_CONFIG)
+    config.action('pyramid_opentracing.excluded_routes',
+                  lambda: resolve_excluded_routes(config.registry), order=PHASE3_CONFIG + 1)
     config.add_tween('pyramid_opentracing.opentracing_tween_factory', under=INGRESS)
 
 

@@ -12,6 +12,7 @@ from pyramid.interfaces import IRequest, IResponse
 from pyramid.viewderivers import requestonly
 
 from .request_span import ENVIRON_KEY, outcome_of_exception
+from .selection import is_excluded
 
 
 def traced_view(view, pyramid_tracer_of, attributes):
@@ -44,10 +45,13 @@ def find_request(args):
 
 def run_traced(pyramid_tracer_of, request, attributes, view, *args, **kwargs):
     """Call ``view(*args, **kwargs)`` inside a span for ``request``."""
-    strategy = pyramid_tracer_of(request).server_span_strategy()
+    pyramid_tracer = pyramid_tracer_of(request)
+    strategy = pyramid_tracer.server_span_strategy()
     span = request.environ.get(ENVIRON_KEY)
     if span is not None:  # the tween traces this request already
         strategy.tag_attributes(span, request, attributes)
+        return view(*args, **kwargs)
+    if is_excluded(pyramid_tracer, request):
         return view(*args, **kwargs)
     scope = strategy.start(request)
     if scope is None:
@@ -58,5 +62,6 @@ def run_traced(pyramid_tracer_of, request, attributes, view, *args, **kwargs):
         strategy.end(scope, request, attributes, *outcome_of_exception(exc, None))
         raise
     response = result if IResponse.providedBy(result) else getattr(request, 'response', None)
+    strategy.on_response(scope.span, response)
     strategy.end(scope, request, attributes, getattr(response, 'status_int', None), None)
     return result

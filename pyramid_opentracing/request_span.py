@@ -135,6 +135,9 @@ class ServerSpanStrategy:
             self.report('starting the server span', exc, 'the request is served untraced')
             return None
         request.environ[ENVIRON_KEY] = span
+        headers = self.pyramid_tracer.span_headers
+        if headers is not None:
+            headers.on_start(self, span, request)
         callback = self.pyramid_tracer.start_span_cb
         if callback is not None:
             self.run_start_span_cb(callback, span, request)
@@ -152,6 +155,7 @@ class ServerSpanStrategy:
         """:meth:`end` for the ``response`` the handler returned: finished now,
         or when the server closes a streamed body. Returns the response."""
         span = scope.span
+        self.on_response(span, response)
         self.deactivate(scope, span)
         try:
             status = response.status_int
@@ -166,6 +170,13 @@ class ServerSpanStrategy:
             status = error = None
         self.finish(span, request, status, error)
         return response
+
+    def on_response(self, span, response):
+        """Record the response's captured headers and write the span's
+        context into it, as the settings ask (``response`` may be None)."""
+        headers = self.pyramid_tracer.span_headers
+        if headers is not None and response is not None:
+            headers.on_response(self, span, response)
 
     def finish(self, span, request, status_code, error):
         """Name the span after routing, tag the outcome and finish it (its

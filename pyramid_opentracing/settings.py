@@ -7,10 +7,15 @@ the value for anything it cannot use.
 """
 import json
 import logging
+import os
+import re
 
 from pyramid.exceptions import ConfigurationError
 from pyramid.path import DottedNameResolver
 
+from .captured_headers import CapturedHeaders
+from .selection import RequestSelection
+from .span_headers import build_span_headers
 from .tracer import DEFAULT_MAX_TAG_LENGTH, PyramidTracer, TagPolicy
 
 logger = logging.getLogger('pyramid_opentracing')
@@ -55,6 +60,43 @@ def as_words(name, value, config=None):
         if not isinstance(word, str) or not word or word.split() != [word]:
             raise fail(name, value, '%r is not a name (give one name per line)' % (word,))
     return words
+
+
+def as_list(name, value):
+    """The items of a list setting: a list, or text with one item per line
+    or, on one line, items separated by commas (as OpenTelemetry's
+    variables are written)."""
+    if isinstance(value, str):
+        lines = [line.strip() for line in value.splitlines() if line.strip()]
+        if len(lines) == 1:
+            lines = [item.strip() for item in lines[0].split(',') if item.strip()]
+        return tuple(lines)
+    try:
+        return tuple(value)
+    except TypeError:
+        raise fail(name, value, 'expected a list') from None
+
+
+def as_patterns(name, value, config=None):
+    """A tuple of regular expressions, each checked to compile."""
+    patterns = as_list(name, value)
+    for pattern in patterns:
+        if not isinstance(pattern, str) or not pattern:
+            raise fail(name, value, '%r is not a regular expression' % (pattern,))
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise fail(name, value,
+                       '%r is not a regular expression (%s)' % (pattern, exc)) from None
+    return patterns
+
+
+def as_route_names(name, value, config=None):
+    names = as_list(name, value)
+    for item in names:
+        if not isinstance(item, str) or not item or item.split() != [item]:
+            raise fail(name, value, '%r is not a route name' % (item,))
+    return names
 
 
 def as_attribute_names(name, value, config=None):
@@ -148,7 +190,29 @@ OPTIONS = (
     ('ot.redacted_headers', as_words, ()),
     ('ot.redacted_query_params', as_words, ()),
     ('ot.max_tag_length', as_length, DEFAULT_MAX_TAG_LENGTH),
+    ('ot.excluded_paths', as_patterns, ()),
+    ('ot.excluded_routes', as_route_names, ()),
+    ('ot.should_trace', as_callable, None),
+    ('ot.captured_request_headers', as_patterns, ()),
+    ('ot.captured_response_headers', as_patterns, ()),
+    ('ot.response_headers', as_bool, False),
 )
+
+#: OpenTelemetry's environment variables read for a setting that is not
+#: given, with the parser of their values.
+ENVIRONMENT_FALLBACKS = (
+    ('ot.captured_request_headers',
+     'OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST', as_patterns),
+    ('ot.captured_response_headers',
+     'OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE', as_patterns),
+)
+
+#: Excluded URLs, read when ``ot.excluded_paths`` is not given: the first
+#: variable set wins, as in OpenTelemetry.
+EXCLUDED_URLS_VARIABLES = ('OTEL_PYTHON_PYRAMID_EXCLUDED_URLS', 'OTEL_PYTHON_EXCLUDED_URLS')
+
+#: Header names whose captured values are redacted, in addition to ours.
+SANITIZED_HEADERS_VARIABLE = 'OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS'
 
 #: The options that make the TagPolicy, and its argument for each.
 TAG_POLICY_OPTIONS = {
@@ -162,13 +226,51 @@ KNOWN = frozenset([option[0] for option in OPTIONS] + list(TRACER_SOURCES)
                   + ['ot.tracer_parameters'])
 
 
-def parse_options(settings, config):
-    """The options of OPTIONS, parsed, keyed by setting name."""
+def parse_options(settings, config, environ=os.environ):
+    """The options of OPTIONS, parsed, keyed by setting name, with
+    OpenTelemetry's variables in ``environ`` for those not given."""
     options = {}
     for name, parser, default in OPTIONS:
         value = settings.get(name)
         options[name] = default if value is None else parser(name, value, config)
+    for name, variable, parser in ENVIRONMENT_FALLBACKS:
+        if settings.get(name) is None and environ.get(variable):
+            options[name] = parser(variable, environ[variable])
     return options
+
+
+def first_variable(environ, variables):
+    """(name, value) of the first of ``variables`` set in ``environ``, or (None, None)."""
+    for variable in variables:
+        if variable in environ:
+            return variable, environ[variable]
+    return None, None
+
+
+def request_selection(tracer, options, settings, environ=os.environ):
+    """The RequestSelection the options ask for, or None to trace every request."""
+    excluded_urls = ()
+    if settings.get('ot.excluded_paths') is None:
+        variable, value = first_variable(environ, EXCLUDED_URLS_VARIABLES)
+        if value:
+            excluded_urls = as_patterns(variable, value)
+    if not (options['ot.excluded_paths'] or excluded_urls or options['ot.excluded_routes']
+            or options['ot.should_trace'] is not None):
+        return None
+    return RequestSelection(
+        tracer.failures, excluded_paths=options['ot.excluded_paths'], excluded_urls=excluded_urls,
+        excluded_routes=options['ot.excluded_routes'], should_trace=options['ot.should_trace'])
+
+
+def span_headers(options, environ=os.environ):
+    """The SpanHeaders the options ask for, or None."""
+    captured = None
+    if options['ot.captured_request_headers'] or options['ot.captured_response_headers']:
+        sanitized = environ.get(SANITIZED_HEADERS_VARIABLE)
+        captured = CapturedHeaders(
+            options['ot.captured_request_headers'], options['ot.captured_response_headers'],
+            as_patterns(SANITIZED_HEADERS_VARIABLE, sanitized) if sanitized else ())
+    return build_span_headers(captured, options['ot.response_headers'])
 
 
 def warn_unknown(settings):
@@ -222,6 +324,12 @@ def parse_settings(settings, config):
     options = parse_options(settings, config)
     tracer = build_tracer(settings, config)
     configure_callbacks(tracer, options)
+    selection = request_selection(tracer, options, settings)
+    if selection is not None:
+        tracer.selection = selection
+    headers = span_headers(options)
+    if headers is not None:
+        tracer.span_headers = headers
     if any(settings.get(name) is not None for name in TAG_POLICY_OPTIONS):
         tracer.policy = TagPolicy(**{
             argument: options[name] for name, argument in TAG_POLICY_OPTIONS.items()})

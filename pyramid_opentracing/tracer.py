@@ -37,6 +37,13 @@ class PyramidTracer:
     first request; every request reads them as they are.
     """
 
+    #: Which requests are traced (a :class:`~.selection.RequestSelection`),
+    #: None for all; set from the settings.
+    selection = None
+    #: What the span takes from and writes to headers (a
+    #: :class:`~.span_headers.SpanHeaders`), None for nothing; set from the settings.
+    span_headers = None
+
     def __init__(self, tracer=None, start_span_cb=None, operation_name_func=None,
                  **tag_policy):
         for name, function in (('start_span_cb', start_span_cb),

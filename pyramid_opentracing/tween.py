@@ -15,12 +15,16 @@ def opentracing_tween_factory(handler, registry):
         return handler
     pyramid_tracer = settings['ot.tracer']
     attributes = settings['ot.traced_attributes']
+    # which requests are traced: None for all
+    traces = None if pyramid_tracer.selection is None else pyramid_tracer.selection.traces
     # a tracer given at start-up is the tracer for good; the global tracer may
     # be replaced after start-up, so its strategy is looked up per request
     fixed_strategy = (None if pyramid_tracer.follows_global_tracer
                       else pyramid_tracer.server_span_strategy())
 
     def opentracing_tween(request):
+        if traces is not None and not traces(request):
+            return handler(request)  # no span, no tracer call
         strategy = fixed_strategy or pyramid_tracer.server_span_strategy()
         scope = strategy.start(request)
         if scope is None:

@@ -35,6 +35,34 @@ def make_testapp(tracer):
     return make
 
 
+#: OpenTelemetry's variables that choose which requests are traced and which
+#: headers are captured: read at start-up when the settings say nothing.
+OTEL_HTTP_VARIABLES = (
+    'OTEL_PYTHON_PYRAMID_EXCLUDED_URLS', 'OTEL_PYTHON_EXCLUDED_URLS',
+    'OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST',
+    'OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE',
+    'OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS',
+)
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    """None of OTEL_HTTP_VARIABLES set; set them with ``clean_env.setenv``."""
+    for name in OTEL_HTTP_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.fixture
+def traced_app(clean_env):
+    """traced_app(tracer, **settings): (WebTest app of tests.apps traced by ``tracer``, tracer)."""
+    def make(tracer, **settings):
+        settings.setdefault('ot.trace_all', True)
+        settings['ot.base_tracer'] = tracer
+        return webtest.TestApp(apps.make_app(settings)), tracer
+    return make
+
+
 @pytest.fixture
 def app(make_testapp):
     return make_testapp()

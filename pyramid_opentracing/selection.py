@@ -1,0 +1,111 @@
+"""Which requests are traced: excluded paths, URLs and routes, and ``ot.should_trace``.
+
+A :class:`RequestSelection` is built once, from the parsed settings, and
+asked about each request before its span starts: an excluded request makes
+no span and no call to the tracer, whichever tracer it is.
+"""
+import re
+
+from pyramid.exceptions import ConfigurationError
+from pyramid.interfaces import IRoutesMapper
+
+#: Set in the environ of a request found excluded, so that a traced view
+#: (``@trace``) under the tween does not ask again.
+EXCLUDED_KEY = 'pyramid_opentracing.excluded'
+
+
+def any_of(patterns, flags=0):
+    """One compiled regular expression matching where any of ``patterns`` does."""
+    return re.compile('|'.join('(?:%s)' % pattern for pattern in patterns), flags)
+
+
+class RequestSelection:
+    """Decides whether a request is traced.
+
+    A request is excluded when a pattern of ``excluded_paths`` is found in
+    its path (``PATH_INFO``, the path routes match; ``re.search``, so anchor
+    with ``^`` and ``$`` for a whole path), when a pattern of
+    ``excluded_urls`` is found in its full URL (as OpenTelemetry's
+    ``OTEL_PYTHON_EXCLUDED_URLS`` is matched), when Pyramid will route it to
+    one of ``excluded_routes`` (route names), or when ``should_trace(request)``
+    returns a false value. An exception in ``should_trace`` is reported once
+    (``failures``) and the request is traced: a broken filter must not hide
+    traffic.
+    """
+
+    def __init__(self, failures, excluded_paths=(), excluded_urls=(), excluded_routes=(),
+                 should_trace=None):
+        self.failures = failures
+        self._path_search = any_of(excluded_paths).search if excluded_paths else None
+        self._url_search = any_of(excluded_urls).search if excluded_urls else None
+        self.excluded_routes = frozenset(excluded_routes)
+        #: The routes to try, in the order Pyramid tries them, up to the last
+        #: excluded one (set by :meth:`resolve_routes`).
+        self._routes = ()
+        self.should_trace = should_trace
+
+    def resolve_routes(self, registry):
+        """Check that every excluded route exists, once all routes are added,
+        and keep the routes Pyramid tries before reaching the last of them."""
+        if not self.excluded_routes:
+            return
+        mapper = registry.queryUtility(IRoutesMapper)
+        routes = list(mapper.get_routes()) if mapper is not None else []
+        names = [route.name for route in routes]
+        unknown = sorted(self.excluded_routes.difference(names))
+        if unknown:
+            raise ConfigurationError('ot.excluded_routes = %r: no route is named %s' % (
+                ' '.join(sorted(self.excluded_routes)), ', '.join(unknown)))
+        last = max(names.index(name) for name in self.excluded_routes)
+        self._routes = tuple(routes[:last + 1])
+
+    def traces(self, request):
+        """Whether ``request`` is traced; marks it in the environ if not."""
+        environ = request.environ
+        if ((self._path_search is not None and self._path_search(environ.get('PATH_INFO', '')))
+                or (self._url_search is not None and self._url_search(request.url))
+                or (self._routes and self._routes_to_excluded(request))
+                or (self.should_trace is not None and not self._asked(request))):
+            environ[EXCLUDED_KEY] = True
+            return False
+        return True
+
+    def _routes_to_excluded(self, request):
+        """Whether Pyramid's routes mapper will pick an excluded route: the
+        first route whose pattern and predicates match, as the router does."""
+        try:
+            path = request.path_info or '/'
+            for route in self._routes:
+                match = route.match(path)
+                if match is not None:
+                    predicates = route.predicates
+                    info = {'match': match, 'route': route}
+                    if predicates and not all(predicate(info, request) for predicate in predicates):
+                        continue
+                    return route.name in self.excluded_routes
+        except Exception as exc:
+            self.failures.report('matching ot.excluded_routes', exc, 'the request is traced')
+        return False
+
+    def _asked(self, request):
+        try:
+            return self.should_trace(request)
+        except Exception as exc:
+            self.failures.report('the ot.should_trace callback', exc, 'the request is traced')
+            return True
+
+
+def is_excluded(owner, request):
+    """Whether ``owner`` (a PyramidTracer) leaves ``request`` untraced."""
+    if EXCLUDED_KEY in request.environ:
+        return True
+    selection = owner.selection
+    return selection is not None and not selection.traces(request)
+
+
+def resolve_excluded_routes(registry):
+    """Check ``ot.excluded_routes`` against the routes of ``registry``: run
+    once every route is added."""
+    selection = getattr(registry.settings.get('ot.tracer'), 'selection', None)
+    if selection is not None:
+        selection.resolve_routes(registry)

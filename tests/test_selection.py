@@ -1,0 +1,282 @@
+"""Which requests are traced: ot.excluded_paths, ot.excluded_routes,
+OpenTelemetry's excluded-URL variables and ot.should_trace."""
+import logging
+
+import pytest
+import webtest
+from opentracing.mocktracer import MockTracer
+from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
+from pyramid.response import Response
+
+import pyramid_opentracing
+
+from . import apps
+from .conftest import OTEL_HTTP_VARIABLES
+from .test_otel_bridge import bridge_app, no_otel_env  # noqa: F401 (fixtures)
+
+EXCLUDED_URL_VARIABLES = OTEL_HTTP_VARIABLES[:2]
+
+
+class CountingTracer(MockTracer):
+    """A MockTracer that counts every call made to it."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def extract(self, format, carrier):
+        self.calls += 1
+        return super().extract(format, carrier)
+
+    def start_active_span(self, *args, **kwargs):
+        self.calls += 1
+        return super().start_active_span(*args, **kwargs)
+
+    def start_span(self, *args, **kwargs):
+        self.calls += 1
+        return super().start_span(*args, **kwargs)
+
+
+@pytest.fixture
+def counting(traced_app):
+    """make(**settings): (WebTest app of tests.apps, CountingTracer)."""
+    return lambda **settings: traced_app(CountingTracer(), **settings)
+
+
+def span_names(tracer):
+    return [span.operation_name for span in tracer.finished_spans()]
+
+
+def test_an_excluded_path_makes_no_span_and_no_tracer_call(counting):
+    app, tracer = counting(**{'ot.excluded_paths': '^/plain$\n^/health'})
+    assert app.get('/plain').text == 'plain'
+    assert tracer.calls == 0 and tracer.finished_spans() == []
+    app.get('/plain/x', status=404)  # anchored: only the whole path
+    app.get('/hello/bob')
+    assert span_names(tracer) == ['GET', 'hello']
+
+
+def test_excluded_paths_are_found_anywhere_in_the_path_unless_anchored(counting):
+    app, tracer = counting(**{'ot.excluded_paths': 'lai, ^/create'})  # commas on one line
+    app.get('/plain')
+    app.get('/created')
+    app.get('/child')
+    assert span_names(tracer) == ['child', 'child']
+
+
+def test_excluded_paths_may_be_a_list(counting):
+    app, tracer = counting(**{'ot.excluded_paths': [r'^/hello/\w+$']})
+    app.get('/hello/bob')
+    assert tracer.calls == 0
+    app.get('/plain')
+    assert span_names(tracer) == ['plain']
+
+
+def test_a_bad_pattern_fails_at_start_up_naming_the_setting(clean_env):
+    with pytest.raises(ConfigurationError) as raised:
+        apps.make_app({'ot.trace_all': True, 'ot.base_tracer': MockTracer(),
+                       'ot.excluded_paths': '^/ok$\n^/bad(['})
+    assert "ot.excluded_paths = '^/ok$\\n^/bad(['" in str(raised.value)
+    assert "'^/bad([' is not a regular expression" in str(raised.value)
+
+
+@pytest.mark.parametrize('variable', EXCLUDED_URL_VARIABLES)
+def test_opentelemetrys_variables_match_the_full_url(counting, clean_env, variable):
+    clean_env.setenv(variable, 'http://localhost/plain,created')
+    app, tracer = counting()
+    app.get('/plain')
+    app.get('/created')
+    app.get('/plain', extra_environ={'HTTP_HOST': 'example.com'})
+    assert span_names(tracer) == ['plain']
+
+
+def test_the_pyramid_variable_wins_over_the_generic_one(counting, clean_env):
+    clean_env.setenv('OTEL_PYTHON_PYRAMID_EXCLUDED_URLS', 'plain')
+    clean_env.setenv('OTEL_PYTHON_EXCLUDED_URLS', 'created')
+    app, tracer = counting()
+    app.get('/plain')
+    app.get('/created')
+    assert span_names(tracer) == ['created']
+
+
+def test_the_setting_wins_over_the_variables(counting, clean_env):
+    clean_env.setenv('OTEL_PYTHON_EXCLUDED_URLS', 'plain')
+    app, tracer = counting(**{'ot.excluded_paths': '^/created$'})
+    app.get('/plain')
+    app.get('/created')
+    assert span_names(tracer) == ['plain']
+
+
+def test_a_bad_pattern_in_a_variable_names_the_variable(clean_env):
+    clean_env.setenv('OTEL_PYTHON_EXCLUDED_URLS', 'ok,(')
+    with pytest.raises(ConfigurationError, match=r"OTEL_PYTHON_EXCLUDED_URLS = 'ok,\('"):
+        apps.make_app({'ot.trace_all': True, 'ot.base_tracer': MockTracer()})
+
+
+# -- routes ---------------------------------------------------------------------
+
+def thing(request):
+    return Response(request.method)
+
+
+def routed_app(tracer, **settings):
+    """Two routes on one pattern, told apart by a predicate, and a catch-all."""
+    config = Configurator(settings=dict(
+        {'ot.trace_all': True, 'ot.base_tracer': tracer}, **settings))
+    config.include('pyramid_opentracing')
+    config.add_route('read', '/thing', request_method='GET')
+    config.add_route('write', '/thing', request_method='POST')
+    config.add_route('any', '/{anything}')
+    for name in ('read', 'write', 'any'):
+        config.add_view(thing, route_name=name)
+    return webtest.TestApp(config.make_wsgi_app())
+
+
+def test_an_excluded_route_is_found_as_pyramid_routes_predicates_included(clean_env):
+    tracer = CountingTracer()
+    app = routed_app(tracer, **{'ot.excluded_routes': 'read'})
+    app.get('/thing')
+    assert tracer.calls == 0
+    app.post('/thing')
+    app.get('/other')
+    assert span_names(tracer) == ['write', 'any']
+
+
+def test_a_route_after_the_excluded_ones_is_traced(clean_env):
+    tracer = MockTracer()
+    app = routed_app(tracer, **{'ot.excluded_routes': 'read, write'})
+    app.get('/thing')
+    app.post('/thing')
+    app.put('/thing')  # no predicate matches: the catch-all route serves it
+    app.get('/', status=404)
+    assert span_names(tracer) == ['any', 'GET']
+
+
+@pytest.mark.parametrize('value', ['two words, ok', [42]])
+def test_a_route_name_must_be_a_name(clean_env, value):
+    with pytest.raises(ConfigurationError, match='is not a route name'):
+        routed_app(MockTracer(), **{'ot.excluded_routes': value})
+
+
+def test_an_unknown_route_fails_at_start_up_once_every_route_is_added(clean_env):
+    with pytest.raises(ConfigurationError) as raised:
+        routed_app(MockTracer(), **{'ot.excluded_routes': 'read\nwrtie'})
+    assert "ot.excluded_routes = 'read wrtie': no route is named wrtie" in str(raised.value)
+
+
+def test_a_failing_route_predicate_is_reported_and_the_request_traced(clean_env, failures):
+    calls = []
+
+    def fussy(info, request):
+        calls.append(request.path)
+        if len(calls) == 1:
+            raise RuntimeError('fussy predicate')
+        return True
+
+    tracer = MockTracer()
+    config = Configurator(settings={'ot.trace_all': True, 'ot.base_tracer': tracer,
+                                    'ot.excluded_routes': 'fussy'})
+    config.include('pyramid_opentracing')
+    config.add_route('fussy', '/fussy', custom_predicates=[fussy])
+    config.add_view(thing, route_name='fussy')
+    app = webtest.TestApp(config.make_wsgi_app())
+    app.get('/fussy')
+    assert span_names(tracer) == ['fussy']
+    assert 'matching ot.excluded_routes failed (RuntimeError: fussy predicate)' in (
+        failures()[0].getMessage())
+
+
+# -- ot.should_trace --------------------------------------------------------------
+
+def not_plain(request):
+    return request.path != '/plain'
+
+
+def test_should_trace_decides_for_anything_else(counting):
+    app, tracer = counting(**{'ot.should_trace': 'tests.test_selection.not_plain'})
+    app.get('/plain')
+    assert tracer.calls == 0
+    app.get('/created')
+    assert span_names(tracer) == ['created']
+
+
+def test_should_trace_may_be_a_callable(counting):
+    app, tracer = counting(**{'ot.should_trace': lambda request: 'trace' in request.GET})
+    app.get('/plain')
+    app.get('/plain?trace=1')
+    assert span_names(tracer) == ['plain']
+
+
+def test_a_failing_should_trace_is_logged_once_and_the_request_traced(counting, failures):
+    def broken(request):
+        raise KeyError('broken')
+
+    app, tracer = counting(**{'ot.should_trace': broken})
+    app.get('/plain')
+    app.get('/plain')
+    assert span_names(tracer) == ['plain', 'plain']
+    logged = failures()
+    assert len(logged) == 1 and logged[0].levelno == logging.ERROR
+    assert 'the ot.should_trace callback failed' in logged[0].getMessage()
+
+
+def test_should_trace_must_be_callable(clean_env):
+    with pytest.raises(ConfigurationError, match="ot.should_trace = 42: is not callable"):
+        apps.make_app({'ot.trace_all': True, 'ot.should_trace': 42})
+
+
+def test_the_new_settings_are_known(counting, caplog):
+    counting(**{'ot.excluded_paths': 'x', 'ot.should_trace': not_plain,
+                'ot.excluded_routes': 'plain', 'ot.captured_request_headers': 'x',
+                'ot.captured_response_headers': 'x', 'ot.response_headers': 'true'})
+    assert 'unknown setting' not in caplog.text
+
+
+# -- with the OpenTelemetry bridge and with @trace ------------------------------------
+
+def test_the_bridge_exports_no_span_for_an_excluded_request(bridge_app, clean_env):
+    app, tracer = bridge_app(**{'ot.excluded_paths': '^/plain$', 'ot.excluded_routes': 'created'})
+    app.get('/plain')
+    app.get('/created')
+    assert tracer.exporter.get_finished_spans() == ()
+    app.get('/child')
+    assert sorted(span.name for span in tracer.exporter.get_finished_spans()) == [
+        'GET /child', 'child']
+
+
+@pyramid_opentracing.trace()
+def decorated(request):
+    return Response('decorated')
+
+
+def decorated_app(tracer, **settings):
+    config = Configurator(settings=dict({'ot.base_tracer': tracer}, **settings))
+    config.include('pyramid_opentracing')
+    for name in ('kept', 'dropped', 'asked'):
+        config.add_route(name, '/' + name)
+        config.add_view(decorated, route_name=name)
+    return webtest.TestApp(config.make_wsgi_app())
+
+
+def test_trace_honours_exclusion_without_the_tween(clean_env):
+    tracer = MockTracer()
+    app = decorated_app(tracer, **{'ot.excluded_paths': '^/dropped$',
+                                   'ot.excluded_routes': 'asked'})
+    app.get('/dropped')
+    app.get('/asked')
+    app.get('/kept')
+    assert span_names(tracer) == ['kept']
+
+
+def test_trace_under_the_tween_does_not_ask_should_trace_again(clean_env):
+    asked = []
+    tracer = MockTracer()
+
+    def should_trace(request):
+        asked.append(request.path)
+        return False
+
+    app = decorated_app(tracer, **{'ot.trace_all': True, 'ot.should_trace': should_trace})
+    app.get('/kept')
+    assert span_names(tracer) == [] and asked == ['/kept']
