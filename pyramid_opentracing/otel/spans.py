@@ -11,10 +11,12 @@ from urllib.parse import urlsplit
 import opentracing
 from opentelemetry import context as otel_context
 from opentelemetry.shim.opentracing_shim import _SHIM_KEY, ScopeShim, SpanContextShim, SpanShim
-from opentelemetry.trace import NonRecordingSpan, SpanKind, Status, StatusCode, set_span_in_context
+from opentelemetry.trace import (
+    NonRecordingSpan, SpanKind, Status, StatusCode, get_current_span, set_span_in_context)
 
 from ..request_span import NAMED_BY_USER_KEY, ServerSpans
 from ..request_tags import bound, qualified_name
+from .semconv import old_server_attributes
 
 #: A path with only the characters webob leaves as they are when it
 #: percent-encodes ``request.path``: it can be used without encoding it.
@@ -115,17 +117,28 @@ class OtelServerSpans(ServerSpans):
 
     Chosen once per tracer by PyramidTracer when the tracer is the
     OpenTelemetry shim.
+
+    When an OpenTelemetry span is current already (an outer WSGI
+    instrumentation made the SERVER span), the span is an INTERNAL child of
+    it, as OpenTelemetry's own instrumentations do, and the caller's headers
+    are left to that span.
     """
 
     def __init__(self, owner, tracer):
         super().__init__(owner, tracer)
         self.otel_tracer = tracer.unwrap()
+        self.old_http_attributes = getattr(tracer, 'old_http_attributes', False)
 
     def start_active(self, request, name, parent):
         """Start the SERVER span of ``request`` and make it the active span."""
+        attributes = server_attributes(request, self.policy)
+        if self.old_http_attributes:
+            attributes.update(old_server_attributes(attributes))
+        kind = SpanKind.SERVER
+        if otel_context.get_current() and get_current_span().get_span_context().is_valid:
+            kind, parent = SpanKind.INTERNAL, None
         otel_span = self.otel_tracer.start_span(
-            name, context=parent_context(parent), kind=SpanKind.SERVER,
-            attributes=server_attributes(request, self.policy))
+            name, context=parent_context(parent), kind=kind, attributes=attributes)
         baggage = None if parent is None or isinstance(parent, SpanShim) else parent.baggage
         return ServerScope(self.tracer.scope_manager, wrap(self.tracer, otel_span, baggage))
 
@@ -149,6 +162,9 @@ class OtelServerSpans(ServerSpans):
         route = getattr(request, 'matched_route', None)
         attributes = None if route is None else {
             'http.route': route.pattern, 'pyramid.route': route.name}
+        if self.old_http_attributes and status_code is not None:
+            attributes = attributes or {}
+            attributes['http.status_code'] = status_code
         record_outcome(otel_span, status_code, error_type(status_code, error), error, attributes)
 
 
