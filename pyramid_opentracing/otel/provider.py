@@ -89,7 +89,7 @@ def make_meter_provider(options, resource):
         reader = InMemoryMetricReader()
     elif options.exporter == 'console':
         from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
-        reader = PeriodicExportingMetricReader(ConsoleMetricExporter(out=sys.stdout))
+        reader = PeriodicExportingMetricReader(ConsoleMetricExporter(out=_Stdout()))
     elif options.protocol == 'grpc':
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
         reader = PeriodicExportingMetricReader(OTLPMetricExporter(
@@ -99,6 +99,18 @@ def make_meter_provider(options, resource):
         reader = PeriodicExportingMetricReader(OTLPMetricExporter(
             endpoint=options.metrics_endpoint(), headers=options.headers))
     return MeterProvider(metric_readers=[reader], resource=resource, shutdown_on_exit=True), reader
+
+
+class _Stdout:
+    """The ``sys.stdout`` of each write: metrics are printed from a
+    background thread and at exit, when the stream of start-up may be gone
+    (a test captured it)."""
+
+    def write(self, text):
+        return sys.stdout.write(text)
+
+    def flush(self):
+        sys.stdout.flush()
 
 
 def make_resource(options):
