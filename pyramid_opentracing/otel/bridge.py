@@ -47,7 +47,7 @@ class BridgeTracer(TracerShim):
         #: The environ keys of the headers without which the propagator finds
         #: no parent: a request with none of them need not be read at all.
         self._environ_keys = None if headers is None else tuple(
-            'HTTP_' + header.upper().replace('-', '_') for header in headers)
+            environ_key_of(header) for header in headers)
 
     def __repr__(self):
         return '<BridgeTracer propagator=%r exporter=%r>' % (
@@ -87,7 +87,11 @@ class BridgeTracer(TracerShim):
         span_context = get_current_span(extracted).get_span_context()
         if not span_context.is_valid:
             return None
-        return shim_internals.span_context(span_context, extracted)
+        shim_context = shim_internals.span_context(span_context, extracted)
+        #: The Context the propagators made, holding the caller's span and
+        #: baggage: a server span starts in it as it is.
+        shim_context.extracted = extracted
+        return shim_context
 
     def force_flush(self, timeout_millis=30000):
         """Export every finished span (and the metrics) now; True if all were
@@ -108,16 +112,36 @@ class BridgeTracer(TracerShim):
 
 
 class _RequestHeadersGetter(Getter):
-    """Reads ``request.headers`` as it is: it is case-insensitive already, and
-    looking a header up there costs one environ lookup, where copying it into
-    a lower-cased dict costs a pass over the whole environ."""
+    """Reads ``request.headers`` (an ``EnvironHeaders``) straight from its
+    environ: one dict lookup per header, where the mapping's ``get`` raises
+    and catches a KeyError for each header missing, and where copying the
+    headers into a lower-cased dict costs a pass over the whole environ."""
+
+    #: How many header names' environ keys are remembered: the propagators
+    #: ask for a few fixed names (a Jaeger baggage header's name comes from
+    #: the client, and is not kept).
+    CACHED_NAMES = 64
+
+    def __init__(self):
+        self._environ_keys = {}
 
     def get(self, carrier, key):
-        value = carrier.get(key)
+        environ_key = self._environ_keys.get(key)
+        if environ_key is None:
+            environ_key = environ_key_of(key)
+            if len(self._environ_keys) < self.CACHED_NAMES:
+                self._environ_keys[key] = environ_key
+        value = carrier.environ.get(environ_key)
         return None if value is None else [value]
 
     def keys(self, carrier):
         return [key.lower() for key in carrier.keys()]
+
+
+def environ_key_of(header):
+    """The WSGI environ key of HTTP header ``header``."""
+    key = header.upper().replace('-', '_')
+    return key if key in ('CONTENT_TYPE', 'CONTENT_LENGTH') else 'HTTP_' + key
 
 
 _REQUEST_HEADERS = _RequestHeadersGetter()

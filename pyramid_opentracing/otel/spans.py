@@ -101,6 +101,9 @@ def parent_context(parent):
         return _NO_PARENT
     if isinstance(parent, SpanShim):
         return set_span_in_context(parent.unwrap())
+    extracted = getattr(parent, 'extracted', None)  # by BridgeTracer.extract
+    if extracted is not None:
+        return extracted
     base = parent.baggage if isinstance(parent.baggage, otel_context.Context) else None
     return set_span_in_context(NonRecordingSpan(parent.unwrap()), base)
 
