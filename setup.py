@@ -51,6 +51,7 @@ setup(
             'opentelemetry-distro>=0.41b0',
             'opentelemetry-test-utils>=0.41b0',
             'opentelemetry-exporter-zipkin-json>=1.20',
+            'werkzeug',  # OpenTelemetry's Pyramid tests call the app through its test client
             'sqlalchemy<2.1',  # the range opentelemetry-instrumentation-sqlalchemy 0.66b1 instruments
         ] + otel,
         # benchmarks/overhead.py compares against OpenTelemetry's own

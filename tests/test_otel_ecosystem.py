@@ -171,7 +171,7 @@ def test_provider_global_records_into_the_applications_provider(global_sdk, back
 
 
 def test_provider_global_needs_a_global_sdk_provider(fresh_globals):
-    with pytest.raises(ConfigurationError, match="ot.otel.provider = 'global': no SDK TracerProvider"):
+    with pytest.raises(ConfigurationError, match="ot.otel.provider = 'global': no TracerProvider"):
         make_shop({'ot.otel.provider': 'global'}, 'http://x')
 
 

@@ -48,20 +48,26 @@ def make_bridge(options, settings=None):
                     "request%s", ', and it records the HTTP server metrics (ours are off)'
                     if options.metrics else '')
     if options.metrics and not beside_otel_pyramid:
-        measure_server_spans(provider, meter_provider)
+        if hasattr(provider, 'add_span_processor'):
+            measure_server_spans(provider, meter_provider)
+        else:
+            logger.info('pyramid_opentracing: no HTTP server metrics: they are recorded from the '
+                        'spans, and the global %s takes no span processor', type(provider).__name__)
     if options.install_global:
         install_global(provider, propagator, meter_provider)
     return tracer
 
 
 def global_provider():
-    """OpenTelemetry's global TracerProvider, which must be an SDK one (set
-    by the application or ``opentelemetry-instrument``) by now."""
+    """OpenTelemetry's global TracerProvider, which must have been set by
+    now (by the application or ``opentelemetry-instrument``): the proxy
+    OpenTelemetry returns before that would leave the bridge's spans in
+    limbo until it is set, and its metrics nowhere."""
     provider = trace.get_tracer_provider()
-    if not hasattr(provider, 'add_span_processor'):
-        raise fail('ot.otel.provider', 'global', 'no SDK TracerProvider is set globally (found %s): '
-                   'set one before the Pyramid configuration is committed, or run under '
-                   'opentelemetry-instrument' % type(provider).__name__)
+    if isinstance(provider, trace.ProxyTracerProvider):
+        raise fail('ot.otel.provider', 'global', 'no TracerProvider is set globally yet: set one '
+                   'before the Pyramid configuration is committed, or run under '
+                   'opentelemetry-instrument')
     return provider
 
 
