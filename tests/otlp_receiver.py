@@ -36,7 +36,20 @@ def as_dict(span, service):
     }
 
 
-class OTLPReceiver:
+class ServedInThread:
+    """Serves ``self.server`` on ``self.thread`` inside a ``with`` block."""
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+class OTLPReceiver(ServedInThread):
     """Listens on a port the OS chooses; ``endpoint`` is its base URL."""
 
     def __init__(self):
@@ -89,12 +102,3 @@ class OTLPReceiver:
                         self.metrics.append((metric.name, [
                             {kv.key: any_value(kv.value) for kv in point.attributes}
                             for point in data.data_points]))
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()

@@ -1,6 +1,5 @@
 """Trace and span ids on log records, as each tracer's backend shows them,
 and in the demo's log lines through pserve's fileConfig."""
-import json
 import logging
 import os
 import subprocess
@@ -17,6 +16,8 @@ from pyramid.config import Configurator
 from pyramid.response import Response
 
 from pyramid_opentracing.log_context import TraceContextFilter, TraceContextFormatter
+
+from .test_examples import exported_spans
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 log = logging.getLogger('tests.log_context')
@@ -124,11 +125,7 @@ def test_make_demo_log_lines_carry_the_trace_id_of_the_request():
     result = subprocess.run([sys.executable, '-c', script], cwd=ROOT, capture_output=True,
                             text=True, timeout=60, env=dict(os.environ, PYTHONPATH=ROOT))
     assert result.returncode == 0, result.stderr
-    decoder, spans, at, out = json.JSONDecoder(), [], 0, result.stdout.strip()
-    while at < len(out):
-        span, at = decoder.raw_decode(out, at)
-        spans.append(span)
-        at = len(out) - len(out[at:].lstrip())
+    spans = exported_spans(result.stdout)
     (nested,) = [span for span in spans if span.get('name') == 'compose greeting']
     (line,) = [line for line in result.stderr.splitlines() if 'greeting world' in line]
     assert 'trace_id=%s span_id=%s ' % (nested['context']['trace_id'][2:],

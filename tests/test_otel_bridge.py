@@ -22,7 +22,7 @@ def no_otel_env(monkeypatch):
     for name in ('OTEL_SERVICE_NAME', 'OTEL_RESOURCE_ATTRIBUTES', 'OTEL_TRACES_EXPORTER',
                  'OTEL_PROPAGATORS', 'OTEL_EXPORTER_OTLP_PROTOCOL',
                  'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_TRACES_SAMPLER',
-                 'OTEL_TRACES_SAMPLER_ARG'):
+                 'OTEL_TRACES_SAMPLER_ARG', 'OTEL_SEMCONV_STABILITY_OPT_IN'):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 

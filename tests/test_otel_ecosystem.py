@@ -29,6 +29,7 @@ from pyramid.response import Response
 from webtest.http import StopableWSGIServer
 
 from . import apps
+from .test_examples import exported_spans
 
 BRIDGE = 'pyramid_opentracing.otel.tracer_from_settings'
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -231,21 +232,9 @@ def test_under_opentelemetry_instrument_one_server_span_per_request(tmp_path):
     result = subprocess.run([instrument, sys.executable, '-m', 'tests.auto_instrumented_app'],
                             env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    spans = parse_console_spans(result.stdout)
+    spans = exported_spans(result.stdout)
     servers = [s for s in spans if s['kind'] == 'SpanKind.SERVER']
     assert sorted(s['name'] for s in servers) == ['GET /hello/{name}', 'GET /plain']
     assert {s['resource']['attributes']['service.name'] for s in spans} == {'auto-shop'}
     assert len(spans) == 4  # theirs, INTERNAL, under each of ours
     assert "OpenTelemetry's Pyramid instrumentation is active too" in result.stderr
-
-
-def parse_console_spans(text):
-    import json
-    decoder, spans, at = json.JSONDecoder(), [], 0
-    text = text.strip()
-    while at < len(text):
-        span, at = decoder.raw_decode(text, at)
-        spans.append(span)
-        while at < len(text) and text[at].isspace():
-            at += 1
-    return spans

@@ -4,37 +4,19 @@ and its instrumentation scope."""
 from importlib.metadata import version
 
 import pytest
-import webtest
 from pyramid.exceptions import ConfigurationError
 
 from pyramid_opentracing.otel.options import BridgeOptions
 from pyramid_opentracing.otel.semconv import SCHEMA_URL
 
-from . import apps
 from .otlp_receiver import OTLPReceiver
+from .test_otel_bridge import bridge_app, no_otel_env  # noqa: F401 (fixtures)
 from .zipkin_receiver import ZipkinReceiver
 
-BRIDGE = 'pyramid_opentracing.otel.tracer_from_settings'
-
-
 @pytest.fixture
-def bridged(monkeypatch):
-    """make(**settings): (WebTest app of tests.apps, BridgeTracer)."""
-    monkeypatch.delenv('OTEL_SEMCONV_STABILITY_OPT_IN', raising=False)
-    monkeypatch.delenv('OTEL_TRACES_EXPORTER', raising=False)
-    made = []
-
-    def make(**settings):
-        settings = dict({'ot.trace_all': 'true', 'ot.base_tracer_func': BRIDGE,
-                         'ot.otel.exporter': 'memory'}, **settings)
-        app = apps.make_app(settings)
-        tracer = app.registry.settings['ot.tracer'].tracer
-        made.append(tracer)
-        return webtest.TestApp(app), tracer
-
-    yield make
-    for tracer in made:
-        tracer.shutdown()
+def bridged(bridge_app):
+    """make(**settings): (WebTest app of tests.apps, BridgeTracer) exporting to memory."""
+    return bridge_app
 
 
 def metrics_of(reader):

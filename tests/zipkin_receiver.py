@@ -5,11 +5,13 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from .otlp_receiver import ServedInThread
+
 #: The fields every Zipkin v2 span has.
 REQUIRED = ('traceId', 'id', 'name', 'timestamp', 'duration')
 
 
-class ZipkinReceiver:
+class ZipkinReceiver(ServedInThread):
     """Listens on a port the OS chooses; ``endpoint`` is the spans URL."""
 
     def __init__(self):
@@ -37,12 +39,3 @@ class ZipkinReceiver:
         self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
         self.base_url = 'http://127.0.0.1:%d' % self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
