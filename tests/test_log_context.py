@@ -130,3 +130,30 @@ def test_make_demo_log_lines_carry_the_trace_id_of_the_request():
     (line,) = [line for line in result.stderr.splitlines() if 'greeting world' in line]
     assert 'trace_id=%s span_id=%s ' % (nested['context']['trace_id'][2:],
                                         nested['context']['span_id'][2:]) in line
+
+
+class BrokenTracer(MockTracer):
+    @property
+    def active_span(self):
+        raise RuntimeError('the tracer is broken')
+
+
+def test_a_failing_tracer_leaves_the_ids_empty_and_the_record_logged(records, monkeypatch):
+    monkeypatch.setattr(opentracing, 'tracer', BrokenTracer())
+    log.info('still logged')
+    (record,) = records
+    assert (record.trace_id, record.span_id) == ('', '')
+
+
+class TextIdsContext(opentracing.SpanContext):
+    """A span context whose ids are text, as some tracers keep them."""
+    trace_id, span_id = 'abc', 'def'
+
+
+def test_ids_that_are_not_numbers_are_given_as_they_are(records, monkeypatch):
+    tracer = MockTracer()
+    monkeypatch.setattr(opentracing, 'tracer', tracer)
+    with tracer.scope_manager.activate(opentracing.Span(tracer, TextIdsContext()), False):
+        log.info('in a span')
+    (record,) = records
+    assert (record.trace_id, record.span_id) == ('abc', 'def')

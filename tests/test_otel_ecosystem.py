@@ -238,3 +238,13 @@ def test_under_opentelemetry_instrument_one_server_span_per_request(tmp_path):
     assert {s['resource']['attributes']['service.name'] for s in spans} == {'auto-shop'}
     assert len(spans) == 4  # theirs, INTERNAL, under each of ours
     assert "OpenTelemetry's Pyramid instrumentation is active too" in result.stderr
+
+
+def test_a_global_provider_without_span_processors_traces_without_metrics(fresh_globals, caplog):
+    trace.set_tracer_provider(trace.NoOpTracerProvider())
+    with caplog.at_level(logging.INFO, logger='pyramid_opentracing'):
+        app = webtest.TestApp(apps.make_app({'ot.trace_all': 'true', 'ot.base_tracer_func': BRIDGE,
+                                             'ot.otel.provider': 'global'}))
+    assert any('no HTTP server metrics' in r.getMessage() and 'NoOpTracerProvider' in r.getMessage()
+               for r in caplog.records)
+    assert app.get('/plain').text == 'plain'
