@@ -29,6 +29,7 @@ setup(
     ],
     extras_require={
         'otel': otel,
+        'zipkin': otel + ['opentelemetry-exporter-zipkin-json>=1.20'],
         'testing': [
             'pytest',
             'pytest-cov',
@@ -44,6 +45,15 @@ setup(
             # the OTel bridge's end-to-end and side-by-side tests
             'opentelemetry-proto>=1.20',
             'opentelemetry-instrumentation-pyramid>=0.41b0',
+            # one trace with OpenTelemetry's own instrumentations, Zipkin
+            # export, and OpenTelemetry's Pyramid test suite run on the bridge
+            'opentelemetry-instrumentation-sqlalchemy>=0.41b0',
+            'opentelemetry-instrumentation-requests>=0.41b0',
+            'opentelemetry-distro>=0.41b0',
+            'opentelemetry-test-utils>=0.41b0',
+            'opentelemetry-exporter-zipkin-json>=1.20',
+            'werkzeug',  # OpenTelemetry's Pyramid tests call the app through its test client
+            'sqlalchemy<2.1',  # the range opentelemetry-instrumentation-sqlalchemy 0.66b1 instruments
         ] + otel,
         # benchmarks/overhead.py compares against OpenTelemetry's own
         # Pyramid instrumentation (and fetches the original 1.0.0 itself).

@@ -48,6 +48,8 @@ def build_variants():
     rows.append((EXCLUSION, 'noop', variants.ours(
         tracers['noop'], **{'ot.excluded_paths': variants.EXCLUDED_PATHS})))
     rows.append(('original-1.0.0/noop', 'noop', variants.original(tracers['noop'])))
+    rows.append(('ours/otel+metrics', 'otel',
+                 variants.ours(variants.otel_bridge_tracer_with_metrics())))
     rows.append(('sdk-minimum/otel', 'otel', variants.sdk_minimum(tracers['otel'])))
     rows.append(('otel-instrumentation-pyramid', 'otel', variants.otel_instrumentation()))
     return rows, tracers
@@ -149,6 +151,12 @@ def check_targets(summaries):
                        0.3 * s['original-1.0.0/noop'][1]))
         checks.append(('ours/otel overhead <= 0.25 x otel-instrumentation-pyramid',
                        s['ours/otel'][1], 0.25 * s['otel-instrumentation-pyramid'][1]))
+        # both recording the HTTP server metrics
+        checks.append(('ours/otel+metrics overhead <= 0.40 x otel-instrumentation-pyramid',
+                       s['ours/otel+metrics'][1], 0.40 * s['otel-instrumentation-pyramid'][1]))
+        # the same SERVER span as the SDK alone makes, for at most 10% more
+        checks.append(('ours/otel overhead <= 1.10 x sdk-minimum/otel',
+                       s['ours/otel'][1], 1.10 * s['sdk-minimum/otel'][1]))
         for label, value, limit in checks:
             ok = value <= limit
             failures += not ok

@@ -4,7 +4,10 @@ One small Pyramid app (a JSON-renderer view and a plain one) is built
 untraced, traced by this package, by the floor tween (``floor.py``), by the
 original 1.0.0 (``original.py``) and by ``opentelemetry-instrumentation-pyramid``.
 Every OpenTelemetry tracer shares one SDK TracerProvider whose exporter drops
-spans, so the SDK's own cost is the same for everyone.
+spans, so the SDK's own cost is the same for everyone, and one global SDK
+MeterProvider, so that ``opentelemetry-instrumentation-pyramid`` records its
+metrics as it does in production; the bridge records them in its own variant
+(``ours/otel+metrics``).
 """
 import opentracing
 from basictracer import BasicTracer
@@ -72,13 +75,44 @@ def otel_provider():
     """
     global _provider
     if _provider is None:
-        from opentelemetry import trace
+        from opentelemetry import metrics, trace
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
         _provider = TracerProvider()
         _provider.add_span_processor(SimpleSpanProcessor(_DropExporter()))
         trace.set_tracer_provider(_provider)
+        metrics.set_meter_provider(otel_meter_provider())
     return _provider
+
+
+_meter_provider = None
+
+
+def otel_meter_provider():
+    """The process's one SDK MeterProvider. Its reader is never read:
+    recording costs what it costs in production, and nothing is exported."""
+    global _meter_provider
+    if _meter_provider is None:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        _meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    return _meter_provider
+
+
+def otel_bridge_tracer_with_metrics():
+    """A BridgeTracer recording the HTTP server metrics as the bridge does
+    by default: on a TracerProvider like the shared one, plus the bridge's
+    metrics span processor on the shared MeterProvider."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from pyramid_opentracing.otel import BridgeTracer
+    from pyramid_opentracing.otel.metrics import measure_server_spans
+    from pyramid_opentracing.otel.provider import make_propagator
+    otel_provider()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(_DropExporter()))
+    measure_server_spans(provider, otel_meter_provider())
+    return BridgeTracer(provider, make_propagator(['tracecontext', 'baggage']))
 
 
 def otel_bridge_tracer():

@@ -5,8 +5,12 @@ pyramid_opentracing and the ``ot.*`` settings turn on the tween and name
 the tracer factory. The views know nothing of tracing but
 ``request.registry.settings['ot.tracer']``, used to start a nested span.
 """
+import logging
+
 from pyramid.config import Configurator
 from pyramid.response import Response
+
+log = logging.getLogger(__name__)
 
 INDEX = """<h1>pyramid_opentracing demo</h1>
 <p>Each request prints its spans on the console running pserve.</p>
@@ -25,6 +29,7 @@ def hello(request):
     with tracer.start_active_span('compose greeting') as scope:
         name = request.matchdict['name']
         scope.span.set_tag('greeting.name', name)
+        log.info('greeting %s', name)  # printed with the trace id by development.ini
         return {'hello': name}
 
 

@@ -1,11 +1,14 @@
-"""A real OTLP/HTTP trace receiver on 127.0.0.1, for end-to-end tests.
+"""A real OTLP/HTTP trace and metrics receiver on 127.0.0.1, for end-to-end tests.
 
-It decodes each protobuf ``ExportTraceServiceRequest`` with
-``opentelemetry-proto`` and keeps the spans as plain dicts.
+It decodes each protobuf ``ExportTraceServiceRequest`` (``/v1/traces``) and
+``ExportMetricsServiceRequest`` (``/v1/metrics``) with ``opentelemetry-proto``
+and keeps the spans as plain dicts and the metrics as (name, data points).
 """
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest, ExportTraceServiceResponse)
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
@@ -33,11 +36,25 @@ def as_dict(span, service):
     }
 
 
-class OTLPReceiver:
+class ServedInThread:
+    """Serves ``self.server`` on ``self.thread`` inside a ``with`` block."""
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+class OTLPReceiver(ServedInThread):
     """Listens on a port the OS chooses; ``endpoint`` is its base URL."""
 
     def __init__(self):
         self.spans = []
+        self.metrics = []  # (name, [data point attributes]) of each metric received
         self.requests = []  # (path, content type, headers) of each export
         self._lock = threading.Lock()
         receiver = self
@@ -45,8 +62,12 @@ class OTLPReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers['Content-Length']))
-                receiver.receive(self.path, self.headers, body)
-                reply = ExportTraceServiceResponse().SerializeToString()
+                if self.path.endswith('/v1/metrics'):
+                    receiver.receive_metrics(body)
+                    reply = ExportMetricsServiceResponse().SerializeToString()
+                else:
+                    receiver.receive(self.path, self.headers, body)
+                    reply = ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)
                 self.send_header('Content-Type', 'application/x-protobuf')
                 self.send_header('Content-Length', str(len(reply)))
@@ -71,11 +92,13 @@ class OTLPReceiver:
                     for span in scope_spans.spans:
                         self.spans.append(as_dict(span, attributes.get('service.name')))
 
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+    def receive_metrics(self, body):
+        export = ExportMetricsServiceRequest.FromString(body)
+        with self._lock:
+            for resource_metrics in export.resource_metrics:
+                for scope_metrics in resource_metrics.scope_metrics:
+                    for metric in scope_metrics.metrics:
+                        data = getattr(metric, metric.WhichOneof('data'))
+                        self.metrics.append((metric.name, [
+                            {kv.key: any_value(kv.value) for kv in point.attributes}
+                            for point in data.data_points]))

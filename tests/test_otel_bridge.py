@@ -9,6 +9,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from pyramid.exceptions import ConfigurationError
 
 from pyramid_opentracing.otel import BridgeTracer, tracer_from_settings
+from pyramid_opentracing.otel.metrics import ServerMetrics
 from pyramid_opentracing.otel.options import BridgeOptions
 
 from . import apps
@@ -21,7 +22,7 @@ def no_otel_env(monkeypatch):
     for name in ('OTEL_SERVICE_NAME', 'OTEL_RESOURCE_ATTRIBUTES', 'OTEL_TRACES_EXPORTER',
                  'OTEL_PROPAGATORS', 'OTEL_EXPORTER_OTLP_PROTOCOL',
                  'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_TRACES_SAMPLER',
-                 'OTEL_TRACES_SAMPLER_ARG'):
+                 'OTEL_TRACES_SAMPLER_ARG', 'OTEL_SEMCONV_STABILITY_OPT_IN'):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -74,9 +75,9 @@ def test_otlp_exports_in_batches_and_console_as_spans_end(no_otel_env):
     otlp = tracer_from_settings(**{'ot.otel.endpoint': 'http://127.0.0.1:4318'})
     console = tracer_from_settings(**{'ot.otel.exporter': 'console'})
     try:
-        assert [type(p) for p in processors(otlp)] == [BatchSpanProcessor]
+        assert [type(p) for p in processors(otlp)] == [BatchSpanProcessor, ServerMetrics]
         assert otlp.exporter._endpoint == 'http://127.0.0.1:4318/v1/traces'
-        assert [type(p) for p in processors(console)] == [SimpleSpanProcessor]
+        assert [type(p) for p in processors(console)] == [SimpleSpanProcessor, ServerMetrics]
     finally:
         otlp.shutdown()
         console.shutdown()

@@ -7,7 +7,7 @@ OTLP to Jaeger, Tempo, Zipkin or any collector. Needs the ``otel`` extra.
 """
 from .bridge import BridgeTracer
 from .options import BridgeOptions
-from .provider import make_provider, make_propagator
+from .provider import make_bridge
 
 __all__ = ['BridgeTracer', 'tracer_from_settings']
 
@@ -16,9 +16,8 @@ def tracer_from_settings(**settings):
     """The OpenTracing tracer the ``ot.otel.*`` settings describe.
 
     Builds an SDK TracerProvider (flushed and shut down when the process
-    exits) and returns a :class:`BridgeTracer` on it. Sets no global state:
-    neither OpenTelemetry's global provider nor its global propagator.
+    exits), or takes the global one with ``ot.otel.provider = global``, and
+    returns a :class:`BridgeTracer` on it. Sets no global state unless
+    ``ot.otel.install_global`` asks for it.
     """
-    options = BridgeOptions(settings)
-    provider, exporter = make_provider(options)
-    return BridgeTracer(provider, make_propagator(options.propagators), exporter)
+    return make_bridge(BridgeOptions(settings), settings)

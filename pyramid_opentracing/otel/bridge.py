@@ -3,7 +3,7 @@
 The stock shim injects and extracts with OpenTelemetry's *global* propagator,
 so two applications in one process (or a test suite) could not speak
 different header formats. :class:`BridgeTracer` carries its propagator, its
-provider and its exporter, and sets no global state.
+provider, its exporter and its meter provider, and sets no global state.
 """
 import opentracing
 from webob.headers import EnvironHeaders
@@ -14,6 +14,7 @@ from opentelemetry.shim.opentracing_shim import TracerShim
 from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, get_current_span, set_span_in_context
 
 from . import shim_internals
+from .semconv import SCHEMA_URL, SCOPE_NAME, package_version
 
 _FORMATS = (opentracing.Format.HTTP_HEADERS, opentracing.Format.TEXT_MAP)
 
@@ -23,19 +24,30 @@ class BridgeTracer(TracerShim):
 
     ``provider`` is the SDK TracerProvider the spans go to, ``propagator``
     the OpenTelemetry TextMapPropagator for inject and extract, ``exporter``
-    the span exporter (an ``InMemorySpanExporter`` when ``exporter = memory``).
+    the span exporter (an ``InMemorySpanExporter`` when ``exporter = memory``),
+    ``meter_provider`` the MeterProvider of the HTTP server metrics (None
+    when they are off) and ``metric_reader`` its reader (an
+    ``InMemoryMetricReader`` when ``exporter = memory``). A provider the
+    bridge does not own (the global one) is not flushed nor shut down by it:
+    that is its owner's job. ``old_http_attributes``: server spans carry the
+    old HTTP attribute names beside the stable ones.
     """
 
-    def __init__(self, provider, propagator=None, exporter=None):
-        super().__init__(provider.get_tracer('pyramid_opentracing'))
+    def __init__(self, provider, propagator=None, exporter=None, *, meter_provider=None,
+                 metric_reader=None, owns_provider=True, old_http_attributes=False):
+        super().__init__(provider.get_tracer(SCOPE_NAME, package_version(), schema_url=SCHEMA_URL))
         self.provider = provider
         self.propagator = CompositePropagator([]) if propagator is None else propagator
         self.exporter = exporter
+        self.meter_provider = meter_provider
+        self.metric_reader = metric_reader
+        self.owns_provider = owns_provider
+        self.old_http_attributes = old_http_attributes
         headers = parent_headers(self.propagator)
         #: The environ keys of the headers without which the propagator finds
         #: no parent: a request with none of them need not be read at all.
         self._environ_keys = None if headers is None else tuple(
-            'HTTP_' + header.upper().replace('-', '_') for header in headers)
+            environ_key_of(header) for header in headers)
 
     def __repr__(self):
         return '<BridgeTracer propagator=%r exporter=%r>' % (
@@ -75,28 +87,61 @@ class BridgeTracer(TracerShim):
         span_context = get_current_span(extracted).get_span_context()
         if not span_context.is_valid:
             return None
-        return shim_internals.span_context(span_context, extracted)
+        shim_context = shim_internals.span_context(span_context, extracted)
+        #: The Context the propagators made, holding the caller's span and
+        #: baggage: a server span starts in it as it is.
+        shim_context.extracted = extracted
+        return shim_context
 
     def force_flush(self, timeout_millis=30000):
-        """Export every finished span now; True if all were exported in time."""
-        return self.provider.force_flush(timeout_millis)
+        """Export every finished span (and the metrics) now; True if all were
+        exported in time. Nothing to do with a provider we do not own."""
+        if not self.owns_provider:
+            return True
+        flushed = self.provider.force_flush(timeout_millis)
+        if self.meter_provider is not None:
+            flushed = self.meter_provider.force_flush(timeout_millis) and flushed
+        return flushed
 
     def shutdown(self):
-        """Flush and stop the exporter (also done when the process exits)."""
-        self.provider.shutdown()
+        """Flush and stop the exporters (also done when the process exits)."""
+        if self.owns_provider:
+            self.provider.shutdown()
+            if self.meter_provider is not None:
+                self.meter_provider.shutdown()
 
 
 class _RequestHeadersGetter(Getter):
-    """Reads ``request.headers`` as it is: it is case-insensitive already, and
-    looking a header up there costs one environ lookup, where copying it into
-    a lower-cased dict costs a pass over the whole environ."""
+    """Reads ``request.headers`` (an ``EnvironHeaders``) straight from its
+    environ: one dict lookup per header, where the mapping's ``get`` raises
+    and catches a KeyError for each header missing, and where copying the
+    headers into a lower-cased dict costs a pass over the whole environ."""
+
+    #: How many header names' environ keys are remembered: the propagators
+    #: ask for a few fixed names (a Jaeger baggage header's name comes from
+    #: the client, and is not kept).
+    CACHED_NAMES = 64
+
+    def __init__(self):
+        self._environ_keys = {}
 
     def get(self, carrier, key):
-        value = carrier.get(key)
+        environ_key = self._environ_keys.get(key)
+        if environ_key is None:
+            environ_key = environ_key_of(key)
+            if len(self._environ_keys) < self.CACHED_NAMES:
+                self._environ_keys[key] = environ_key
+        value = carrier.environ.get(environ_key)
         return None if value is None else [value]
 
     def keys(self, carrier):
         return [key.lower() for key in carrier.keys()]
+
+
+def environ_key_of(header):
+    """The WSGI environ key of HTTP header ``header``."""
+    key = header.upper().replace('-', '_')
+    return key if key in ('CONTENT_TYPE', 'CONTENT_LENGTH') else 'HTTP_' + key
 
 
 _REQUEST_HEADERS = _RequestHeadersGetter()

@@ -10,7 +10,26 @@ from urllib.parse import urlsplit
 
 from pyramid.exceptions import ConfigurationError
 
-EXPORTERS = ('otlp', 'console', 'memory', 'none')
+#: Every ``ot.otel.*`` setting the bridge reads.
+NAMES = (
+    'ot.otel.service_name', 'ot.otel.resource_attributes', 'ot.otel.exporter',
+    'ot.otel.protocol', 'ot.otel.endpoint', 'ot.otel.headers', 'ot.otel.sampler_ratio',
+    'ot.otel.propagators', 'ot.otel.provider', 'ot.otel.install_global', 'ot.otel.metrics',
+)
+
+EXPORTERS = ('otlp', 'zipkin', 'console', 'memory', 'none')
+#: ``sdk``: the bridge builds its TracerProvider; ``global``: it uses the
+#: one the application or ``opentelemetry-instrument`` set globally.
+PROVIDERS = ('sdk', 'global')
+#: What a TracerProvider the bridge builds is made of: with the global one,
+#: its owner decides these.
+PROVIDER_SETTINGS = (
+    'ot.otel.service_name', 'ot.otel.resource_attributes', 'ot.otel.exporter',
+    'ot.otel.protocol', 'ot.otel.endpoint', 'ot.otel.headers', 'ot.otel.sampler_ratio',
+    'ot.otel.propagators',
+)
+#: The exporters that have a metrics counterpart.
+METRICS_EXPORTERS = ('otlp', 'console', 'memory')
 PROTOCOLS = ('http/protobuf', 'grpc')
 PROPAGATORS = ('tracecontext', 'baggage', 'b3', 'b3multi', 'jaeger', 'none')
 
@@ -54,6 +73,25 @@ def as_names(source, value, choices):
             raise fail(source, value, '"none" cannot be combined with other propagators')
         return ()
     return names
+
+
+def as_flag(source, value):
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in ('true', 'yes', 'on', '1'):
+        return True
+    if word in ('false', 'no', 'off', '0'):
+        return False
+    raise fail(source, value, 'expected true or false')
+
+
+def old_http_attributes_wanted(environ):
+    """Whether ``OTEL_SEMCONV_STABILITY_OPT_IN`` asks for the old HTTP
+    attributes beside the stable ones (``http/dup``); ``http`` or nothing
+    means the stable ones only. Other categories in the list are not ours."""
+    words = environ.get('OTEL_SEMCONV_STABILITY_OPT_IN', '').replace(',', ' ').split()
+    return 'http/dup' in (word.strip().lower() for word in words)
 
 
 def as_pairs(source, value, secret=False):
@@ -101,7 +139,33 @@ class BridgeOptions:
 
     def __init__(self, settings, environ=None):
         environ = os.environ if environ is None else environ
+        value = settings.get('ot.otel.provider')
+        self.provider = 'sdk' if value in (None, '') else as_choice('ot.otel.provider', value, PROVIDERS)
+        if self.provider == 'global':
+            self._use_global_provider(settings)
+        else:
+            self._build_provider(settings, environ)
+        value = settings.get('ot.otel.install_global')
+        self.install_global = False if value in (None, '') else as_flag('ot.otel.install_global', value)
+        if self.install_global and self.provider == 'global':
+            raise fail('ot.otel.install_global', value,
+                       'the global provider is used already (ot.otel.provider = global)')
+        self.metrics = self._metrics(settings.get('ot.otel.metrics'))
+        self.old_http_attributes = old_http_attributes_wanted(environ)
 
+    def _use_global_provider(self, settings):
+        """The global provider's owner has chosen (and the ``OTEL_*``
+        variables are theirs): any setting of ours about it is a mistake."""
+        for name in PROVIDER_SETTINGS:
+            if settings.get(name) not in (None, ''):
+                raise fail(name, settings[name], 'the global TracerProvider is used '
+                           '(ot.otel.provider = global): whoever set it up chooses this')
+        self.service_name = self.endpoint = self.headers = self.sampler_ratio = None
+        self.resource_attributes = {}
+        self.exporter = self.protocol = None
+        self.propagators = None
+
+    def _build_provider(self, settings, environ):
         def get(name, *variables):
             return lookup(settings, name, environ, *variables)
 
@@ -129,12 +193,48 @@ class BridgeOptions:
         self.propagators = (DEFAULT_PROPAGATORS if value is None
                             else as_names(source, value, PROPAGATORS))
 
+    def _metrics(self, value):
+        """Metrics are on by default wherever they have somewhere to go:
+        the global MeterProvider, or an exporter that takes metrics."""
+        if value in (None, ''):
+            return self.provider == 'global' or self.exporter in METRICS_EXPORTERS
+        wanted = as_flag('ot.otel.metrics', value)
+        if wanted and self.provider == 'sdk' and self.exporter not in METRICS_EXPORTERS:
+            raise fail('ot.otel.metrics', value,
+                       'ot.otel.exporter = %s carries no metrics' % self.exporter)
+        return wanted
+
     def traces_endpoint(self):
         """The OTLP/HTTP traces URL for ``ot.otel.endpoint``, which may be the
         collector's base URL (``http://localhost:4318``) or the full one."""
+        return self._endpoint_with('/v1/traces')
+
+    def metrics_endpoint(self):
+        """The OTLP/HTTP metrics URL beside :meth:`traces_endpoint`: the
+        base URL plus ``/v1/metrics``, or the traces URL with its
+        ``/v1/traces`` replaced. Any other path says nothing of where
+        metrics go: a start-up error, rather than metrics sent elsewhere."""
+        endpoint = self.endpoint
+        if endpoint is None or self.protocol == 'grpc':
+            return endpoint
+        path = urlsplit(endpoint).path.rstrip('/')
+        if path.endswith('/v1/traces'):
+            return endpoint.rstrip('/')[:-len('/v1/traces')] + '/v1/metrics'
+        if path in ('', '/'):
+            return endpoint.rstrip('/') + '/v1/metrics'
+        raise fail('ot.otel.endpoint', endpoint, 'the metrics URL cannot be derived from it: give '
+                   "the collector's base URL, or set ot.otel.metrics = false")
+
+    def zipkin_endpoint(self):
+        """``ot.otel.endpoint`` as a Zipkin v2 spans URL (a base URL gets
+        ``/api/v2/spans``); None lets the exporter read
+        ``OTEL_EXPORTER_ZIPKIN_ENDPOINT`` or use its default."""
+        return self._endpoint_with('/api/v2/spans')
+
+    def _endpoint_with(self, path_if_base):
         endpoint = self.endpoint
         if endpoint is None or self.protocol == 'grpc':
             return endpoint
         if urlsplit(endpoint).path.rstrip('/') in ('', '/'):
-            return endpoint.rstrip('/') + '/v1/traces'
+            return endpoint.rstrip('/') + path_if_base
         return endpoint

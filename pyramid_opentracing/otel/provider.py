@@ -1,5 +1,9 @@
-"""Build the SDK pieces the bridge options ask for: provider, exporter, propagator."""
+"""Build the SDK pieces the bridge options ask for: provider, exporter,
+propagator, meter provider; or take the global ones."""
+import logging
 import sys
+
+from opentelemetry import metrics, propagate, trace
 
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.propagators.composite import CompositePropagator
@@ -9,7 +13,110 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from .bridge import BridgeTracer
+from .metrics import measure_server_spans
 from .options import fail
+from .semconv import SCHEMA_URL, SCOPE_NAME, package_version
+
+logger = logging.getLogger('pyramid_opentracing')
+
+#: The setting OpenTelemetry's Pyramid instrumentation adds when it is
+#: included in a configuration (by ``opentelemetry-instrument`` or
+#: ``PyramidInstrumentor``).
+OTEL_PYRAMID_SETTING = 'opentelemetry-pyramid.trace_enabled'
+
+
+def make_bridge(options, settings=None):
+    """The BridgeTracer ``options`` describe, with its provider, propagator
+    and metrics; installed as OpenTelemetry's global ones if asked."""
+    settings = {} if settings is None else settings
+    if options.provider == 'global':
+        provider, propagator, exporter = global_provider(), propagate.get_global_textmap(), None
+        meter_provider, metric_reader = metrics.get_meter_provider(), None
+    else:
+        provider, exporter = make_provider(options)
+        propagator = make_propagator(options.propagators)
+        meter_provider, metric_reader = (make_meter_provider(options, provider.resource)
+                                         if options.metrics else (None, None))
+    tracer = BridgeTracer(provider, propagator, exporter, meter_provider=meter_provider,
+                          metric_reader=metric_reader, owns_provider=options.provider == 'sdk',
+                          old_http_attributes=options.old_http_attributes)
+    beside_otel_pyramid = OTEL_PYRAMID_SETTING in settings
+    if beside_otel_pyramid:
+        logger.info("pyramid_opentracing: OpenTelemetry's Pyramid instrumentation is active too: "
+                    "its spans are INTERNAL children of ours, the one SERVER span of each "
+                    "request%s", ', and it records the HTTP server metrics (ours are off)'
+                    if options.metrics else '')
+    if options.metrics and not beside_otel_pyramid:
+        if hasattr(provider, 'add_span_processor'):
+            measure_server_spans(provider, meter_provider)
+        else:
+            logger.info('pyramid_opentracing: no HTTP server metrics: they are recorded from the '
+                        'spans, and the global %s takes no span processor', type(provider).__name__)
+    if options.install_global:
+        install_global(provider, propagator, meter_provider)
+    return tracer
+
+
+def global_provider():
+    """OpenTelemetry's global TracerProvider, which must have been set by
+    now (by the application or ``opentelemetry-instrument``): the proxy
+    OpenTelemetry returns before that would leave the bridge's spans in
+    limbo until it is set, and its metrics nowhere."""
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, trace.ProxyTracerProvider):
+        raise fail('ot.otel.provider', 'global', 'no TracerProvider is set globally yet: set one '
+                   'before the Pyramid configuration is committed, or run under '
+                   'opentelemetry-instrument')
+    return provider
+
+
+def install_global(provider, propagator, meter_provider):
+    """Make the bridge's provider, propagator and meter provider
+    OpenTelemetry's global ones, so that OpenTelemetry's instrumentations
+    (SQLAlchemy, requests...) record into the same traces. OpenTelemetry
+    lets a global provider be set once: a second one is a start-up error."""
+    if hasattr(trace.get_tracer_provider(), 'add_span_processor'):
+        raise fail('ot.otel.install_global', True, 'a global TracerProvider is set already: '
+                   'use ot.otel.provider = global to trace with it')
+    trace.set_tracer_provider(provider)
+    propagate.set_global_textmap(propagator)
+    if meter_provider is not None:
+        metrics.set_meter_provider(meter_provider)
+
+
+def make_meter_provider(options, resource):
+    """(MeterProvider, metric reader) exporting like the spans: OTLP every
+    minute (the SDK's default interval), console, or memory (read on demand)."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    if options.exporter == 'memory':
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        reader = InMemoryMetricReader()
+    elif options.exporter == 'console':
+        from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
+        reader = PeriodicExportingMetricReader(ConsoleMetricExporter(out=_Stdout()))
+    elif options.protocol == 'grpc':
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+        reader = PeriodicExportingMetricReader(OTLPMetricExporter(
+            endpoint=options.metrics_endpoint(), headers=options.headers))
+    else:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        reader = PeriodicExportingMetricReader(OTLPMetricExporter(
+            endpoint=options.metrics_endpoint(), headers=options.headers))
+    return MeterProvider(metric_readers=[reader], resource=resource, shutdown_on_exit=True), reader
+
+
+class _Stdout:
+    """The ``sys.stdout`` of each write: metrics are printed from a
+    background thread and at exit, when the stream of start-up may be gone
+    (a test captured it)."""
+
+    def write(self, text):
+        return sys.stdout.write(text)
+
+    def flush(self):
+        sys.stdout.flush()
 
 
 def make_resource(options):
@@ -32,6 +139,13 @@ def make_exporter(options):
         from opentelemetry.sdk.trace.export import ConsoleSpanExporter
         # the sys.stdout of now, not the one of import time (a test may capture it)
         return ConsoleSpanExporter(out=sys.stdout), False
+    if options.exporter == 'zipkin':
+        try:
+            from opentelemetry.exporter.zipkin.json import ZipkinExporter
+        except ImportError:
+            raise fail('ot.otel.exporter', 'zipkin', 'install opentelemetry-exporter-zipkin-json '
+                                                     '(pyramid_opentracing[zipkin])') from None
+        return ZipkinExporter(endpoint=options.zipkin_endpoint()), True
     if options.protocol == 'grpc':
         try:
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter

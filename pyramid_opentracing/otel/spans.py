@@ -10,11 +10,13 @@ from urllib.parse import urlsplit
 
 from opentelemetry import context as otel_context
 from opentelemetry.shim.opentracing_shim import SpanShim
-from opentelemetry.trace import NonRecordingSpan, SpanKind, Status, StatusCode, set_span_in_context
+from opentelemetry.trace import (
+    NonRecordingSpan, SpanKind, Status, StatusCode, get_current_span, set_span_in_context)
 
 from ..request_span import ServerSpanStrategy, request_method
 from ..request_tags import bound, qualified_name
 from . import shim_internals
+from .semconv import SCOPE_NAME, old_server_attributes
 
 #: A path with only the characters webob leaves as they are when it
 #: percent-encodes ``request.path``: it can be used without encoding it.
@@ -99,8 +101,20 @@ def parent_context(parent):
         return _NO_PARENT
     if isinstance(parent, SpanShim):
         return set_span_in_context(parent.unwrap())
+    extracted = getattr(parent, 'extracted', None)  # by BridgeTracer.extract
+    if extracted is not None:
+        return extracted
     base = parent.baggage if isinstance(parent.baggage, otel_context.Context) else None
     return set_span_in_context(NonRecordingSpan(parent.unwrap()), base)
+
+
+def is_outer_server_span(span):
+    """Whether ``span``, current as a request starts, is the SERVER span
+    another instrumentation (OpenTelemetry's WSGI middleware) started for
+    it: a span of ours left active would not be one."""
+    scope = getattr(span, 'instrumentation_scope', None)
+    return (getattr(span, 'kind', None) is SpanKind.SERVER and scope is not None
+            and scope.name != SCOPE_NAME and span.is_recording())
 
 
 def error_type(status_code, error):
@@ -118,18 +132,28 @@ class OtelStrategy(ServerSpanStrategy):
 
     Named ``{method} {route pattern}`` after routing, as the semantic
     conventions say, with ``HTTP`` for methods they do not know.
+
+    When an OpenTelemetry span is current already (an outer WSGI
+    instrumentation made the SERVER span), the span is an INTERNAL child of
+    it, as OpenTelemetry's own instrumentations do, and the caller's headers
+    are left to that span.
     """
 
     def __init__(self, pyramid_tracer, tracer):
         super().__init__(pyramid_tracer, tracer)
         self.otel_tracer = tracer.unwrap()
+        self.old_http_attributes = getattr(tracer, 'old_http_attributes', False)
 
     def start_active(self, request, parent):
         """Start the SERVER span of ``request`` and make it the active span."""
-        policy = self.pyramid_tracer.policy
+        attributes = server_attributes(request, self.pyramid_tracer.policy)
+        if self.old_http_attributes:
+            attributes.update(old_server_attributes(attributes))
+        kind, context = SpanKind.SERVER, parent_context(parent)
+        if otel_context.get_current() and is_outer_server_span(get_current_span()):
+            kind, context, parent = SpanKind.INTERNAL, None, None  # None: the current context
         otel_span = self.otel_tracer.start_span(
-            self.start_name(request), context=parent_context(parent), kind=SpanKind.SERVER,
-            attributes=server_attributes(request, policy))
+            self.start_name(request), context=context, kind=kind, attributes=attributes)
         baggage = None if parent is None or isinstance(parent, SpanShim) else parent.baggage
         return shim_internals.activate(self.tracer.scope_manager,
                                        wrap(self.tracer, otel_span, baggage))
@@ -150,6 +174,9 @@ class OtelStrategy(ServerSpanStrategy):
         route = getattr(request, 'matched_route', None)
         attributes = None if route is None else {
             'http.route': route.pattern, 'pyramid.route': route.name}
+        if self.old_http_attributes and status_code is not None:
+            attributes = attributes or {}
+            attributes['http.status_code'] = status_code
         record_outcome(span.unwrap(), status_code, error_type(status_code, error), error, attributes)
 
 

@@ -1,0 +1,68 @@
+"""HTTP server metrics recorded from the bridge's SERVER spans.
+
+A span processor reads each SERVER span of ours as it starts and ends, so
+the request path gains no code of its own: ``http.server.active_requests``
+goes up in ``on_start`` and down in ``on_end``, where
+``http.server.request.duration`` records the span's duration, with the
+attributes semantic conventions list for them (``server.address`` and
+``server.port`` are opt-in there and left out: they multiply the series by
+every Host a client sends).
+"""
+import weakref
+
+from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.trace import SpanKind
+
+from .semconv import SCHEMA_URL, SCOPE_NAME, package_version
+
+#: The bucket boundaries semantic conventions advise, in seconds.
+DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
+
+ACTIVE_ATTRIBUTES = ('http.request.method', 'url.scheme')
+DURATION_ATTRIBUTES = ('http.request.method', 'url.scheme', 'http.response.status_code',
+                       'http.route', 'error.type', 'network.protocol.version')
+
+
+def pick(attributes, names):
+    return {name: attributes[name] for name in names if name in attributes}
+
+
+#: The TracerProviders that have a ServerMetrics: one is enough when several
+#: bridges share the global provider.
+_MEASURED = weakref.WeakKeyDictionary()
+
+
+def measure_server_spans(provider, meter_provider):
+    """Record the HTTP server metrics of our SERVER spans on ``provider``."""
+    if provider not in _MEASURED:
+        _MEASURED[provider] = processor = ServerMetrics(meter_provider)
+        provider.add_span_processor(processor)
+
+
+class ServerMetrics(SpanProcessor):
+    """Records the HTTP server metrics of our SERVER spans (those of our
+    instrumentation scope) on ``meter_provider``."""
+
+    def __init__(self, meter_provider):
+        meter = meter_provider.get_meter(SCOPE_NAME, package_version(), schema_url=SCHEMA_URL)
+        self.duration = meter.create_histogram(
+            'http.server.request.duration', unit='s',
+            description='Duration of HTTP server requests.',
+            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS))
+        self.active_requests = meter.create_up_down_counter(
+            'http.server.active_requests', unit='{request}',
+            description='Number of active HTTP server requests.')
+
+    def _is_ours(self, span):
+        return span.kind is SpanKind.SERVER and span.instrumentation_scope.name == SCOPE_NAME
+
+    def on_start(self, span, parent_context=None):
+        if self._is_ours(span):
+            self.active_requests.add(1, pick(span.attributes, ACTIVE_ATTRIBUTES))
+
+    def on_end(self, span):
+        if self._is_ours(span):
+            attributes = span.attributes
+            self.active_requests.add(-1, pick(attributes, ACTIVE_ATTRIBUTES))
+            self.duration.record(max((span.end_time - span.start_time) / 1e9, 0.0),
+                                 pick(attributes, DURATION_ATTRIBUTES))

@@ -1,0 +1,47 @@
+"""What the bridge's telemetry says about itself: its instrumentation scope,
+the semantic-convention schema its attributes follow, and the old HTTP
+attribute names (``OTEL_SEMCONV_STABILITY_OPT_IN=http/dup``) for dashboards
+built before the HTTP conventions became stable.
+"""
+from importlib.metadata import PackageNotFoundError, version
+
+SCOPE_NAME = 'pyramid_opentracing'
+
+#: The stable HTTP semantic conventions, as OpenTelemetry's own HTTP
+#: instrumentations declare them.
+SCHEMA_URL = 'https://opentelemetry.io/schemas/1.21.0'
+
+
+def package_version():
+    try:
+        return version('pyramid_opentracing')
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return None
+
+
+#: The old name of each stable server-span attribute whose meaning is the same.
+_OLD_NAMES = (
+    ('url.scheme', 'http.scheme'),
+    ('server.address', 'net.host.name'),
+    ('server.port', 'net.host.port'),
+    ('user_agent.original', 'http.user_agent'),
+    ('client.address', 'net.peer.ip'),
+    ('network.protocol.version', 'http.flavor'),
+)
+
+
+def old_server_attributes(attributes):
+    """The old HTTP attributes of a server span that has the stable
+    ``attributes``: the method as the client sent it, the target (path and
+    the query if it is traced) and the renamed ones."""
+    old = {'http.method': attributes.get('http.request.method_original')
+           or attributes['http.request.method']}
+    target = attributes.get('url.path')
+    if target is not None:
+        query = attributes.get('url.query')
+        old['http.target'] = target if query is None else '%s?%s' % (target, query)
+    for stable, name in _OLD_NAMES:
+        value = attributes.get(stable)
+        if value is not None:
+            old[name] = value
+    return old
