@@ -23,6 +23,7 @@ from opentracing.ext import tags
 
 from .failures import FailureLog
 from .request_tags import error_fields
+from .scrub import url_secrets
 from .tracer import PyramidTracer, is_otel_shim
 
 #: Shared by the PyramidTracers made here for plain tracers, one per call:
@@ -59,10 +60,11 @@ def _parent(tracer, target):
 class ClientCall:
     """One outgoing request: its span (or None) and the headers to send."""
 
-    __slots__ = ('owner', 'span', 'headers', 'status_code', 'error', '_finish')
+    __slots__ = ('owner', 'span', 'headers', 'status_code', 'error', 'url', '_finish')
 
-    def __init__(self, owner, span, headers, finish):
+    def __init__(self, owner, span, headers, finish, url=''):
         self.owner = owner
+        self.url = url
         self.span = span
         self.headers = headers
         self.status_code = None
@@ -100,7 +102,7 @@ def client_span(method, url, target=None, headers=None, name=None):
 
 def start_call(owner, target, method, url, headers, name=None):
     """A ClientCall with a started CLIENT span and its context in ``headers``."""
-    safe_url = owner.policy.redactor.url(url)
+    safe_url = owner.policy.text(url)
     try:
         tracer = owner.tracer
         span, finish = _client_spans(tracer).start(
@@ -109,15 +111,16 @@ def start_call(owner, target, method, url, headers, name=None):
         owner.failures.report('starting a client span', exc, 'the outgoing request is sent untraced')
         return ClientCall(owner, None, headers, None)
     inject(owner, tracer, span.context, headers)
-    return ClientCall(owner, span, headers, finish)
+    return ClientCall(owner, span, headers, finish, url)
 
 
 def finish_call(call):
     """Tag the outcome of ``call`` and finish its span."""
     if call.span is None:
         return
+    known = () if call.error is None else url_secrets(call.url, call.owner.policy.redactor.is_secret)
     try:
-        call._finish(call.span, call.status_code, call.error, call.owner)
+        call._finish(call.span, call.status_code, call.error, call.owner, known)
     except Exception as exc:
         call.owner.failures.report('tagging a client span', exc, 'its tags may be incomplete')
     try:
@@ -165,12 +168,12 @@ class _OpenTracingClientSpans:
         return span, _OpenTracingClientSpans.finish
 
     @staticmethod
-    def finish(span, status_code, error, owner):
+    def finish(span, status_code, error, owner, known):
         if status_code is not None:
             span.set_tag(tags.HTTP_STATUS_CODE, status_code)
         if error is not None:
             span.set_tag(tags.ERROR, True)
-            span.log_kv(error_fields(error, owner.policy))
+            span.log_kv(error_fields(error, owner.policy, known))
         elif status_code is not None and status_code >= 400:
             span.set_tag(tags.ERROR, True)
 
@@ -180,9 +183,14 @@ class _OtelClientSpans:
 
     @staticmethod
     def start(tracer, parent, method, url, name=None):
-        from .otel.spans import client_attributes, start_client_span, tag_client_outcome
+        from .otel.spans import client_attributes, start_client_span
         span = start_client_span(tracer, parent, method, url, client_attributes(url), name)
-        return span, lambda span, status, error, owner: tag_client_outcome(span, status, error)
+        return span, _OtelClientSpans.finish
+
+    @staticmethod
+    def finish(span, status_code, error, owner, known):
+        from .otel.spans import tag_client_outcome
+        tag_client_outcome(span, status_code, error, owner.policy, known)
 
 
 def _client_spans(tracer):

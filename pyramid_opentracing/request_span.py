@@ -15,7 +15,8 @@ import logging
 import opentracing
 from opentracing.ext import tags
 
-from .request_tags import attribute_tag, error_fields, http_url
+from .request_tags import (
+    attribute_tag, error_fields, http_url, remember_traced_attributes, retag_secret_path)
 
 #: Where the span of a request is kept while the request runs.
 ENVIRON_KEY = 'pyramid_opentracing.span'
@@ -214,8 +215,9 @@ class OpenTracingSpans(ServerSpans):
         with what is known before routing."""
         policy = self.policy
         url = request.path_url
-        if policy.trace_query_string or '@' in url or len(url) > policy.max_tag_length:
-            url = http_url(request, policy)  # redacted, bounded: a plain URL needs neither
+        if (policy.trace_query_string or len(url) > policy.max_tag_length
+                or '@' in url or '=' in url or '%' in url):
+            url = http_url(request, policy)  # scrubbed, bounded: a plain URL needs neither
         return self.tracer.start_active_span(name, child_of=parent, finish_on_close=False, tags={
             tags.COMPONENT: 'pyramid',
             tags.SPAN_KIND: tags.SPAN_KIND_RPC_SERVER,
@@ -236,13 +238,18 @@ class OpenTracingSpans(ServerSpans):
             routed_name = self.owner.operation_name(request)
         if routed_name != name and NAMED_BY_USER_KEY not in request.environ:
             span.set_operation_name(routed_name)
+        secrets = ()
         if route is not None:
             span.set_tag('pyramid.route', route.name)
+            if self.policy.secret_placeholders(route):
+                secrets = self.policy.path_secrets(request)
+                span.set_tag(tags.HTTP_URL, http_url(request, self.policy, secrets))
+                retag_secret_path(span, request, self.policy, secrets)
         if status_code is not None:
             span.set_tag(tags.HTTP_STATUS_CODE, status_code)
         if error is not None:
             span.set_tag(tags.ERROR, True)
-            span.log_kv(error_fields(error, self.policy))
+            span.log_kv(error_fields(error, self.policy, secrets))
         elif status_code is not None and status_code >= 500:
             span.set_tag(tags.ERROR, True)
 
@@ -250,9 +257,11 @@ class OpenTracingSpans(ServerSpans):
 def tag_attributes(span, request, attributes, owner):
     """Tag ``span`` with each of the request ``attributes`` that exists."""
     policy = owner.policy
+    remember_traced_attributes(request, attributes)
+    secrets = policy.path_secrets(request)
     for name in attributes:
         try:
-            value = attribute_tag(name, getattr(request, name), policy)
+            value = attribute_tag(name, getattr(request, name), policy, secrets)
         except AttributeError:
             continue
         except Exception as exc:

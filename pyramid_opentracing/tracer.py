@@ -4,27 +4,8 @@ import sys
 import opentracing
 
 from .failures import FailureLog
-from .redaction import Redactor
 from .request_span import ENVIRON_KEY, OpenTracingSpans
-
-DEFAULT_MAX_TAG_LENGTH = 1024
-
-
-class TagPolicy:
-    """How request data becomes tags: redaction, query strings, sizes."""
-
-    __slots__ = ('redactor', 'trace_query_string', 'max_tag_length', 'max_stack_length')
-
-    def __init__(self, redacted_headers=(), redacted_query_params=(),
-                 trace_query_string=False, max_tag_length=DEFAULT_MAX_TAG_LENGTH):
-        if not isinstance(max_tag_length, int) or max_tag_length < 16:
-            raise ValueError('max_tag_length must be an integer of at least 16, not %r'
-                             % (max_tag_length,))
-        self.redactor = Redactor(redacted_headers, redacted_query_params)
-        self.trace_query_string = trace_query_string
-        self.max_tag_length = max_tag_length
-        self.max_stack_length = max_tag_length * 8
-
+from .request_tags import DEFAULT_MAX_TAG_LENGTH, TagPolicy  # noqa: F401 - TagPolicy's old home
 
 class PyramidTracer:
     """Traces Pyramid requests with an OpenTracing ``tracer``.
@@ -101,7 +82,7 @@ class PyramidTracer:
                 self.failures.report('ot.operation_name_func', exc, 'the default span name is used')
             else:
                 if name:
-                    return str(name)
+                    return self.policy.text(str(name))
         route = getattr(request, 'matched_route', None)
         return request.method if route is None else route.name
 

@@ -118,7 +118,7 @@ def test_written_back_settings_configure_again_without_conflict():
 
 @pytest.mark.parametrize('settings, named', [
     ({'ot.trace_all': 'maybe'}, "ot.trace_all = 'maybe'"),
-    ({'ot.traced_attributes': 'host, method'}, 'ot.traced_attributes'),
+    ({'ot.traced_attributes': 'host, not-a-name'}, 'ot.traced_attributes'),
     ({'ot.traced_attributes': 42}, 'ot.traced_attributes = 42'),
     ({'ot.base_tracer_func': 'tests.callbacks.nowhere'}, "ot.base_tracer_func = 'tests.callbacks.nowhere'"),
     ({'ot.base_tracer_func': 'no_such_module.make'}, 'cannot import'),
