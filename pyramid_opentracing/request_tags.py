@@ -5,6 +5,7 @@ scrubber, before it is bounded to ``max_tag_length``.
 """
 import re
 import traceback
+from urllib.parse import unquote
 
 from opentracing.ext import tags
 
@@ -14,10 +15,6 @@ from .scrub import bound, bound_tail  # noqa: F401 - the size rules, re-exported
 _SCALARS = (bool, int, float)
 
 DEFAULT_MAX_TAG_LENGTH = 1024
-
-#: Where the traced attributes of a request are kept until its route is
-#: known, for :func:`retag_secret_path`.
-TRACED_ATTRIBUTES_KEY = 'pyramid_opentracing.traced_attributes'
 
 #: The placeholders of a route pattern: ``{name}``, ``{name:regex}``, ``*name``.
 _PLACEHOLDERS = re.compile(r'\{(\w+)(?::[^}]*)?\}|\*(\w+)')
@@ -107,7 +104,6 @@ def merged_policy(own, settings):
 def path_redacted(path, secrets):
     """``path`` with each segment equal to one of ``secrets`` (as it is or
     percent-encoded) replaced."""
-    from urllib.parse import unquote
     segments = path.split('/')
     for index, segment in enumerate(segments):
         if segment in secrets or unquote(segment) in secrets:
@@ -207,23 +203,3 @@ def error_fields(exc, policy, known=()):
         'message': message,
         'stack': stack,
     }
-
-
-def remember_traced_attributes(request, attributes):
-    """Keep ``attributes`` for :func:`retag_secret_path`, when they were
-    tagged before the route was known."""
-    if attributes and getattr(request, 'matched_route', None) is None:
-        request.environ[TRACED_ATTRIBUTES_KEY] = attributes
-
-
-def retag_secret_path(span, request, policy, secrets):
-    """Tag again, without the ``secrets`` of the path, the traced attributes
-    tagged before routing: ``path``, ``url``, ``environ`` and the like."""
-    attributes = request.environ.get(TRACED_ATTRIBUTES_KEY, ())
-    for name in attributes:
-        try:
-            value = attribute_tag(name, getattr(request, name), policy, secrets)
-        except Exception:
-            continue  # reported when it was first tagged
-        if value is not None:
-            span.set_tag(name, value)

@@ -241,7 +241,7 @@ def configure_tag_policy(tracer, settings, options):
     except ValueError as exc:
         argument = exc.args[0]
         name = next(name for name, known in TAG_POLICY_OPTIONS.items() if known == argument)
-        raise fail(name, options[name], 'the PyramidTracer given already has %s = %r'
+        raise fail(name, settings[name], 'the PyramidTracer given already has %s = %r'
                    % (argument, getattr(tracer.policy, argument))) from None
 
 
