@@ -115,11 +115,13 @@ def client_span(method, url, target=None, headers=None, name=None):
 
 def start_call(pyramid_tracer, target, method, url, headers, name=None):
     """A ClientCall with a started CLIENT span and its context in ``headers``."""
-    safe_url = pyramid_tracer.policy.text(url)
+    policy = pyramid_tracer.policy
+    safe_url = policy.text(url)
     try:
         tracer = pyramid_tracer.tracer
         span, finish = _client_spans(tracer).start(
-            tracer, _parent(tracer, target), method.upper(), safe_url, name)
+            tracer, _parent(tracer, target), policy.text(method.upper()), safe_url,
+            None if name is None else policy.text(name))
     except Exception as exc:
         pyramid_tracer.failures.report('starting a client span', exc, 'the outgoing request is sent untraced')
         return ClientCall(pyramid_tracer, None, headers, None)

@@ -22,6 +22,11 @@ BODY_ATTRIBUTES = frozenset({
 
 _CACHE_LIMIT = 4096
 
+#: Short texts recur from request to request (a browser's User-Agent, an
+#: Accept header): their scrubbed form is kept, up to this many of them.
+_TEXT_CACHE_LIMIT = 1024
+_SHORT_TEXT = 256
+
 
 class Redactor:
     """Judges names and scrubs text for one PyramidTracer.
@@ -36,6 +41,7 @@ class Redactor:
         self.parameters = tuple(parameters)
         self.names = frozenset(normal_name(name) for name in self.headers + self.parameters)
         self._verdicts = {}
+        self._texts = {}
 
     def is_secret(self, name):
         """Whether values named ``name`` (header, environ key, parameter) are secret."""
@@ -68,7 +74,15 @@ class Redactor:
 
     def bounded(self, text, limit, known=()):
         """The first ``limit`` characters of ``text``, scrubbed."""
-        return safe_text(text, limit, self.is_secret, known)
+        if known or len(text) > _SHORT_TEXT:
+            return safe_text(text, limit, self.is_secret, known)
+        key = (text, limit)
+        shown = self._texts.get(key)
+        if shown is None:
+            shown = safe_text(text, limit, self.is_secret)
+            if len(self._texts) < _TEXT_CACHE_LIMIT:
+                self._texts[key] = shown
+        return shown
 
     def bounded_tail(self, text, limit, known=()):
         """The last ``limit`` characters of ``text``, scrubbed."""
