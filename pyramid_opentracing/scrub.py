@@ -10,8 +10,8 @@ Three rules, one place:
   message, a stack), and without secrets known by value.
 * :func:`bound` and :func:`bound_tail`: every value has a size limit.
 
-Texts with none of ``@ = : %`` are returned as they are, with no work done:
-most tag values on most requests.
+Texts with none of ``@ = : %`` (nor a quoted ``', '`` pair) are returned as
+they are, with no work done: most tag values on most requests.
 """
 import re
 from urllib.parse import quote, unquote_plus
@@ -70,7 +70,8 @@ def name_is_secret(name):
 
 
 def _judge(name):
-    normal = normal_name(unquote_plus(name))
+    raw = unquote_plus(name)
+    normal = normal_name(raw)
     if normal in SECRET_NAMES:
         return True
     if normal.endswith(_EXCEPTION_SUFFIXES):
@@ -78,7 +79,7 @@ def _judge(name):
     compact = ''.join(_PARTS.findall(normal))
     if any(stem in compact for stem in SECRET_STEMS):
         return True
-    parts = _PARTS.findall(name[5:] if name[:5].lower() == 'http_' else name)
+    parts = _PARTS.findall(raw[5:] if raw[:5].lower() == 'http_' else raw)
     return any(part.lower() in SECRET_PARTS for part in parts)
 
 
@@ -196,13 +197,11 @@ def url_secrets(url, is_secret=name_is_secret):
     message may quote any of them without the URL's shape
     (``nonnumeric port: 'PW@host'``)."""
     secrets = []
-    scheme, sep, rest = url.partition('://')
-    if sep:
-        authority = _USERINFO.match(url)
-        if authority is not None and authority.group(2):
-            userinfo = authority.group(2)
-            secrets.append(userinfo)
-            secrets.append(userinfo.partition(':')[2])
+    authority = _USERINFO.match(url)
+    if authority is not None and authority.group(2):
+        userinfo = authority.group(2)
+        secrets.append(userinfo)
+        secrets.append(userinfo.partition(':')[2])
     position = 0
     while True:
         start = _PAIR_START.search(url, position)

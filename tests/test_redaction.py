@@ -83,7 +83,8 @@ def test_query_values_of_secret_parameters_are_replaced_in_order():
 
 def test_encoded_parameter_names_are_recognised():
     assert Redactor().query('api%5Fkey=x') == 'api%5Fkey=' + REDACTED
-    assert scrub('user%5Bpassword%5D=x&user[pwd]=y') == 'user%5Bpassword%5D=[REDACTED]&user[pwd]=[REDACTED]'
+    assert scrub('user%5Bpassword%5D=x&user[pwd]=y&u%5Bpw%5D=z') == (
+        'user%5Bpassword%5D=[REDACTED]&user[pwd]=[REDACTED]&u%5Bpw%5D=[REDACTED]')
 
 
 def test_url_loses_userinfo_and_secret_query_values():
