@@ -93,6 +93,10 @@ _TRIGGERS = ('@', '=', ':', '%', "', '", '", "')
 #: before an ``@`` is a path (``/p?mail=a@b``), not user info.
 _USERINFO = re.compile(r'''(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,31}://)([^\s<>"'`@]{0,1024})@''')
 
+#: ``user:password@host`` without a scheme: a Host header, an authority
+#: quoted in a message.
+_BARE_USERINFO = re.compile(r'''(?<![\w.%+:/@-])[\w.%+-]{1,256}:[^\s@/<>"'`]{1,1024}@(?=[\w\[])''')
+
 #: An auth scheme: the word after it is the credential.
 _SCHEMES = r'(?:bearer|basic|digest|token|negotiate|ntlm|hoba|mutual|dpop|aws4-hmac-sha256)'
 
@@ -127,6 +131,8 @@ def scrub(text, is_secret=name_is_secret, known=()):
         return text
     if '@' in text:
         text = _USERINFO.sub(_drop_userinfo, text)
+        if '@' in text:
+            text = _BARE_USERINFO.sub('', text)
     return _redact_pairs(text, is_secret)
 
 

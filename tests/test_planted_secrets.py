@@ -142,6 +142,7 @@ CASE = st.fixed_dictionaries({
     'link': PASSWORD,
     'jdbc': PASSWORD,
     'remote_user': SECRET,
+    'host': SECRET,
     'session': SECRET,
     'message_url': PASSWORD,
     'message_pair': st.tuples(st.sampled_from(SECRET_PARAMETERS), SECRET),
@@ -178,7 +179,8 @@ def send(app, case, port):
                'REQUEST_URI': 'https://erin:%s@example.com/x' % case['userinfo']}
     query = '?%s=%s&page=2' % (name, value)
     app.reset()
-    app.get('/reset/%s/plain%s' % (case['path'], query), headers=headers, extra_environ=environ)
+    app.get('/reset/%s/plain%s' % (case['path'], query), extra_environ=environ,
+            headers=dict(headers, Host='bob:%s@example.com' % case['host']))
     app.post('/reset/%s/plain%s' % (case['path'], query), {name: value}, headers=headers,
              extra_environ=environ)
     app.get('/login', extra_environ={'test.session': case['session']})
