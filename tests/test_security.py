@@ -300,3 +300,9 @@ def test_urllib_errors_do_not_quote_the_password(any_tracer, url):
         outgoing.urlopen(url, target=PyramidTracer(tracer), timeout=2)
     text = dump()
     assert 'error' in text and 'out-pw-2' not in text
+
+
+def test_a_name_from_operation_name_func_is_scrubbed(make_testapp, tracer):
+    app = make_testapp(**{'ot.operation_name_func': lambda request: 'GET ' + request.url})
+    app.get('/plain?access_token=tok-in-name')
+    assert tracer.finished_spans()[0].operation_name == 'GET http://localhost/plain?access_token=[REDACTED]'
