@@ -24,7 +24,7 @@ import opentracing
 from opentracing.ext import tags
 
 from .redaction import BODY_ATTRIBUTES
-from .request_tags import attribute_tag, bound, error_fields, http_url
+from .request_tags import attribute_tag, bound, error_fields, http_url, url_waits_for_route
 from .scrub import safe_text
 from .streaming import finish_on_close
 
@@ -333,13 +333,17 @@ class OpenTracingStrategy(ServerSpanStrategy):
                 or '@' in url or '=' in url or '%' in url):
             url = http_url(request, policy)  # scrubbed, bounded: a plain URL needs neither
         method = request_method(request, limit)
+        start_tags = {
+            tags.COMPONENT: 'pyramid',
+            tags.SPAN_KIND: tags.SPAN_KIND_RPC_SERVER,
+            tags.HTTP_METHOD: method,
+            tags.HTTP_URL: url,
+        }
+        if url_waits_for_route(request, policy):
+            del start_tags[tags.HTTP_URL]  # tagged by tag_outcome
         return self.tracer.start_active_span(
-            method, child_of=parent, finish_on_close=False, ignore_active_span=True, tags={
-                tags.COMPONENT: 'pyramid',
-                tags.SPAN_KIND: tags.SPAN_KIND_RPC_SERVER,
-                tags.HTTP_METHOD: method,
-                tags.HTTP_URL: url,
-            })
+            method, child_of=parent, finish_on_close=False, ignore_active_span=True,
+            tags=start_tags)
 
     def name_for(self, method, route):
         """The route's name, else the HTTP method."""
@@ -358,9 +362,9 @@ class OpenTracingStrategy(ServerSpanStrategy):
         secrets = ()
         if route is not None:
             span.set_tag('pyramid.route', route.name)
-            if policy.secret_placeholders(route):
-                secrets = policy.path_secrets(request)
-                span.set_tag(tags.HTTP_URL, http_url(request, policy, secrets))
+            secrets = policy.path_secrets(request)
+        if url_waits_for_route(request, policy):
+            span.set_tag(tags.HTTP_URL, http_url(request, policy, secrets))
         if status_code is not None:
             span.set_tag(tags.HTTP_STATUS_CODE, status_code)
         if error is not None:

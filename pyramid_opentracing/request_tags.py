@@ -8,6 +8,7 @@ import traceback
 from urllib.parse import unquote
 
 from opentracing.ext import tags
+from pyramid.interfaces import IRoutesMapper
 
 from .redaction import BODY_ATTRIBUTES, REDACTED, SECRET_ATTRIBUTES, Redactor
 from .scrub import bound, bound_tail  # noqa: F401 - the size rules, re-exported
@@ -80,6 +81,29 @@ class TagPolicy:
             elif isinstance(value, (tuple, list)):  # *traverse
                 values.extend(item for item in value if isinstance(item, str))
         return tuple(value for value in values if value)
+
+
+#: Where a registry keeps (policy, whether one of its routes has a secret
+#: placeholder).
+_SECRET_ROUTES = '_pyramid_opentracing_secret_routes'
+
+
+def url_waits_for_route(request, policy):
+    """Whether ``http.url`` must wait until routing is done: when a route of
+    the application has a secret placeholder, since the request may be for
+    it, and some tracers (jaeger-client) report every value a tag was ever
+    given. Judged once per application."""
+    registry = getattr(request, 'registry', None)
+    if registry is None:
+        return False
+    judged = getattr(registry, _SECRET_ROUTES, None)
+    if judged is not None and judged[0] is policy:
+        return judged[1]
+    mapper = registry.queryUtility(IRoutesMapper)
+    routes = () if mapper is None else mapper.get_routes()
+    verdict = any(policy.secret_placeholders(route) for route in routes)
+    setattr(registry, _SECRET_ROUTES, (policy, verdict))
+    return verdict
 
 
 def merged_policy(own, settings):
