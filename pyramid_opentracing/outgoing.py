@@ -26,6 +26,7 @@ from opentracing.ext import tags
 from . import _global_pyramid_tracer, pyramid_tracer_of
 from .request_span import is_otel_shim
 from .request_tags import error_fields
+from .scrub import url_secrets
 from .tracer import PyramidTracer
 
 #: The PyramidTracer of each plain OpenTracing tracer outgoing calls were
@@ -73,10 +74,11 @@ def _parent(tracer, target):
 class ClientCall:
     """One outgoing request: its span (or None) and the headers to send."""
 
-    __slots__ = ('pyramid_tracer', 'span', 'headers', 'status_code', 'error', '_finish')
+    __slots__ = ('pyramid_tracer', 'span', 'headers', 'status_code', 'error', 'url', '_finish')
 
-    def __init__(self, pyramid_tracer, span, headers, finish):
+    def __init__(self, pyramid_tracer, span, headers, finish, url=''):
         self.pyramid_tracer = pyramid_tracer
+        self.url = url  # as given: its secrets are removed from error messages
         self.span = span
         self.headers = headers
         self.status_code = None
@@ -114,16 +116,18 @@ def client_span(method, url, target=None, headers=None, name=None):
 
 def start_call(pyramid_tracer, target, method, url, headers, name=None):
     """A ClientCall with a started CLIENT span and its context in ``headers``."""
-    safe_url = pyramid_tracer.policy.redactor.url(url)
+    policy = pyramid_tracer.policy
+    safe_url = policy.text(url)
     try:
         tracer = pyramid_tracer.tracer
         span, finish = _client_spans(tracer).start(
-            tracer, _parent(tracer, target), method.upper(), safe_url, name)
+            tracer, _parent(tracer, target), policy.text(method.upper()), safe_url,
+            None if name is None else policy.text(name))
     except Exception as exc:
         pyramid_tracer.failures.report('starting a client span', exc, 'the outgoing request is sent untraced')
         return ClientCall(pyramid_tracer, None, headers, None)
     inject(pyramid_tracer, tracer, span.context, headers)
-    return ClientCall(pyramid_tracer, span, headers, finish)
+    return ClientCall(pyramid_tracer, span, headers, finish, url)
 
 
 def finish_call(call):
@@ -131,7 +135,9 @@ def finish_call(call):
     if call.span is None:
         return
     try:
-        call._finish(call.span, call.status_code, call.error, call.pyramid_tracer)
+        known = () if call.error is None else url_secrets(
+            call.url, call.pyramid_tracer.policy.redactor.is_secret)
+        call._finish(call.span, call.status_code, call.error, call.pyramid_tracer, known)
     except Exception as exc:
         call.pyramid_tracer.failures.report('tagging a client span', exc, 'its tags may be incomplete')
     try:
@@ -246,12 +252,12 @@ class _OpenTracingClientSpans:
         return span, _OpenTracingClientSpans.finish
 
     @staticmethod
-    def finish(span, status_code, error, pyramid_tracer):
+    def finish(span, status_code, error, pyramid_tracer, known):
         if status_code is not None:
             span.set_tag(tags.HTTP_STATUS_CODE, status_code)
         if error is not None:
             span.set_tag(tags.ERROR, True)
-            span.log_kv(error_fields(error, pyramid_tracer.policy))
+            span.log_kv(error_fields(error, pyramid_tracer.policy, known))
         elif status_code is not None and status_code >= 400:
             span.set_tag(tags.ERROR, True)
 
@@ -261,9 +267,14 @@ class _OtelClientSpans:
 
     @staticmethod
     def start(tracer, parent, method, url, name=None):
-        from .otel.spans import client_attributes, start_client_span, tag_client_outcome
+        from .otel.spans import client_attributes, start_client_span
         span = start_client_span(tracer, parent, method, url, client_attributes(url), name)
-        return span, lambda span, status, error, pyramid_tracer: tag_client_outcome(span, status, error)
+        return span, _OtelClientSpans.finish
+
+    @staticmethod
+    def finish(span, status_code, error, pyramid_tracer, known):
+        from .otel.spans import tag_client_outcome
+        tag_client_outcome(span, status_code, error, pyramid_tracer.policy, known)
 
 
 def _client_spans(tracer):

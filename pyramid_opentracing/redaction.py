@@ -1,36 +1,17 @@
-"""Keep secrets out of spans.
+"""Which request data is secret, with the names the settings add.
 
-Request data becomes span tags in three places: the ``http.url`` tag, traced
-request attributes such as ``headers``, ``environ`` or ``GET``, and error logs.
-:class:`Redactor` decides which names are secret (headers, environ keys, query
-and form parameters share one rule) and rewrites values before they are tagged.
+:class:`Redactor` is the scrubber of :mod:`pyramid_opentracing.scrub` with a
+PyramidTracer's own secret names (``ot.redacted_headers``,
+``ot.redacted_query_params``) added to the built-in rules; those rules cannot
+be switched off.
 """
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from urllib.parse import unquote_plus
 
-REDACTED = '[REDACTED]'
+from .scrub import REDACTED, name_is_secret, normal_name, safe_tail, safe_text, scrub
 
-#: Header names (lower case, dashes) whose values are always redacted.
-SECRET_HEADERS = frozenset({
-    'authorization', 'proxy-authorization', 'cookie', 'set-cookie',
-    'x-api-key', 'api-key', 'apikey', 'x-auth-token', 'x-csrf-token',
-    'x-xsrf-token', 'x-amz-security-token', 'x-goog-api-key',
-    'remote-user',  # the environ's REMOTE_USER, like request.remote_user
-})
-
-#: Query and form parameter names (lower case) whose values are redacted.
-SECRET_PARAMETERS = frozenset({
-    'token', 'access_token', 'refresh_token', 'id_token', 'password',
-    'passwd', 'pwd', 'secret', 'client_secret', 'sig', 'signature', 'key',
-    'api_key', 'apikey', 'api-key', 'auth', 'code', 'session', 'sessionid',
-})
-
-#: A name containing one of these words is secret, whatever else it says
-#: (``X-Upstream-Authorization``, ``db_password``, ``X-Session-Token``).
-SECRET_WORDS = ('auth', 'token', 'secret', 'passw', 'api-key', 'apikey',
-                'api_key', 'cookie', 'session', 'signature', 'credential')
-
-#: Request attributes whose whole value is a secret.
-SECRET_ATTRIBUTES = frozenset({'authorization', 'cookies', 'remote_user'})
+#: Request attributes whose whole value is a secret: the session holds the
+#: CSRF token and whatever the application keeps there.
+SECRET_ATTRIBUTES = frozenset({'authorization', 'cookies', 'remote_user', 'session'})
 
 #: Request attributes holding the raw body: tagged by size only, since a body
 #: may carry anything (passwords in a login form, tokens in JSON).
@@ -39,38 +20,36 @@ BODY_ATTRIBUTES = frozenset({
     'body_file_seekable',
 })
 
+_CACHE_LIMIT = 4096
 
-def _normalise(name):
-    name = name.lower().replace('_', '-')
-    if name.startswith('http-'):  # environ keys: HTTP_AUTHORIZATION
-        name = name[5:]
-    return name
+#: Short texts recur from request to request (a browser's User-Agent, an
+#: Accept header): their scrubbed form is kept, up to this many of them.
+_TEXT_CACHE_LIMIT = 1024
+_SHORT_TEXT = 256
 
 
 class Redactor:
-    """Decides what is secret and rewrites URLs and mappings accordingly.
+    """Judges names and scrubs text for one PyramidTracer.
 
-    ``headers`` and ``parameters`` add names to the built-in lists; the
-    built-in lists cannot be switched off.
+    ``headers`` and ``parameters`` are names secret beside the built-in rules
+    (compared without case, ``_`` and ``-`` alike, environ ``HTTP_`` prefix
+    ignored).
     """
 
     def __init__(self, headers=(), parameters=()):
-        self.headers = SECRET_HEADERS | {_normalise(h) for h in headers}
-        self.parameters = SECRET_PARAMETERS | {p.lower() for p in parameters}
+        self.headers = tuple(headers)
+        self.parameters = tuple(parameters)
+        self.names = frozenset(normal_name(name) for name in self.headers + self.parameters)
         self._verdicts = {}
+        self._texts = {}
 
     def is_secret(self, name):
         """Whether values named ``name`` (header, environ key, parameter) are secret."""
         verdict = self._verdicts.get(name)
         if verdict is None:
-            normal = _normalise(name)
-            verdict = (
-                normal in self.headers
-                or name.lower() in self.parameters
-                or normal in self.parameters
-                or any(word in normal or word in name.lower() for word in SECRET_WORDS)
-            )
-            if len(self._verdicts) < 4096:
+            verdict = name_is_secret(name) or (
+                bool(self.names) and normal_name(unquote_plus(name)) in self.names)
+            if len(self._verdicts) < _CACHE_LIMIT:
                 self._verdicts[name] = verdict
         return verdict
 
@@ -86,10 +65,25 @@ class Redactor:
             parts.append(pair)
         return '&'.join(parts)
 
-    def url(self, url):
-        """``url`` without user info and with secret query values replaced."""
-        if '@' not in url and '?' not in url:
-            return url
-        scheme, netloc, path, query, fragment = urlsplit(url)
-        netloc = netloc.rpartition('@')[2]
-        return urlunsplit((scheme, netloc, path, self.query(query), fragment))
+    def text(self, text, known=()):
+        """``text`` scrubbed (see :func:`pyramid_opentracing.scrub.scrub`)."""
+        return scrub(text, self.is_secret, known)
+
+    #: A URL is scrubbed like any text: user info, secret query and fragment values.
+    url = text
+
+    def bounded(self, text, limit, known=()):
+        """The first ``limit`` characters of ``text``, scrubbed."""
+        if known or len(text) > _SHORT_TEXT:
+            return safe_text(text, limit, self.is_secret, known)
+        key = (text, limit)
+        shown = self._texts.get(key)
+        if shown is None:
+            shown = safe_text(text, limit, self.is_secret)
+            if len(self._texts) < _TEXT_CACHE_LIMIT:
+                self._texts[key] = shown
+        return shown
+
+    def bounded_tail(self, text, limit, known=()):
+        """The last ``limit`` characters of ``text``, scrubbed."""
+        return safe_tail(text, limit, self.is_secret, known)

@@ -24,7 +24,8 @@ import opentracing
 from opentracing.ext import tags
 
 from .redaction import BODY_ATTRIBUTES
-from .request_tags import attribute_tag, bound, error_fields, http_url
+from .request_tags import attribute_tag, bound, error_fields, http_url, url_waits_for_route
+from .scrub import safe_text
 from .streaming import finish_on_close
 
 #: Where the span of a request is kept while the request runs.
@@ -73,7 +74,7 @@ def request_method(request, limit):
     ``DummyRequest`` has only that).
     """
     method = request.environ.get('REQUEST_METHOD') or request.method
-    return method if len(method) <= limit else bound(method, limit)
+    return method if len(method) <= limit and method.isalpha() else safe_text(method, limit)
 
 
 def is_otel_shim(tracer):
@@ -203,10 +204,10 @@ class ServerSpanStrategy:
 
     def name_after_routing(self, span, request):
         """Name the span once routing is done: ``ot.operation_name_func``'s
-        name, else the strategy's rule (:meth:`name_for`), bounded like any
-        tag; unless the application (the view, ``ot.start_span_cb``) gave it
-        a name of its own, which is kept. With :meth:`start_name` (the name
-        before routing), the one place spans are named."""
+        name (scrubbed), else the strategy's rule (:meth:`name_for`), bounded
+        like any tag; unless the application (the view, ``ot.start_span_cb``)
+        gave it a name of its own, which is kept. With :meth:`start_name` (the
+        name before routing), the one place spans are named."""
         pyramid_tracer = self.pyramid_tracer
         limit = pyramid_tracer.policy.max_tag_length
         method = request_method(request, limit)
@@ -218,14 +219,14 @@ class ServerSpanStrategy:
         if function is not None:
             try:
                 name = function(request)
-                name = str(name) if name else None
+                name = pyramid_tracer.policy.text(str(name)) if name else None
             except Exception as exc:
                 self.report('ot.operation_name_func', exc, 'the default span name is used')
                 name = None
         if name is None:
             name = self.name_for(method, getattr(request, 'matched_route', None))
-        if len(name) > limit:
-            name = bound(name, limit)
+            if len(name) > limit:
+                name = bound(name, limit)
         if name != current:
             self.set_name(span, name)
 
@@ -245,12 +246,13 @@ class ServerSpanStrategy:
         Body attributes are tagged with the announced size, never read.
         """
         policy = self.pyramid_tracer.policy
+        secrets = policy.path_secrets(request)
         for name in attributes:
             try:
                 if name in UNREAD_ATTRIBUTES and (name not in QUERY_ATTRIBUTES or has_body(request)):
                     value = body_size_tag(request)
                 else:
-                    value = attribute_tag(name, getattr(request, name), policy)
+                    value = attribute_tag(name, getattr(request, name), policy, secrets)
             except AttributeError:
                 continue
             except Exception as exc:
@@ -338,16 +340,21 @@ class OpenTracingStrategy(ServerSpanStrategy):
         policy = self.pyramid_tracer.policy
         limit = policy.max_tag_length
         url = request.path_url
-        if policy.trace_query_string or '@' in url or len(url) > limit:
-            url = http_url(request, policy)  # redacted, bounded: a plain URL needs neither
+        if (policy.trace_query_string or len(url) > limit
+                or '@' in url or '=' in url or '%' in url):
+            url = http_url(request, policy)  # scrubbed, bounded: a plain URL needs neither
         method = request_method(request, limit)
+        start_tags = {
+            tags.COMPONENT: 'pyramid',
+            tags.SPAN_KIND: tags.SPAN_KIND_RPC_SERVER,
+            tags.HTTP_METHOD: method,
+            tags.HTTP_URL: url,
+        }
+        if url_waits_for_route(request, policy):
+            del start_tags[tags.HTTP_URL]  # tagged by tag_outcome
         return self.tracer.start_active_span(
-            method, child_of=parent, finish_on_close=False, ignore_active_span=True, tags={
-                tags.COMPONENT: 'pyramid',
-                tags.SPAN_KIND: tags.SPAN_KIND_RPC_SERVER,
-                tags.HTTP_METHOD: method,
-                tags.HTTP_URL: url,
-            })
+            method, child_of=parent, finish_on_close=False, ignore_active_span=True,
+            tags=start_tags)
 
     def name_for(self, method, route):
         """The route's name, else the HTTP method."""
@@ -361,14 +368,19 @@ class OpenTracingStrategy(ServerSpanStrategy):
         span.set_operation_name(name)
 
     def tag_outcome(self, span, request, status_code, error):
+        policy = self.pyramid_tracer.policy
         route = getattr(request, 'matched_route', None)
+        secrets = ()
         if route is not None:
             span.set_tag('pyramid.route', route.name)
+            secrets = policy.path_secrets(request)
+        if url_waits_for_route(request, policy):
+            span.set_tag(tags.HTTP_URL, http_url(request, policy, secrets))
         if status_code is not None:
             span.set_tag(tags.HTTP_STATUS_CODE, status_code)
         if error is not None:
             span.set_tag(tags.ERROR, True)
-            span.log_kv(error_fields(error, self.pyramid_tracer.policy))
+            span.log_kv(error_fields(error, policy, secrets))
         elif status_code is not None and status_code >= 500:
             span.set_tag(tags.ERROR, True)
 

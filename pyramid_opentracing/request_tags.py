@@ -1,46 +1,161 @@
-"""Turn request data into span tag values: readable, bounded and redacted."""
+"""Turn request data into span tag values: readable, bounded and scrubbed.
+
+Every text goes through the policy's :class:`~.redaction.Redactor`, the one
+scrubber, before it is bounded to ``max_tag_length``.
+"""
+import re
 import traceback
+from urllib.parse import unquote
 
 from opentracing.ext import tags
+from pyramid.interfaces import IRoutesMapper
 
-from .redaction import BODY_ATTRIBUTES, REDACTED, SECRET_ATTRIBUTES
+from .redaction import BODY_ATTRIBUTES, REDACTED, SECRET_ATTRIBUTES, Redactor
+from .scrub import bound, bound_tail  # noqa: F401 - the size rules, re-exported
 
 _SCALARS = (bool, int, float)
 
+DEFAULT_MAX_TAG_LENGTH = 1024
 
-def bound(text, limit):
-    """``text`` cut to ``limit`` characters, saying how much was cut."""
-    if len(text) <= limit:
-        return text
-    return '%s...[%d more characters]' % (text[:limit], len(text) - limit)
+#: The placeholders of a route pattern: ``{name}``, ``{name:regex}``, ``*name``.
+_PLACEHOLDERS = re.compile(r'\{(\w+)(?::[^}]*)?\}|\*(\w+)')
 
-
-def bound_tail(text, limit):
-    """The last ``limit`` characters of ``text``: where a traceback says most."""
-    if len(text) <= limit:
-        return text
-    return '[%d characters before]...%s' % (len(text) - limit, text[-limit:])
+_ROUTE_CACHE_LIMIT = 1024
 
 
-def http_url(request, policy):
+class TagPolicy:
+    """How request data becomes tags: redaction, query strings, sizes."""
+
+    __slots__ = ('redactor', 'trace_query_string', 'max_tag_length', 'max_stack_length',
+                 '_secret_placeholders')
+
+    def __init__(self, redacted_headers=(), redacted_query_params=(),
+                 trace_query_string=False, max_tag_length=DEFAULT_MAX_TAG_LENGTH):
+        if not isinstance(max_tag_length, int) or max_tag_length < 16:
+            raise ValueError('max_tag_length must be an integer of at least 16, not %r'
+                             % (max_tag_length,))
+        self.redactor = Redactor(redacted_headers, redacted_query_params)
+        self.trace_query_string = trace_query_string
+        self.max_tag_length = max_tag_length
+        self.max_stack_length = max_tag_length * 8
+        self._secret_placeholders = {}
+
+    @property
+    def redacted_headers(self):
+        return self.redactor.headers
+
+    @property
+    def redacted_query_params(self):
+        return self.redactor.parameters
+
+    def text(self, text, known=()):
+        """Free text as a tag value: scrubbed and bounded."""
+        return self.redactor.bounded(text, self.max_tag_length, known)
+
+    def secret_placeholders(self, route):
+        """The placeholders of ``route``'s pattern with a secret name
+        (``/reset/{token}``): judged once per route."""
+        names = self._secret_placeholders.get(route)
+        if names is None:
+            names = tuple(
+                first or second for first, second in _PLACEHOLDERS.findall(route.pattern or '')
+                if self.redactor.is_secret(first or second))
+            if len(self._secret_placeholders) < _ROUTE_CACHE_LIMIT:
+                self._secret_placeholders[route] = names
+        return names
+
+    def path_secrets(self, request):
+        """The values filling the secret placeholders of ``request``'s route."""
+        route = getattr(request, 'matched_route', None)
+        if route is None:
+            return ()
+        names = self.secret_placeholders(route)
+        if not names:
+            return ()
+        matchdict = getattr(request, 'matchdict', None) or {}
+        values = []
+        for name in names:
+            value = matchdict.get(name)
+            if isinstance(value, str):
+                values.append(value)
+            elif isinstance(value, (tuple, list)):  # *traverse
+                values.extend(item for item in value if isinstance(item, str))
+        return tuple(value for value in values if value)
+
+
+#: Where a registry keeps (policy, whether one of its routes has a secret
+#: placeholder).
+_SECRET_ROUTES = '_pyramid_opentracing_secret_routes'
+
+
+def url_waits_for_route(request, policy):
+    """Whether ``http.url`` must wait until routing is done: when a route of
+    the application has a secret placeholder, since the request may be for
+    it, and some tracers (jaeger-client) report every value a tag was ever
+    given. Judged once per application."""
+    registry = getattr(request, 'registry', None)
+    if registry is None:
+        return False
+    judged = getattr(registry, _SECRET_ROUTES, None)
+    if judged is not None and judged[0] is policy:
+        return judged[1]
+    mapper = registry.queryUtility(IRoutesMapper)
+    routes = () if mapper is None else mapper.get_routes()
+    verdict = any(policy.secret_placeholders(route) for route in routes)
+    setattr(registry, _SECRET_ROUTES, (policy, verdict))
+    return verdict
+
+
+def merged_policy(own, settings):
+    """One TagPolicy from a PyramidTracer's ``own`` and the ``settings``'
+    arguments (only those set): redacted names add up; any other setting
+    set on both to different values is refused, as ``ValueError(argument)``."""
+    arguments = {
+        'redacted_headers': own.redacted_headers, 'redacted_query_params': own.redacted_query_params,
+        'trace_query_string': own.trace_query_string, 'max_tag_length': own.max_tag_length}
+    defaults = TagPolicy()
+    for argument, value in settings.items():
+        if argument.startswith('redacted_'):
+            arguments[argument] = tuple(arguments[argument]) + tuple(
+                name for name in value if name not in arguments[argument])
+        elif arguments[argument] in (value, getattr(defaults, argument)):
+            arguments[argument] = value
+        else:
+            raise ValueError(argument)
+    return TagPolicy(**arguments)
+
+
+def path_redacted(path, secrets):
+    """``path`` with each segment equal to one of ``secrets`` (as it is or
+    percent-encoded) replaced."""
+    segments = path.split('/')
+    for index, segment in enumerate(segments):
+        if segment in secrets or unquote(segment) in secrets:
+            segments[index] = REDACTED
+    return '/'.join(segments)
+
+
+def http_url(request, policy, path_secrets=()):
     """The request URL for the ``http.url`` tag.
 
-    Without the query string unless ``policy.trace_query_string``; never with
-    user info; secret query parameters redacted; bounded in size.
+    Without the query string unless ``policy.trace_query_string``; scrubbed
+    (no user info, secret query values and path segments redacted); bounded.
     """
     url = request.path_url
+    if path_secrets:
+        url = path_redacted(url, path_secrets)
     if policy.trace_query_string:
         query = request.environ.get('QUERY_STRING')
         if query:
-            url = url + '?' + query
-    return bound(policy.redactor.url(url), policy.max_tag_length)
+            url = url + '?' + policy.redactor.query(query)
+    return policy.text(url, path_secrets)
 
 
-def attribute_tag(name, value, policy):
-    """The tag value for request attribute ``name``, or None for no tag."""
+def attribute_tag(name, value, policy, known=()):
+    """The tag value for request attribute ``name``, or None for no tag.
+    ``known`` are secret values to remove wherever they appear."""
     if value is None:
         return None
-    redactor = policy.redactor
     if name in SECRET_ATTRIBUTES:
         return REDACTED
     if isinstance(value, _SCALARS):
@@ -49,22 +164,17 @@ def attribute_tag(name, value, policy):
         return '[body: %d bytes]' % len(value) if hasattr(value, '__len__') else '[body]'
     if isinstance(value, bytes):
         value = value.decode('latin-1')
+    redactor = policy.redactor
     if isinstance(value, str):
-        return bound(_redact_text(name, value, redactor), policy.max_tag_length)
+        if name.lower() == 'query_string':
+            value = redactor.query(value)
+        return policy.text(value, known)
     if callable(value):
         return None  # a method: its repr shows the request, URL and all
     items = getattr(value, 'items', None)
     if callable(items):
-        return bound(_render_mapping(items(), redactor), policy.max_tag_length)
-    return bound(str(value), policy.max_tag_length)
-
-
-def _redact_text(name, text, redactor):
-    """``text`` as a query string if ``name`` says so, else as a possible URL
-    (any header or environ value may hold one: Referer, Location, REQUEST_URI)."""
-    if name.lower() == 'query_string':
-        return redactor.query(text)
-    return redactor.url(text)
+        return policy.text(_render_mapping(items(), redactor), known)
+    return policy.text(str(value), known)
 
 
 def _render_mapping(items, redactor):
@@ -74,7 +184,8 @@ def _render_mapping(items, redactor):
         if redactor.is_secret(key):
             item = REDACTED
         elif isinstance(item, str):
-            item = _redact_text(key, item, redactor)
+            if key.lower() == 'query_string':
+                item = redactor.query(item)
         elif not isinstance(item, _SCALARS):
             # objects in the environ (the request, parsed query and form
             # data) would show secrets in their repr
@@ -90,16 +201,29 @@ def qualified_name(kind):
     return kind.__module__ + '.' + kind.__qualname__
 
 
-def error_fields(exc, policy):
-    """The OpenTracing log fields that describe exception ``exc``."""
-    kind = type(exc)
+def exception_texts(exc, policy, known=()):
+    """(message, stack) of ``exc``, scrubbed and bounded. The stack is the
+    traceback's text, without frame locals."""
+    redactor = policy.redactor
+    message = redactor.bounded(str(exc), policy.max_tag_length, known)
+    stack = redactor.bounded_tail(
+        ''.join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        policy.max_stack_length, known)
+    return message, stack
+
+
+def error_fields(exc, policy, known=()):
+    """The OpenTracing log fields that describe exception ``exc``.
+
+    Without ``error.object``: a tracer would record the exception object by
+    its own ``str`` or ``repr``, the raw message, past the scrubber (and keep
+    its traceback's frames alive until the span is sent). ``error.kind``,
+    ``message`` and ``stack`` say the same, scrubbed.
+    """
+    message, stack = exception_texts(exc, policy, known)
     return {
         'event': tags.ERROR,
-        'error.object': exc,
-        'error.kind': qualified_name(kind),
-        'message': bound(str(exc), policy.max_tag_length),
-        'stack': bound_tail(
-            ''.join(traceback.format_exception(kind, exc, exc.__traceback__)),
-            policy.max_stack_length,
-        ),
+        'error.kind': qualified_name(type(exc)),
+        'message': message,
+        'stack': stack,
     }

@@ -14,9 +14,10 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.path import DottedNameResolver
 
 from .captured_headers import CapturedHeaders
+from .request_tags import DEFAULT_MAX_TAG_LENGTH, merged_policy
 from .selection import RequestSelection
 from .span_headers import build_span_headers
-from .tracer import DEFAULT_MAX_TAG_LENGTH, PyramidTracer, TagPolicy
+from .tracer import PyramidTracer
 
 logger = logging.getLogger('pyramid_opentracing')
 
@@ -50,15 +51,16 @@ def as_bool(name, value, config=None):
 
 
 def as_words(name, value, config=None):
-    """A tuple of names: a list, or INI text with one name per line."""
-    words = value.split() if isinstance(value, str) else value
+    """A tuple of names: a list, or INI text with names separated by
+    commas, blanks or new lines."""
+    words = value.replace(',', ' ').split() if isinstance(value, str) else value
     try:
         words = tuple(words)
     except TypeError:
         raise fail(name, value, 'expected a list of names') from None
     for word in words:
         if not isinstance(word, str) or not word or word.split() != [word]:
-            raise fail(name, value, '%r is not a name (give one name per line)' % (word,))
+            raise fail(name, value, '%r is not a name (separate names with commas or new lines)' % (word,))
     return words
 
 
@@ -330,11 +332,26 @@ def parse_settings(settings, config):
     headers = span_headers(options)
     if headers is not None:
         tracer.span_headers = headers
-    if any(settings.get(name) is not None for name in TAG_POLICY_OPTIONS):
-        tracer.policy = TagPolicy(**{
-            argument: options[name] for name, argument in TAG_POLICY_OPTIONS.items()})
+    configure_tag_policy(tracer, settings, options)
     options['ot.tracer'] = options['ot.tracing'] = tracer
     return options
+
+
+def configure_tag_policy(tracer, settings, options):
+    """Add the tag settings to ``tracer``'s own policy: redacted names add
+    up, and any other setting may not contradict what the PyramidTracer
+    given was made with."""
+    given = {argument: options[name] for name, argument in TAG_POLICY_OPTIONS.items()
+             if settings.get(name) is not None}
+    if not given:
+        return
+    try:
+        tracer.policy = merged_policy(tracer.policy, given)
+    except ValueError as exc:
+        argument = exc.args[0]
+        name = next(name for name, known in TAG_POLICY_OPTIONS.items() if known == argument)
+        raise fail(name, settings[name], 'the PyramidTracer given already has %s = %r'
+                   % (argument, getattr(tracer.policy, argument))) from None
 
 
 def configure_callbacks(tracer, options):

@@ -2,27 +2,8 @@
 import opentracing
 
 from .failures import FailureLog
-from .redaction import Redactor
 from .request_span import ENVIRON_KEY, strategy_for
-
-DEFAULT_MAX_TAG_LENGTH = 1024
-
-
-class TagPolicy:
-    """How request data becomes tags: redaction, query strings, sizes."""
-
-    __slots__ = ('redactor', 'trace_query_string', 'max_tag_length', 'max_stack_length')
-
-    def __init__(self, redacted_headers=(), redacted_query_params=(),
-                 trace_query_string=False, max_tag_length=DEFAULT_MAX_TAG_LENGTH):
-        if not isinstance(max_tag_length, int) or max_tag_length < 16:
-            raise ValueError('max_tag_length must be an integer of at least 16, not %r'
-                             % (max_tag_length,))
-        self.redactor = Redactor(redacted_headers, redacted_query_params)
-        self.trace_query_string = trace_query_string
-        self.max_tag_length = max_tag_length
-        self.max_stack_length = max_tag_length * 8
-
+from .request_tags import DEFAULT_MAX_TAG_LENGTH, TagPolicy  # noqa: F401 - TagPolicy's old home
 
 class PyramidTracer:
     """Traces Pyramid requests with an OpenTracing ``tracer``.

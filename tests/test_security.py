@@ -2,11 +2,17 @@
 not a tag, not a log field, not an OpenTelemetry attribute; URL userinfo
 never appears; tag values are bounded in size."""
 import json
+import socket
 
 import pytest
+import requests
 import webtest
+from opentracing.mocktracer import MockTracer
+from pyramid.response import Response
 
+from pyramid_opentracing import PyramidTracer, outgoing
 from pyramid_opentracing.otel import tracer_from_settings
+from pyramid_opentracing.request_tags import TagPolicy, attribute_tag
 
 from . import apps
 
@@ -117,3 +123,216 @@ def test_a_huge_error_message_is_bounded_in_the_log(make_testapp, tracer):
     fields = tracer.finished_spans()[0].logs[0].key_values
     assert len(fields['message']) <= 64 + 40
     assert len(fields['stack']) <= 64 * 8 + 40
+
+
+# -- exceptions ----------------------------------------------------------------
+
+SECRET_MESSAGE = 'call https://svc:pw-in-url@api.example/x?access_token=tok-in-query failed, password=pw-in-pair'
+
+
+def raise_secret(request):
+    raise ValueError(SECRET_MESSAGE)
+
+
+def raise_huge_key_error(request):
+    raise KeyError('k' * 200_000)
+
+
+def error_app(tracer, **settings):
+    config = apps.make_config(dict({'ot.trace_all': True, 'ot.base_tracer': tracer}, **settings))
+    config.add_route('secret_error', '/secret-error')
+    config.add_view(raise_secret, route_name='secret_error')
+    config.add_route('huge_error', '/huge-error')
+    config.add_view(raise_huge_key_error, route_name='huge_error')
+    config.add_view(lambda exc, request: Response('failed', status=500), context=Exception)
+    return webtest.TestApp(config.make_wsgi_app())
+
+
+def test_exception_messages_and_stacks_are_scrubbed_in_the_log(tracer):
+    error_app(tracer).get('/secret-error', status=500)
+    fields = tracer.finished_spans()[0].logs[0].key_values
+    text = json.dumps(fields, default=repr)
+    for secret in ('pw-in-url', 'tok-in-query', 'pw-in-pair'):
+        assert secret not in text
+    assert fields['message'] == ('call https://api.example/x?access_token=[REDACTED] failed, '
+                                 'password=[REDACTED]')
+    assert 'raise ValueError(SECRET_MESSAGE)' in fields['stack']
+    assert 'error.object' not in fields
+
+
+def otel_error_span(path, **settings):
+    tracer = tracer_from_settings(**{'ot.otel.exporter': 'memory'})
+    error_app(tracer, **settings).get(path, status=500)
+    (span,) = tracer.exporter.get_finished_spans()
+    return span
+
+
+def test_the_opentelemetry_exception_event_and_status_are_scrubbed():
+    span = otel_error_span('/secret-error')
+    (event,) = span.events
+    assert event.name == 'exception'
+    assert event.attributes['exception.type'] == 'ValueError'
+    assert event.attributes['exception.escaped'] == 'True'
+    assert 'password=[REDACTED]' in event.attributes['exception.message']
+    assert 'Traceback' in event.attributes['exception.stacktrace']
+    assert span.status.description.startswith('ValueError: call https://api.example/x')
+    text = span.to_json()
+    for secret in ('pw-in-url', 'tok-in-query', 'pw-in-pair'):
+        assert secret not in text
+
+
+def test_a_huge_exception_message_gives_bounded_opentelemetry_values():
+    span = otel_error_span('/huge-error', **{'ot.max_tag_length': 100})
+    (event,) = span.events
+    assert len(event.attributes['exception.message']) < 150
+    assert len(event.attributes['exception.stacktrace']) < 100 * 8 + 50
+    assert len(span.status.description) < 150
+    assert len(span.to_json()) < 5000
+
+
+# -- traced attributes -----------------------------------------------------------
+
+def test_the_session_is_redacted_whole():
+    policy = TagPolicy()
+    assert attribute_tag('session', {'_csrft_': 'csrf-value', 'cart': 3}, policy) == '[REDACTED]'
+
+
+def test_user_info_in_the_host_header_never_reaches_a_span(make_testapp, tracer):
+    app = make_testapp(**{'ot.traced_attributes': ['host', 'host_url', 'headers', 'environ', 'url']})
+    app.get('/plain', headers={'Host': 'bob:pw-in-host@example.com'})
+    span = tracer.finished_spans()[0]
+    assert 'pw-in-host' not in json.dumps(span.tags)
+    assert span.tags['host'] == 'example.com'
+
+
+def test_url_userinfo_inside_any_header_is_removed(make_testapp, tracer):
+    app = make_testapp(**{'ot.traced_attributes': ['headers']})
+    app.get('/plain', headers={'Link': '<https://u:pw-in-link@host.example/next>; rel="next"',
+                               'X-Db': 'jdbc:postgresql://u:pw-in-jdbc@db/x',
+                               'Referer': 'https://erin:pw#in?ref@host.example/#access_token=frag-tok'})
+    text = tracer.finished_spans()[0].tags['headers']
+    for secret in ('pw-in-link', 'pw-in-jdbc', 'pw#in?ref', 'frag-tok'):
+        assert secret not in text
+    assert 'Link: <https://host.example/next>; rel="next"' in text
+
+
+# -- secrets in the path -----------------------------------------------------------
+
+def reset(request):
+    return Response('reset')
+
+
+def path_app(tracer, pattern='/reset/{token}', **settings):
+    config = apps.make_config(dict({
+        'ot.trace_all': True, 'ot.base_tracer': tracer,
+        'ot.traced_attributes': ['path', 'path_info', 'url', 'environ', 'matchdict', 'path_qs']},
+        **settings))
+    config.add_route('reset', pattern)
+    config.add_view(reset, route_name='reset')
+    return webtest.TestApp(config.make_wsgi_app())
+
+
+def test_a_path_segment_filling_a_secret_placeholder_is_redacted(make_testapp, tracer):
+    path_app(tracer).get('/reset/path-secret-1')
+    span = tracer.finished_spans()[0]
+    assert 'path-secret-1' not in json.dumps(span.tags)
+    assert span.tags['http.url'] == 'http://localhost/reset/[REDACTED]'
+    assert span.tags['path'] == '/reset/[REDACTED]'
+
+
+def test_an_ordinary_placeholder_is_kept(tracer):
+    path_app(tracer, '/reset/{name}').get('/reset/alice')
+    span = tracer.finished_spans()[0]
+    assert span.tags['http.url'] == 'http://localhost/reset/alice'
+
+
+def test_secret_placeholders_are_judged_once_per_route(tracer):
+    app = path_app(tracer)
+    app.get('/reset/one-secret')
+    policy = app.app.registry.settings['ot.tracer'].policy
+    judged = dict(policy._secret_placeholders)
+    assert sorted(route.name for route, names in judged.items() if names) == ['reset']
+    app.get('/reset/two-secret')
+    assert policy._secret_placeholders == judged
+
+
+def test_opentelemetry_url_path_has_no_path_secret():
+    tracer = tracer_from_settings(**{'ot.otel.exporter': 'memory'})
+    path_app(tracer, '/reset/{reset_token}/{star:.*}').get('/reset/path-secret-2/x')
+    (span,) = tracer.exporter.get_finished_spans()
+    assert span.attributes['url.path'] == '/reset/[REDACTED]/x'
+    assert 'path-secret-2' not in span.to_json()
+
+
+def test_the_old_http_target_has_no_path_secret(monkeypatch):
+    monkeypatch.setenv('OTEL_SEMCONV_STABILITY_OPT_IN', 'http/dup')
+    tracer = tracer_from_settings(**{'ot.otel.exporter': 'memory'})
+    path_app(tracer, '/reset/{reset_token}/{star:.*}').get('/reset/path-secret-3/x')
+    (span,) = tracer.exporter.get_finished_spans()
+    assert span.attributes['http.target'] == '/reset/[REDACTED]/x'
+    assert 'path-secret-3' not in span.to_json()
+
+
+# -- outgoing calls ------------------------------------------------------------------
+
+def closed_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(params=['mocktracer', 'otel'])
+def any_tracer(request):
+    if request.param == 'mocktracer':
+        tracer = MockTracer()
+        return tracer, lambda: json.dumps([[s.tags, [log.key_values for log in s.logs]]
+                                           for s in tracer.finished_spans()], default=repr)
+    tracer = tracer_from_settings(**{'ot.otel.exporter': 'memory'})
+    return tracer, lambda: '\n'.join(s.to_json() for s in tracer.exporter.get_finished_spans())
+
+
+def test_a_requests_connection_error_does_not_quote_the_secrets(any_tracer):
+    tracer, dump = any_tracer
+    url = 'http://dave:out-pw-1@127.0.0.1:%d/x?token=out-tok-1' % closed_port()
+    with pytest.raises(requests.ConnectionError) as raised:
+        outgoing.http_request(PyramidTracer(tracer), 'GET', url, timeout=2)
+    assert 'out-tok-1' in str(raised.value)  # the client's own error is raised unchanged
+    text = dump()
+    assert 'Connection refused' in text
+    assert 'out-pw-1' not in text and 'out-tok-1' not in text
+
+
+@pytest.mark.parametrize('url', ['http://dave:out-pw-2@127.0.0.1/x',
+                                 'http://dave:out-pw-2@127.0.0.1:1/x'])
+def test_urllib_errors_do_not_quote_the_password(any_tracer, url):
+    tracer, dump = any_tracer
+    with pytest.raises(Exception):
+        outgoing.urlopen(url, target=PyramidTracer(tracer), timeout=2)
+    text = dump()
+    assert 'error' in text and 'out-pw-2' not in text
+
+
+def test_a_name_from_operation_name_func_is_scrubbed(make_testapp, tracer):
+    app = make_testapp(**{'ot.operation_name_func': lambda request: 'GET ' + request.url})
+    app.get('/plain?access_token=tok-in-name')
+    assert tracer.finished_spans()[0].operation_name == 'GET http://localhost/plain?access_token=[REDACTED]'
+
+
+def test_http_url_waits_for_routing_in_an_app_with_a_secret_placeholder(tracer):
+    """Some tracers (jaeger-client) report every value a tag was given: the
+    URL is tagged once, after routing, when any route could hide a secret."""
+    at_start = []
+    app = path_app(tracer, **{'ot.start_span_cb': lambda span, request: at_start.append(dict(span.tags))})
+    app.get('/reset/path-secret-3')
+    app.get('/plain')
+    assert [tags.get('http.url') for tags in at_start] == [None, None]
+    assert [span.tags['http.url'] for span in tracer.finished_spans()] == [
+        'http://localhost/reset/[REDACTED]', 'http://localhost/plain']
+
+
+def test_http_url_is_tagged_at_start_in_an_app_without_one(tracer):
+    at_start = []
+    app = path_app(tracer, '/reset/{name}',
+                   **{'ot.start_span_cb': lambda span, request: at_start.append(dict(span.tags))})
+    app.get('/reset/alice')
+    assert at_start[0]['http.url'] == 'http://localhost/reset/alice'

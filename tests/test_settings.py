@@ -118,7 +118,7 @@ def test_written_back_settings_configure_again_without_conflict():
 
 @pytest.mark.parametrize('settings, named', [
     ({'ot.trace_all': 'maybe'}, "ot.trace_all = 'maybe'"),
-    ({'ot.traced_attributes': 'host, method'}, 'ot.traced_attributes'),
+    ({'ot.traced_attributes': 'host, not-a-name'}, 'ot.traced_attributes'),
     ({'ot.traced_attributes': 42}, 'ot.traced_attributes = 42'),
     ({'ot.base_tracer_func': 'tests.callbacks.nowhere'}, "ot.base_tracer_func = 'tests.callbacks.nowhere'"),
     ({'ot.base_tracer_func': 'no_such_module.make'}, 'cannot import'),
@@ -190,3 +190,32 @@ def test_includes_from_an_ini_style_settings_dict(tmp_path):
     [span] = app.registry.settings['ot.tracer'].tracer.finished_spans()
     assert span.operation_name == 'plain'
     assert span.tags['host'] == 'localhost:80' and span.tags['method'] == 'GET'
+
+
+@pytest.mark.parametrize('text', ['X-Internal-Key, X-Tenant-Secret', 'X-Internal-Key,X-Tenant-Secret',
+                                  '\n  X-Internal-Key\n  X-Tenant-Secret\n', 'X-Internal-Key X-Tenant-Secret'])
+def test_list_settings_take_commas_and_new_lines(text):
+    settings = configure({'ot.redacted_headers': text, 'ot.traced_attributes': 'host, method'})
+    assert settings['ot.redacted_headers'] == ('X-Internal-Key', 'X-Tenant-Secret')
+    assert settings['ot.traced_attributes'] == ('host', 'method')
+    assert settings['ot.tracer'].policy.redactor.is_secret('HTTP_X_TENANT_SECRET')
+
+
+def test_a_given_pyramid_tracer_keeps_its_redaction_beside_the_settings():
+    given = PyramidTracer(MockTracer(), redacted_headers=['X-Internal-Key'],
+                          redacted_query_params=['ticket'], trace_query_string=True)
+    settings = configure({'ot.tracer': given, 'ot.redacted_headers': 'X-Other',
+                          'ot.max_tag_length': '64'})
+    policy = settings['ot.tracer'].policy
+    for name in ('X-Internal-Key', 'X-Other', 'ticket'):
+        assert policy.redactor.is_secret(name), name
+    assert policy.trace_query_string is True and policy.max_tag_length == 64
+
+
+def test_a_given_pyramid_tracer_and_the_settings_may_not_contradict():
+    given = PyramidTracer(MockTracer(), max_tag_length=2048)
+    message = failure({'ot.tracer': given, 'ot.max_tag_length': '64'})
+    assert "ot.max_tag_length = '64': the PyramidTracer given already has max_tag_length = 2048" in message
+    given = PyramidTracer(MockTracer(), trace_query_string=True)
+    assert "ot.trace_query_string = 'false'" in failure(
+        {'ot.tracer': given, 'ot.trace_query_string': 'false'})

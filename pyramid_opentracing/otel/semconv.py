@@ -45,3 +45,16 @@ def old_server_attributes(attributes):
         if value is not None:
             old[name] = value
     return old
+
+
+def old_outcome_attributes(otel_span, status_code, attributes):
+    """``attributes`` (set at the end of a request) with their old names
+    beside them: the status code, and ``http.target`` again when the
+    ``url.path`` is set anew (a secret path segment was redacted)."""
+    if status_code is not None:
+        attributes['http.status_code'] = status_code
+    path = attributes.get('url.path')
+    if path is not None:
+        query = (getattr(otel_span, 'attributes', None) or {}).get('url.query')
+        attributes['http.target'] = path if query is None else '%s?%s' % (path, query)
+    return attributes

@@ -14,9 +14,9 @@ from opentelemetry.trace import (
     NonRecordingSpan, SpanKind, Status, StatusCode, get_current_span, set_span_in_context)
 
 from ..request_span import ServerSpanStrategy, request_method
-from ..request_tags import bound, qualified_name
+from ..request_tags import exception_texts, path_redacted, qualified_name
 from . import shim_internals
-from .semconv import SCOPE_NAME, old_server_attributes
+from .semconv import SCOPE_NAME, old_outcome_attributes, old_server_attributes
 
 #: A path with only the characters webob leaves as they are when it
 #: percent-encodes ``request.path``: it can be used without encoding it.
@@ -52,21 +52,18 @@ def server_attributes(request, policy):
     limit = policy.max_tag_length
     attributes = method_attributes(request_method(request, limit))
     attributes['url.scheme'] = environ['wsgi.url_scheme']
-    path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
-    if not _PLAIN_PATH.fullmatch(path):
-        path = request.path  # percent-encoded, as the client sent it
-    attributes['url.path'] = path if len(path) <= limit else bound(path, limit)
+    attributes['url.path'] = url_path(request, policy)
     if policy.trace_query_string:
         query = environ.get('QUERY_STRING')
         if query:
-            attributes['url.query'] = bound(policy.redactor.query(query), limit)
+            attributes['url.query'] = policy.text(policy.redactor.query(query))
     host = environ.get('HTTP_HOST')
     if host:
-        address, port = host_and_port(host)
+        address, port = host_and_port(host.rpartition('@')[2])  # never user info
     else:
         address, port = environ.get('SERVER_NAME'), environ.get('SERVER_PORT')
     if address:
-        attributes['server.address'] = address if len(address) <= limit else bound(address, limit)
+        attributes['server.address'] = address if len(address) <= limit else policy.text(address)
     if port:
         attributes['server.port'] = int(port)
     client = environ.get('REMOTE_ADDR')
@@ -74,11 +71,27 @@ def server_attributes(request, policy):
         attributes['client.address'] = client
     agent = environ.get('HTTP_USER_AGENT')
     if agent:
-        attributes['user_agent.original'] = agent if len(agent) <= limit else bound(agent, limit)
+        attributes['user_agent.original'] = policy.text(agent)
     protocol = environ.get('SERVER_PROTOCOL', '')
     if protocol.startswith('HTTP/'):
         attributes['network.protocol.version'] = protocol[5:]
     return attributes
+
+
+def url_path(request, policy, path_secrets=()):
+    """The ``url.path`` of ``request``: percent-encoded as the client sent
+    it, scrubbed, bounded, and without the ``path_secrets`` segments."""
+    environ = request.environ
+    path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
+    plain = _PLAIN_PATH.fullmatch(path)
+    if (plain and len(path) <= policy.max_tag_length and not path_secrets
+            and '=' not in path and '@' not in path):
+        return path
+    if not plain:
+        path = request.path  # percent-encoded, as the client sent it
+    if path_secrets:
+        path = path_redacted(path, path_secrets)
+    return policy.text(path, path_secrets)
 
 
 def wrap(tracer, otel_span, baggage=None):
@@ -171,13 +184,19 @@ class OtelStrategy(ServerSpanStrategy):
 
     def tag_outcome(self, span, request, status_code, error):
         """Set the route, status, error type and status; record the exception."""
+        policy = self.pyramid_tracer.policy
         route = getattr(request, 'matched_route', None)
-        attributes = None if route is None else {
-            'http.route': route.pattern, 'pyramid.route': route.name}
-        if self.old_http_attributes and status_code is not None:
-            attributes = attributes or {}
-            attributes['http.status_code'] = status_code
-        record_outcome(span.unwrap(), status_code, error_type(status_code, error), error, attributes)
+        attributes = None
+        secrets = ()
+        if route is not None:
+            attributes = {'http.route': route.pattern, 'pyramid.route': route.name}
+            if policy.secret_placeholders(route):
+                secrets = policy.path_secrets(request)
+                attributes['url.path'] = url_path(request, policy, secrets)
+        if self.old_http_attributes:
+            attributes = old_outcome_attributes(span.unwrap(), status_code, attributes or {})
+        record_outcome(span.unwrap(), status_code, error_type(status_code, error), error,
+                       policy, attributes, secrets)
 
 
 def client_attributes(url):
@@ -209,25 +228,43 @@ def start_client_span(tracer, parent, method, url, attributes, name=None):
     return wrap(tracer, otel_span, baggage)
 
 
-def tag_client_outcome(span, status_code, error):
+def tag_client_outcome(span, status_code, error, policy, known=()):
+    """Tag a CLIENT span's outcome; ``known`` are the secrets of its URL,
+    which a client's error message may quote."""
     kind = error_type(status_code, error)
     if kind is None and status_code is not None and status_code >= 400:
         kind = str(status_code)  # a client span's 4xx is an error too
-    record_outcome(span.unwrap(), status_code, kind, error)
+    record_outcome(span.unwrap(), status_code, kind, error, policy, None, known)
 
 
-def record_outcome(otel_span, status_code, kind, error, attributes=None):
+def record_outcome(otel_span, status_code, kind, error, policy, attributes=None, known=()):
     """Set the status code and, for an error of type ``kind``, the
     ``error.type``, the ERROR status and the exception event; and the other
-    ``attributes``, all in one call."""
+    ``attributes``, all in one call. ``known`` are secrets to remove from
+    the exception's texts."""
     attributes = {} if attributes is None else attributes
     if status_code is not None:
         attributes['http.response.status_code'] = status_code
     if kind is not None:
         attributes['error.type'] = kind
     otel_span.set_attributes(attributes)
-    if kind is not None:
-        description = None if error is None else '%s: %s' % (type(error).__name__, error)
-        otel_span.set_status(Status(StatusCode.ERROR, description))
-    if error is not None:
-        otel_span.record_exception(error, escaped=True)
+    if error is None:
+        if kind is not None:
+            otel_span.set_status(Status(StatusCode.ERROR))
+        return
+    message, stack = exception_texts(error, policy, known)
+    otel_span.set_status(Status(StatusCode.ERROR, policy.text(
+        '%s: %s' % (type(error).__name__, message))))
+    add_exception_event(otel_span, error, message, stack)
+
+
+def add_exception_event(otel_span, error, message, stack):
+    """The semantic-convention ``exception`` event, from texts already
+    scrubbed and bounded. Not ``span.record_exception``, which formats the
+    exception's raw message and stack itself."""
+    otel_span.add_event('exception', {
+        'exception.type': qualified_name(type(error)),
+        'exception.message': message,
+        'exception.stacktrace': stack,
+        'exception.escaped': 'True',
+    })

@@ -1,0 +1,267 @@
+"""The one scrubber: every text on its way into a span passes through here.
+
+Three rules, one place:
+
+* :func:`name_is_secret`: whether a name (header, environ key, query or form
+  parameter, key in a message) names a secret, judged on its parts.
+* :func:`scrub`: ``text`` without URL user info and without the values of
+  secret ``name=value``, ``name: value`` and ``"name": "value"`` pairs,
+  wherever they appear (a header, a URL's query or fragment, an exception
+  message, a stack), and without secrets known by value.
+* :func:`bound` and :func:`bound_tail`: every value has a size limit.
+
+Texts with none of ``@ = : %`` (nor a quoted ``', '`` pair) are returned as
+they are, with no work done: most tag values on most requests.
+"""
+import re
+from urllib.parse import quote, unquote_plus
+
+REDACTED = '[REDACTED]'
+
+#: Name parts that make a name secret: ``X-Api-Key``, ``user.pwd``, ``otp``.
+SECRET_PARTS = frozenset({
+    'key', 'keys', 'auth', 'authn', 'authz', 'oauth', 'pw', 'pwd', 'pass', 'pin',
+    'sig', 'sign', 'otp', 'totp', 'hotp', 'mfa', 'oidc', 'bearer', 'cvv', 'cvc',
+    'cvv2',
+})
+
+#: Stems that make a name secret wherever they appear in it, separators
+#: removed: ``access_token``, ``authtoken``, ``X-Hub-Signature-256``,
+#: ``SAMLResponse``, ``code_verifier``, ``PHPSESSID``.
+SECRET_STEMS = (
+    'token', 'secret', 'passw', 'passphrase', 'passkey', 'credential', 'signature',
+    'cookie', 'session', 'sessid', 'apikey', 'accesskey', 'privatekey', 'authoriz',
+    'csrf', 'xsrf', 'jwt', 'saml', 'hmac', 'assertion', 'verifier', 'dpop',
+)
+
+#: Names secret only as a whole: OAuth's authorization ``code`` (while
+#: ``zip_code`` is not), and the user a server authenticated.
+SECRET_NAMES = frozenset({'code', 'device-code', 'remote-user'})
+
+#: Names ending so are exception classes (``KeyError: 'k'``), not secrets.
+_EXCEPTION_SUFFIXES = ('error', 'exception', 'warning')
+
+#: Environ keys of request headers start so: ``HTTP_AUTHORIZATION``.
+_ENVIRON_PREFIX = 'http-'
+
+#: The words of a name: ``SAMLResponse`` -> SAML, Response; ``x_api-Key`` -> x, api, Key.
+_PARTS = re.compile(r'[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+')
+
+_CACHE_LIMIT = 4096
+_verdicts = {}
+
+
+def normal_name(name):
+    """``name`` in lower case with dashes, without an environ ``HTTP_`` prefix."""
+    name = name.strip().lower().replace('_', '-')
+    if name.startswith(_ENVIRON_PREFIX):
+        name = name[len(_ENVIRON_PREFIX):]
+    return name
+
+
+def name_is_secret(name):
+    """Whether values named ``name`` are secret, by the built-in rules."""
+    verdict = _verdicts.get(name)
+    if verdict is None:
+        verdict = _judge(name)
+        if len(_verdicts) < _CACHE_LIMIT:
+            _verdicts[name] = verdict
+    return verdict
+
+
+def _judge(name):
+    raw = unquote_plus(name)
+    normal = normal_name(raw)
+    if normal in SECRET_NAMES:
+        return True
+    if normal.endswith(_EXCEPTION_SUFFIXES):
+        return False  # an exception class: ``KeyError: 'k'``
+    compact = ''.join(_PARTS.findall(normal))
+    if any(stem in compact for stem in SECRET_STEMS):
+        return True
+    parts = _PARTS.findall(raw[5:] if raw[:5].lower() == 'http_' else raw)
+    return any(part.lower() in SECRET_PARTS for part in parts)
+
+
+# -- text ---------------------------------------------------------------------
+
+#: The characters every scrubbed shape contains.
+_TRIGGERS = ('@', '=', ':', '%', "', '", '", "')
+
+#: ``scheme://userinfo@``: user info runs to the last ``@`` before a blank or
+#: quote, so a password may hold ``/ # ?``; text holding ``/`` but no ``:``
+#: before an ``@`` is a path (``/p?mail=a@b``), not user info.
+_USERINFO = re.compile(r'''(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,31}://)([^\s<>"'`@]{0,1024})@''')
+
+#: ``user:password@host`` without a scheme: a Host header, an authority
+#: quoted in a message.
+_BARE_USERINFO = re.compile(r'''(?<![\w.%+:/@-])[\w.%+-]{1,256}:[^\s@/<>"'`]{1,1024}@(?=[\w\[])''')
+
+#: An auth scheme: the word after it is the credential.
+_SCHEMES = r'(?:bearer|basic|digest|token|negotiate|ntlm|hoba|mutual|dpop|aws4-hmac-sha256)'
+
+#: The start of a pair: ``name=``, ``name: ``, ``"name": ``, ``name%3D``,
+#: ``('name', `` (a tuple in a repr). Not ``scheme://``.
+_PAIR_START = re.compile(r'''
+    (?<![\w.%\[\]-])(?P<name>[\w.%\[\]-]{1,80})
+    (?P<sep>["']?[ \t]*(?:=|:(?!//)|%3[DdAa])[ \t]*|["'][ \t]*,[ \t]*(?=[bBuU]?["']))
+    ''', re.VERBOSE)
+
+#: The value of a pair: quoted (to its closing quote, else to the end of the
+#: line), else one word, two after an auth scheme (``Bearer abc``).
+_PAIR_VALUE = re.compile(r'''
+    (?P<prefix>[bBuU]?)(?P<quote>["'])(?:(?:\\.|(?!(?P=quote))[^\\\n])*(?P=quote)|[^\n]*)
+  | (?i:%s[ \t]+)?[^\s&;,"'<>]+
+    ''' % _SCHEMES, re.VERBOSE)
+
+#: The unquoted value of a ``name: value`` pair: the rest of its line.
+_LINE_VALUE = re.compile(r'''[^\n"'<>]+''')
+
+
+def scrub(text, is_secret=name_is_secret, known=()):
+    """``text`` without URL user info, secret pair values and ``known`` values.
+
+    ``is_secret`` judges names; ``known`` are secrets known by value (a
+    password taken from a URL, a path segment filling a secret route
+    placeholder), removed as they are and percent-encoded.
+    """
+    if known:
+        text = _remove_known(text, known)
+    if not any(trigger in text for trigger in _TRIGGERS):
+        return text
+    if '@' in text:
+        text = _USERINFO.sub(_drop_userinfo, text)
+        if '@' in text:
+            text = _BARE_USERINFO.sub('', text)
+    return _redact_pairs(text, is_secret)
+
+
+def _drop_userinfo(match):
+    userinfo = match.group(2)
+    if '/' in userinfo and ':' not in userinfo:
+        return match.group(0)
+    return match.group(1)
+
+
+def _pair_is_secret(name, is_secret):
+    name = name.strip('.-')
+    return bool(name) and is_secret(name)
+
+
+def _redact_pairs(text, is_secret):
+    """``text`` with the value of each pair with a secret name replaced. A
+    pair that is not secret is stepped over by its name only, so a secret
+    pair inside its value (``next=/x?token=T``) is still found."""
+    pieces = []
+    done = position = 0
+    while True:
+        start = _PAIR_START.search(text, position)
+        if start is None:
+            break
+        position = start.end()
+        if not _pair_is_secret(start.group('name'), is_secret):
+            continue
+        value = _PAIR_VALUE.match(text, position)
+        if value is None:
+            continue
+        quote_char = value.group('quote')
+        if quote_char is not None:
+            prefix = value.group('prefix')
+            closed = len(value.group(0)) > len(prefix) + 1 and value.group(0).endswith(quote_char)
+            replacement = prefix + quote_char + REDACTED + (quote_char if closed else '')
+        else:
+            replacement = REDACTED
+            if ':' in start.group('sep'):
+                value = _LINE_VALUE.match(text, position)  # ``name: value`` is a header line
+        pieces.append(text[done:position])
+        pieces.append(replacement)
+        done = position = value.end()
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return ''.join(pieces)
+
+
+#: Known secrets shorter than this are not searched for in free text, where
+#: they would erase ordinary words.
+MIN_KNOWN_LENGTH = 4
+
+
+def _remove_known(text, known):
+    for secret in known:
+        if len(secret) < MIN_KNOWN_LENGTH:
+            continue
+        for form in {secret, quote(secret, safe=''), quote(secret, safe="/:@!$&'()*+,;=")}:
+            if form in text:
+                text = text.replace(form, REDACTED)
+    return text
+
+
+def url_secrets(url, is_secret=name_is_secret):
+    """The secret values in ``url``: its user info and password, and the
+    values of its secret query and fragment parameters. A client error
+    message may quote any of them without the URL's shape
+    (``nonnumeric port: 'PW@host'``)."""
+    secrets = []
+    authority = _USERINFO.match(url)
+    if authority is not None and authority.group(2):
+        userinfo = authority.group(2)
+        secrets.append(userinfo)
+        secrets.append(userinfo.partition(':')[2])
+    position = 0
+    while True:
+        start = _PAIR_START.search(url, position)
+        if start is None:
+            break
+        position = start.end()
+        value = _PAIR_VALUE.match(url, position)
+        if value is not None and _pair_is_secret(start.group('name'), is_secret):
+            secrets.append(value.group(0).strip('\'"'))
+    return tuple(secret for secret in secrets if secret)
+
+
+# -- size ---------------------------------------------------------------------
+
+def bound(text, limit):
+    """``text`` cut to ``limit`` characters, saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    return '%s...[%d more characters]' % (text[:limit], len(text) - limit)
+
+
+def bound_tail(text, limit):
+    """The last ``limit`` characters of ``text``: where a traceback says most."""
+    if len(text) <= limit:
+        return text
+    return '[%d characters before]...%s' % (len(text) - limit, text[-limit:])
+
+
+#: How much text around what is shown is scrubbed too: room for the widest
+#: shape the scrubber recognises (a scheme and its user info), so that a
+#: secret is never shown half because its start or end was cut away.
+MARGIN = 2048
+
+
+def safe_text(text, limit, is_secret=name_is_secret, known=()):
+    """The first ``limit`` characters of ``text``, scrubbed: the form of any
+    free text in a span. Only what can be shown is scrubbed, with a margin,
+    so a huge text costs no more than a short one."""
+    if known:
+        text = _remove_known(text, known)
+    window = text if len(text) <= limit + MARGIN else text[:limit + MARGIN]
+    shown = scrub(window, is_secret)
+    if len(shown) <= limit and window is text:
+        return shown
+    return '%s...[%d more characters]' % (shown[:limit], len(shown) - limit + len(text) - len(window))
+
+
+def safe_tail(text, limit, is_secret=name_is_secret, known=()):
+    """The last ``limit`` characters of ``text``, scrubbed: the form of a stack."""
+    if known:
+        text = _remove_known(text, known)
+    window = text if len(text) <= limit + MARGIN else text[-(limit + MARGIN):]
+    shown = scrub(window, is_secret)
+    if len(shown) <= limit and window is text:
+        return shown
+    return '[%d characters before]...%s' % (len(shown) - limit + len(text) - len(window),
+                                           shown[-limit:])
