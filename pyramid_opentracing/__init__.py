@@ -4,11 +4,13 @@
 start-up and installs a tween that traces each request when ``ot.trace_all``
 is true. :class:`PyramidTracer` and :func:`trace` trace single views.
 """
+import logging
+
 from pyramid.tweens import INGRESS
 
-from .decorator import traced_view
+from .decorator import view_decorator
 from .request_span import ENVIRON_KEY
-from .settings import parse_settings
+from .settings import check_traced_attributes, parse_settings
 from .tracer import PyramidTracer, PyramidTracing
 from .tween import opentracing_tween_factory
 
@@ -28,9 +30,23 @@ def includeme(config):
     def register():
         settings = config.registry.settings
         settings.update(parse_settings(settings, config))
+        if not settings['ot.trace_all']:
+            logger.info('pyramid_opentracing: ot.trace_all is off, so requests are not traced '
+                        'by the tween (only views decorated with @trace are); set '
+                        'ot.trace_all = true to trace every request')
 
     config.action('pyramid_opentracing.settings', register, order=-10)
+    # Late: after every include has added its request methods.
+    config.action('pyramid_opentracing.traced_attributes',
+                  lambda: check_traced_attributes(config.registry), order=CHECK_ORDER)
     config.add_tween('pyramid_opentracing.opentracing_tween_factory', under=INGRESS)
+
+
+#: The order of the start-up checks that need the whole configuration: after
+#: Pyramid's own phases and the actions of includes (order 0).
+CHECK_ORDER = 100
+
+logger = logging.getLogger('pyramid_opentracing')
 
 
 _default_tracer = None
@@ -46,6 +62,9 @@ def registry_tracer(request):
     if isinstance(tracer, PyramidTracer):
         return tracer
     if _default_tracer is None:
+        logger.info("pyramid_opentracing: @trace is used without config.include("
+                    "'pyramid_opentracing'), so the ot.* settings are not read: decorated "
+                    "views are traced with opentracing.global_tracer()")
         _default_tracer = PyramidTracer()
     return _default_tracer
 
@@ -55,8 +74,9 @@ def trace(*attributes):
 
     The module-level twin of :meth:`PyramidTracer.trace`, for applications
     configured from an INI file that hold no tracer object of their own.
+    ``@trace`` without parentheses is ``@trace()``.
     """
-    return lambda view: traced_view(view, registry_tracer, attributes)
+    return view_decorator(registry_tracer, attributes)
 
 
 def get_span(request):

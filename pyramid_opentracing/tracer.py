@@ -87,9 +87,10 @@ class PyramidTracer:
 
         Works without the tween; when the tween already traces the request, the
         attributes are tagged on its span instead of making a second span.
+        ``@tracer.trace`` without parentheses is ``@tracer.trace()``.
         """
-        from .decorator import traced_view
-        return lambda view: traced_view(view, lambda request: self, attributes)
+        from .decorator import view_decorator
+        return view_decorator(lambda request: self, attributes)
 
     def operation_name(self, request):
         """The span name for ``request`` as routed so far."""

@@ -5,10 +5,12 @@ deployment configured the OpenTelemetry way keeps working. A value the bridge
 cannot use is a :class:`~pyramid.exceptions.ConfigurationError` naming the
 setting (or the environment variable) and the value, raised at start-up.
 """
+import math
 import os
+import re
 from urllib.parse import urlsplit
 
-from pyramid.exceptions import ConfigurationError
+from ..settings import fail, warn_unknown
 
 EXPORTERS = ('otlp', 'console', 'memory', 'none')
 PROTOCOLS = ('http/protobuf', 'grpc')
@@ -16,10 +18,12 @@ PROPAGATORS = ('tracecontext', 'baggage', 'b3', 'b3multi', 'jaeger', 'none')
 
 DEFAULT_PROPAGATORS = ('tracecontext', 'baggage')
 
+#: Seconds one export, and the flush when the process ends, may take. Short,
+#: so that a dead collector cannot hold up Ctrl-C or SIGTERM for long.
+DEFAULT_TIMEOUT = 2.0
 
-def fail(name, value, problem):
-    """A ConfigurationError naming setting ``name`` and its ``value``."""
-    return ConfigurationError('%s = %r: %s' % (name, value, problem))
+#: A host name or an IPv4 address, or an IPv6 literal in brackets.
+_HOST = re.compile(r'[A-Za-z0-9_.~%-]+|\[[0-9A-Fa-f:.]+(%[A-Za-z0-9_.~-]+)?\]')
 
 
 def lookup(settings, name, environ, *variables):
@@ -88,46 +92,88 @@ def as_ratio(source, value):
 
 
 def as_endpoint(source, value):
+    """An http(s) URL whose host and port a socket can use."""
     text = str(value).strip()
+    shown = '[REDACTED]' if '@' in text else value  # user info may be a secret
     parts = urlsplit(text)
     if parts.scheme not in ('http', 'https') or not parts.netloc:
-        raise fail(source, '[REDACTED]' if '@' in text else value,
-                   'expected an http:// or https:// URL')
+        raise fail(source, shown, 'expected an http:// or https:// URL')
+    host = parts.netloc.rpartition('@')[2]
+    if host.endswith(']') or ':' not in host:
+        name = host
+    else:
+        name = host.rpartition(':')[0]
+    if not _HOST.fullmatch(name):
+        raise fail(source, shown, '%r is not a host name or address' % (name,))
+    try:
+        parts.port  # pylint: disable=pointless-statement
+    except ValueError:
+        raise fail(source, shown, 'the port must be a number from 0 to 65535') from None
     return text
 
 
+def as_timeout(source, value):
+    """Seconds, as OpenTelemetry Python reads OTEL_EXPORTER_OTLP_TIMEOUT."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise fail(source, value, 'expected a number of seconds') from None
+    if not 0 < seconds < math.inf:
+        raise fail(source, value, 'expected a positive number of seconds')
+    return seconds
+
+
+def as_text(source, value):
+    return str(value).strip()
+
+
+def choice(choices):
+    return lambda source, value: as_choice(source, value, choices)
+
+
+def names(choices):
+    return lambda source, value: as_names(source, value, choices)
+
+
+def secret_pairs(source, value):
+    return as_pairs(source, value, secret=True)
+
+
+#: Every ``ot.otel.*`` setting: (setting, environment variables read when it
+#: is not set, parser, default). The attribute of BridgeOptions is the name
+#: after ``ot.otel.``. Variables the SDK reads itself are not listed: the SDK
+#: applies them when the setting leaves the value to it (None).
+OPTIONS = (
+    ('ot.otel.service_name', ('OTEL_SERVICE_NAME',), as_text, None),
+    ('ot.otel.resource_attributes', (), as_pairs, {}),
+    ('ot.otel.exporter', ('OTEL_TRACES_EXPORTER',), choice(EXPORTERS), 'otlp'),
+    ('ot.otel.protocol', ('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'),
+     choice(PROTOCOLS), 'http/protobuf'),
+    ('ot.otel.endpoint', (), as_endpoint, None),
+    ('ot.otel.headers', (), secret_pairs, None),
+    ('ot.otel.sampler_ratio', (), as_ratio, None),
+    ('ot.otel.propagators', ('OTEL_PROPAGATORS',), names(PROPAGATORS), DEFAULT_PROPAGATORS),
+    ('ot.otel.timeout', ('OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT'),
+     as_timeout, DEFAULT_TIMEOUT),
+)
+
+PREFIX = 'ot.otel.'
+KNOWN = frozenset(option[0] for option in OPTIONS)
+
+
 class BridgeOptions:
-    """The bridge's settings as typed values; None means "the SDK's default"."""
+    """The bridge's settings as typed values; None means "the SDK's default".
+
+    An ``ot.otel.*`` setting that no row of OPTIONS reads is logged as a
+    warning, as unknown ``ot.*`` settings are.
+    """
 
     def __init__(self, settings, environ=None):
         environ = os.environ if environ is None else environ
-
-        def get(name, *variables):
-            return lookup(settings, name, environ, *variables)
-
-        source, value = get('ot.otel.service_name', 'OTEL_SERVICE_NAME')
-        self.service_name = None if value is None else str(value).strip()
-        source, value = get('ot.otel.resource_attributes')  # the SDK reads OTEL_RESOURCE_ATTRIBUTES
-        self.resource_attributes = {} if value is None else as_pairs(source, value)
-
-        source, value = get('ot.otel.exporter', 'OTEL_TRACES_EXPORTER')
-        self.exporter = 'otlp' if value is None else as_choice(source, value, EXPORTERS)
-        source, value = get('ot.otel.protocol', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
-                            'OTEL_EXPORTER_OTLP_PROTOCOL')
-        self.protocol = 'http/protobuf' if value is None else as_choice(source, value, PROTOCOLS)
-        # The exporters read the OTEL_EXPORTER_OTLP_* endpoint and headers
-        # variables themselves; only the settings are passed on.
-        value = settings.get('ot.otel.endpoint')
-        self.endpoint = None if value in (None, '') else as_endpoint('ot.otel.endpoint', value)
-        value = settings.get('ot.otel.headers')
-        self.headers = None if value in (None, '') else as_pairs('ot.otel.headers', value, secret=True)
-
-        value = settings.get('ot.otel.sampler_ratio')  # else the SDK reads OTEL_TRACES_SAMPLER
-        self.sampler_ratio = None if value in (None, '') else as_ratio('ot.otel.sampler_ratio', value)
-
-        source, value = get('ot.otel.propagators', 'OTEL_PROPAGATORS')
-        self.propagators = (DEFAULT_PROPAGATORS if value is None
-                            else as_names(source, value, PROPAGATORS))
+        warn_unknown(settings, PREFIX, KNOWN, others=())
+        for name, variables, parser, default in OPTIONS:
+            source, value = lookup(settings, name, environ, *variables)
+            setattr(self, name[len(PREFIX):], default if value is None else parser(source, value))
 
     def traces_endpoint(self):
         """The OTLP/HTTP traces URL for ``ot.otel.endpoint``, which may be the

@@ -5,11 +5,22 @@ from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from .options import fail
+from ..failures import rate_limit_logs
+from ..settings import fail
+from .shutdown import CountingBatchSpanProcessor, flush_at_exit
+
+#: The loggers on which the exporters and the batch processor report failed
+#: exports: one line per failure and per batch would flood the log.
+EXPORT_LOGGERS = (
+    'opentelemetry.exporter.otlp.proto.http.trace_exporter',
+    'opentelemetry.exporter.otlp.proto.grpc.exporter',
+    'opentelemetry.exporter.otlp.common.http',
+    'opentelemetry.sdk._shared_internal',
+)
 
 
 def make_resource(options):
@@ -44,26 +55,38 @@ def make_exporter(options):
         except ImportError:
             raise fail('ot.otel.exporter', 'otlp', 'install opentelemetry-exporter-otlp-proto-http '
                                                    '(pyramid_opentracing[otel])') from None
-    return OTLPSpanExporter(endpoint=options.traces_endpoint(), headers=options.headers), True
+    rate_limit_logs(EXPORT_LOGGERS)
+    exporter = OTLPSpanExporter(endpoint=options.traces_endpoint(), headers=options.headers,
+                                timeout=options.timeout)
+    return exporter, True
+
+
+def destination(options):
+    """Where the OTLP exporter sends spans, for a log line."""
+    return options.traces_endpoint() or 'the OTLP endpoint of the OTEL_EXPORTER_OTLP_* variables'
 
 
 def make_provider(options):
     """(TracerProvider, exporter) for ``options``.
 
     OTLP exports in batches on the SDK's background thread, so the request
-    path only queues finished spans; console and memory export as each span
-    ends, which is what a developer and a test want. The provider flushes and
-    shuts down when the process exits.
+    path only queues finished spans; the provider is flushed and shut down
+    when the process exits or receives SIGTERM, within ``options.timeout``
+    (see :mod:`.shutdown`). Console and memory export as each span ends,
+    which is what a developer and a test want.
     """
     sampler = None
     if options.sampler_ratio is not None:
         sampler = ParentBased(TraceIdRatioBased(options.sampler_ratio))
-    provider = TracerProvider(resource=make_resource(options), sampler=sampler,
-                              shutdown_on_exit=True)
     exporter, batched = make_exporter(options)
-    if exporter is not None:
-        processor = BatchSpanProcessor(exporter) if batched else SimpleSpanProcessor(exporter)
+    provider = TracerProvider(resource=make_resource(options), sampler=sampler,
+                              shutdown_on_exit=not batched)
+    if batched:
+        processor = CountingBatchSpanProcessor(exporter)
         provider.add_span_processor(processor)
+        flush_at_exit(provider, processor.ledger, options.timeout, destination(options))
+    elif exporter is not None:
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
     return provider, exporter
 
 

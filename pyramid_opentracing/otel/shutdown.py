@@ -1,0 +1,138 @@
+"""The bridge's spans leave the process when it ends, within ``ot.otel.timeout``.
+
+The SDK flushes a provider at exit without a bound (a dead collector holds
+the exit for as long as its retries last) and not at all on SIGTERM, which
+kills the process at once: every queued span is lost. Here each provider is
+shut down at exit and on SIGTERM, in a thread given ``timeout`` seconds; the
+spans that did not make it are counted in one log line.
+
+SIGTERM is handled only where nobody else does: if the process already has a
+SIGTERM handler (gunicorn's worker, the application's own), it is left alone,
+since it decides how the process ends and a normal exit flushes at exit.
+After flushing, the process ends as SIGTERM would have ended it.
+"""
+import atexit
+import logging
+import os
+import signal
+import threading
+
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+logger = logging.getLogger('pyramid_opentracing')
+
+_providers = []  # the ProviderExit of every provider made, in order
+_lock = threading.Lock()
+_installed = {'atexit': False, 'SIGTERM': False}
+
+
+class SpanLedger:
+    """How many sampled spans were queued for export, and how many got there."""
+
+    def __init__(self):
+        self.ended = 0
+        self.exported = 0
+        self.lock = threading.Lock()
+
+    @property
+    def lost(self):
+        return self.ended - self.exported
+
+
+class CountingBatchSpanProcessor(BatchSpanProcessor):
+    """The SDK's batch processor, counting the spans it queues and exports."""
+
+    def __init__(self, exporter, **kwargs):
+        self.ledger = SpanLedger()
+        super().__init__(CountExported(exporter, self.ledger), **kwargs)
+
+    def on_end(self, span):
+        if span.context.trace_flags.sampled:
+            with self.ledger.lock:
+                self.ledger.ended += 1
+        super().on_end(span)
+
+
+class CountExported(SpanExporter):
+    """``exporter``, counting the spans it exports successfully."""
+
+    def __init__(self, exporter, ledger):
+        self.exporter = exporter
+        self.ledger = ledger
+
+    def export(self, spans):
+        result = self.exporter.export(spans)
+        if result is SpanExportResult.SUCCESS:
+            with self.ledger.lock:
+                self.ledger.exported += len(spans)
+        return result
+
+    def shutdown(self):
+        self.exporter.shutdown()
+
+    def force_flush(self, timeout_millis=30000):
+        return self.exporter.force_flush(timeout_millis)
+
+
+class ProviderExit:
+    """Shuts ``provider`` down within ``timeout`` seconds, once, and logs what
+    was lost on the way to ``destination``."""
+
+    def __init__(self, provider, ledger, timeout, destination):
+        self.provider = provider
+        self.ledger = ledger
+        self.timeout = timeout
+        self.destination = destination
+        self.done = False
+
+    def run(self):
+        if self.done:
+            return
+        self.done = True
+        # A daemon thread: the interpreter does not wait for it at exit.
+        worker = threading.Thread(target=self.provider.shutdown, daemon=True,
+                                  name='pyramid_opentracing exit flush')
+        worker.start()
+        worker.join(self.timeout)
+        lost = self.ledger.lost if self.ledger is not None else 0
+        if lost > 0:
+            logger.warning('pyramid_opentracing: %d of %d spans were not exported to %s '
+                           '(not accepted within ot.otel.timeout = %g s)',
+                           lost, self.ledger.ended, self.destination, self.timeout)
+
+
+def flush_at_exit(provider, ledger, timeout, destination):
+    """Shut ``provider`` down when the process exits or receives SIGTERM."""
+    with _lock:
+        _providers.append(ProviderExit(provider, ledger, timeout, destination))
+        if not _installed['atexit']:
+            atexit.register(shut_down_all)
+            _installed['atexit'] = True
+    install_sigterm_handler()
+
+
+def shut_down_all():
+    """Shut every provider down, each within its timeout."""
+    with _lock:
+        pending = list(_providers)
+        del _providers[:]
+    for provider_exit in pending:
+        provider_exit.run()
+
+
+def install_sigterm_handler():
+    """Flush on SIGTERM, once per process, from the main thread, unless the
+    process handles (or ignores) SIGTERM already."""
+    if _installed['SIGTERM'] or threading.current_thread() is not threading.main_thread():
+        return
+    _installed['SIGTERM'] = True
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def on_sigterm(signum, frame):
+    """Flush, then end the process as SIGTERM does by default."""
+    shut_down_all()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
