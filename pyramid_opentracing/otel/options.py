@@ -23,7 +23,7 @@ DEFAULT_PROPAGATORS = ('tracecontext', 'baggage')
 DEFAULT_TIMEOUT = 2.0
 
 #: A host name or an IPv4 address, or an IPv6 literal in brackets.
-_HOST = re.compile(r'[A-Za-z0-9_.~%-]+|\[[0-9A-Fa-f:.]+(%[A-Za-z0-9_.~-]+)?\]')
+HOST = re.compile(r'[A-Za-z0-9_.~%-]+|\[[0-9A-Fa-f:.]+(%[A-Za-z0-9_.~-]+)?\]')
 
 
 def lookup(settings, name, environ, *variables):
@@ -95,7 +95,10 @@ def as_endpoint(source, value):
     """An http(s) URL whose host and port a socket can use."""
     text = str(value).strip()
     shown = '[REDACTED]' if '@' in text else value  # user info may be a secret
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:  # an unclosed IPv6 bracket
+        raise fail(source, shown, 'expected an http:// or https:// URL (%s)' % exc) from None
     if parts.scheme not in ('http', 'https') or not parts.netloc:
         raise fail(source, shown, 'expected an http:// or https:// URL')
     host = parts.netloc.rpartition('@')[2]
@@ -103,7 +106,7 @@ def as_endpoint(source, value):
         name = host
     else:
         name = host.rpartition(':')[0]
-    if not _HOST.fullmatch(name):
+    if not HOST.fullmatch(name):
         raise fail(source, shown, '%r is not a host name or address' % (name,))
     try:
         parts.port  # pylint: disable=pointless-statement

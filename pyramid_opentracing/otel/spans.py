@@ -15,6 +15,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanKind, Status, StatusCode, 
 
 from ..request_span import NAMED_BY_USER_KEY, ServerSpans
 from ..request_tags import bound, qualified_name
+from .options import HOST
 
 #: A path with only the characters webob leaves as they are when it
 #: percent-encodes ``request.path``: it can be used without encoding it.
@@ -32,11 +33,20 @@ def method_attributes(method):
 
 
 def host_and_port(host):
-    """('example.com', 8080) from a Host header value (IPv6 literals too)."""
+    """('example.com', 8080) from a Host header value (IPv6 literals too).
+
+    The header comes from the client: a name with characters no host has
+    is None, and so is a port that is not one (0 to 65535), which an
+    exporter would refuse or fail to encode.
+    """
     name, sep, port = host.rpartition(':')
     if not sep or ']' in port:
-        return host, None
-    return name, int(port) if port.isdigit() else None
+        name, port = host, None
+    elif port.isascii() and port.isdigit() and len(port) <= 5 and int(port) <= 65535:
+        port = int(port)
+    else:
+        port = None
+    return (name if HOST.fullmatch(name) else None), port
 
 
 def server_attributes(request, policy):
