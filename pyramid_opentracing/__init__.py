@@ -48,25 +48,27 @@ CHECK_ORDER = 100
 
 logger = logging.getLogger('pyramid_opentracing')
 
+#: The PyramidTracer of applications that did not include the package.
+_global_pyramid_tracer = PyramidTracer()
+_said_not_included = False
 
-_default_tracer = None
 
-
-def registry_tracer(request):
+def pyramid_tracer_of(request):
     """The PyramidTracer configured for the request's application.
 
     Falls back to one on the global tracer where ``includeme`` did not run.
     """
-    global _default_tracer
-    tracer = request.registry.settings.get('ot.tracer') if request.registry.settings else None
-    if isinstance(tracer, PyramidTracer):
-        return tracer
-    if _default_tracer is None:
+    settings = request.registry.settings
+    pyramid_tracer = settings.get('ot.tracer') if settings else None
+    if isinstance(pyramid_tracer, PyramidTracer):
+        return pyramid_tracer
+    global _said_not_included
+    if not _said_not_included:
+        _said_not_included = True
         logger.info("pyramid_opentracing: @trace is used without config.include("
                     "'pyramid_opentracing'), so the ot.* settings are not read: decorated "
                     "views are traced with opentracing.global_tracer()")
-        _default_tracer = PyramidTracer()
-    return _default_tracer
+    return _global_pyramid_tracer
 
 
 def trace(*attributes):
@@ -76,7 +78,7 @@ def trace(*attributes):
     configured from an INI file that hold no tracer object of their own.
     ``@trace`` without parentheses is ``@trace()``.
     """
-    return view_decorator(registry_tracer, attributes)
+    return view_decorator(pyramid_tracer_of, attributes)
 
 
 def get_span(request):

@@ -142,13 +142,13 @@ def test_5xx_response_without_exception_is_an_error(app, tracer):
 
 
 def test_traced_attributes_become_readable_tags(make_testapp, tracer):
-    app = make_testapp(**{'ot.traced_attributes': 'host\nmethod\npath\nmatchdict'})
+    app = make_testapp(**{'ot.traced_attributes': 'host\nmethod\npath\nexception'})
     app.get('/plain', headers={'X-Custom': 'yes'})
     span = server_span(tracer)
     assert span.tags['host'] == 'localhost:80'
     assert span.tags['method'] == 'GET'
     assert span.tags['path'] == '/plain'
-    assert 'matchdict' not in span.tags  # None: no route with placeholders matched
+    assert 'exception' not in span.tags  # None: skipped
 
 
 def test_headers_attribute_lists_headers_with_secrets_redacted(make_testapp, tracer):
@@ -271,10 +271,3 @@ def test_with_a_start_span_cb_the_noop_tracer_makes_spans_for_it(tracer):
                        'ot.start_span_cb': lambda span, request: seen.append(request.path)})
     assert app.get('/tagging').text == 'Span'
     assert seen == ['/tagging']
-
-
-def test_a_name_kept_from_an_earlier_attempt_does_not_stick(make_testapp, tracer):
-    from pyramid_opentracing.request_span import NAMED_BY_USER_KEY
-    app = make_testapp(**{'ot.start_span_cb': lambda span, request: None})
-    app.get('/plain', extra_environ={NAMED_BY_USER_KEY: True})
-    assert server_span(tracer).operation_name == 'plain'
