@@ -262,3 +262,24 @@ def test_a_crafted_host_header_is_exported_without_what_no_host_has(caplog, host
     assert attributes.get('server.address') == address
     assert attributes.get('server.port') == port
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_several_bridges_with_a_dead_collector_exit_within_one_timeout_not_their_sum():
+    script = textwrap.dedent('''
+        import sys
+        from pyramid_opentracing.otel import tracer_from_settings
+        tracers = [tracer_from_settings(**{'ot.otel.endpoint': sys.argv[1],
+                                           'ot.otel.timeout': '1.5'}) for _ in range(3)]
+        for tracer in tracers:
+            tracer.start_span('lost').finish()
+        print(time.time())  # the exit starts
+        ''')
+    collector = silent_port()
+    endpoint = next(collector)
+    result = subprocess.run([sys.executable, '-c', 'import time\n' + script, endpoint],
+                            capture_output=True, text=True, env=environment(), timeout=30)
+    took = time.time() - float(result.stdout)
+    next(collector, None)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count('1 of 1 spans were not exported') == 3
+    assert took < 3.5, result.stderr  # 3 x 1.5 s one after the other would be 4.5 s

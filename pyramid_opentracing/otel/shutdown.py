@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import threading
+import time
 
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
@@ -85,16 +86,21 @@ class ProviderExit:
         self.destination = destination
         self.done = False
 
-    def run(self):
+    def start(self):
+        """Start shutting the provider down, on a daemon thread (the
+        interpreter does not wait for it at exit); None if done already."""
         if self.done:
-            return
+            return None
         self.done = True
-        # A daemon thread: the interpreter does not wait for it at exit.
         worker = threading.Thread(target=self.provider.shutdown, daemon=True,
                                   name='pyramid_opentracing exit flush')
         worker.start()
-        worker.join(self.timeout)
-        lost = self.ledger.lost if self.ledger is not None else 0
+        return worker
+
+    def finish(self, worker, deadline):
+        """Wait for ``worker`` until ``deadline``, then say what was lost."""
+        worker.join(max(0.0, deadline - time.monotonic()))
+        lost = self.ledger.lost
         if lost > 0:
             logger.warning('pyramid_opentracing: %d of %d spans were not exported to %s '
                            '(not accepted within ot.otel.timeout = %g s)',
@@ -112,12 +118,16 @@ def flush_at_exit(provider, ledger, timeout, destination):
 
 
 def shut_down_all():
-    """Shut every provider down, each within its timeout."""
+    """Shut every provider down at once, each within its timeout: the exit
+    takes the longest timeout, not their sum."""
     with _lock:
         pending = list(_providers)
         del _providers[:]
-    for provider_exit in pending:
-        provider_exit.run()
+    started = time.monotonic()
+    workers = [(each, each.start()) for each in pending]
+    for provider_exit, worker in workers:
+        if worker is not None:
+            provider_exit.finish(worker, started + provider_exit.timeout)
 
 
 def install_sigterm_handler():
