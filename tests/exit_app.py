@@ -4,6 +4,7 @@
 
 exports OTLP to ENDPOINT, prints its port once it listens, and serves
 ``/hello/{name}`` until a signal ends it. Ctrl-C (SIGINT) ends it normally.
+``paste_app`` is the same application for ``pserve`` (``use = call:...``).
 """
 import logging
 import sys
@@ -16,6 +17,14 @@ def hello(request):
     return 'hello %s' % request.matchdict['name']
 
 
+def paste_app(global_config, **settings):
+    config = Configurator(settings=settings)
+    config.add_route('hello', '/hello/{name}')
+    config.add_view(hello, route_name='hello', renderer='string')
+    config.include('pyramid_opentracing')
+    return config.make_wsgi_app()
+
+
 def main(endpoint, *assignments):
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format='%(levelname)s [%(name)s] %(message)s')
@@ -26,11 +35,7 @@ def main(endpoint, *assignments):
         'ot.otel.endpoint': endpoint,
     }
     settings.update(assignment.split('=', 1) for assignment in assignments)
-    config = Configurator(settings=settings)
-    config.add_route('hello', '/hello/{name}')
-    config.add_view(hello, route_name='hello', renderer='string')
-    config.include('pyramid_opentracing')
-    server = create_server(config.make_wsgi_app(), host='127.0.0.1', port=0)
+    server = create_server(paste_app({}, **settings), host='127.0.0.1', port=0)
     print(server.effective_port, flush=True)
     try:
         server.run()

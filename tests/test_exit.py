@@ -75,6 +75,53 @@ def test_sigterm_exports_every_queued_span_then_ends_the_process_as_sigterm():
     assert 'not exported' not in stderr
 
 
+PSERVE_INI = '''
+[app:main]
+use = call:tests.exit_app:paste_app
+ot.trace_all = true
+ot.base_tracer_func = pyramid_opentracing.otel.tracer_from_settings
+ot.otel.service_name = exit-test
+ot.otel.endpoint = %(endpoint)s
+
+[server:main]
+use = egg:waitress#main
+listen = 127.0.0.1:%(port)d
+'''
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def test_sigterm_under_pserve_exports_every_queued_span(tmp_path):
+    port = free_port()
+    with OTLPReceiver() as receiver:
+        ini = tmp_path / 'production.ini'
+        ini.write_text(PSERVE_INI % {'endpoint': receiver.endpoint, 'port': port})
+        process = subprocess.Popen([sys.executable, '-m', 'pyramid.scripts.pserve', str(ini)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env=environment(), cwd=ROOT)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    urllib.request.urlopen('http://127.0.0.1:%d/hello/0' % port, timeout=5).read()
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline and process.poll() is None
+                    time.sleep(0.1)
+            for number in range(1, REQUESTS):
+                urllib.request.urlopen('http://127.0.0.1:%d/hello/%d' % (port, number)).read()
+            process.send_signal(signal.SIGTERM)
+            process.wait(30)
+        finally:
+            process.kill()
+    assert process.returncode == -signal.SIGTERM, process.stderr.read()
+    assert [span['name'] for span in receiver.spans] == ['GET /hello/{name}'] * REQUESTS
+
+
 class TooManyRequests(BaseHTTPRequestHandler):
     def do_POST(self):
         self.rfile.read(int(self.headers['Content-Length']))
