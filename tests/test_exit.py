@@ -18,7 +18,7 @@ import webtest
 from pyramid.config import Configurator
 
 from pyramid_opentracing.failures import RateLimitFilter
-from pyramid_opentracing.otel import tracer_from_settings
+from pyramid_opentracing.otel import shutdown, tracer_from_settings
 from pyramid_opentracing.otel.options import DEFAULT_TIMEOUT, BridgeOptions
 
 from .otlp_receiver import OTLPReceiver
@@ -185,7 +185,7 @@ def test_a_dead_collector_holds_the_exit_up_less_than_5_seconds(signum, dead_col
 SEVERAL_BRIDGES = '''
 import os, signal, sys
 import opentracing
-from pyramid_opentracing.otel import tracer_from_settings
+from pyramid_opentracing.otel import shutdown, tracer_from_settings
 
 def app_handler(signum, frame):
     print('application handler', flush=True)
@@ -330,3 +330,19 @@ def test_several_bridges_with_a_dead_collector_exit_within_one_timeout_not_their
     assert result.returncode == 0, result.stderr
     assert result.stderr.count('1 of 1 spans were not exported') == 3
     assert took < 3.5, result.stderr  # 3 x 1.5 s one after the other would be 4.5 s
+
+
+def test_the_exit_flush_exports_what_is_queued_and_counts_what_is_lost(caplog):
+    """In this process, what the exit and SIGTERM handlers run."""
+    caplog.set_level(logging.WARNING, logger='pyramid_opentracing')
+    with OTLPReceiver() as receiver:
+        delivered = tracer_from_settings(**{'ot.otel.endpoint': receiver.endpoint})
+        lost = tracer_from_settings(**{'ot.otel.endpoint': next(closed_port()),
+                                       'ot.otel.timeout': '0.3'})
+        for tracer in (delivered, lost, lost):
+            tracer.start_span('queued').finish()
+        shutdown.shut_down_all()
+        shutdown.shut_down_all()  # a second exit finds nothing left to do
+    assert [span['name'] for span in receiver.spans] == ['queued']
+    [line] = [r.getMessage() for r in caplog.records if 'not exported' in r.getMessage()]
+    assert '2 of 2 spans were not exported' in line and 'ot.otel.timeout = 0.3 s' in line

@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 logger = logging.getLogger('pyramid_opentracing')
 
 _providers = []  # the ProviderExit of every provider made, in order
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: the SIGTERM handler may interrupt its holder
 _installed = {'atexit': False, 'SIGTERM': False}
 
 
