@@ -34,6 +34,7 @@ setup(
             'pytest-cov',
             'webtest',
             'waitress',
+            'gunicorn',  # the exit tests: a server with SIGTERM handling of its own
             'hypothesis',
             'basictracer',
             'jaeger-client',
