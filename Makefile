@@ -38,11 +38,14 @@ bench: $(VENV)/bench/ready
 	-$(VENV)/bench/bin/python -m benchmarks.overhead
 	$(VENV)/bench/bin/python -m benchmarks.soak
 
-# A wheel of this version in dist/, built with PYTHON's setuptools (no
-# download): pip install dist/pyramid_opentracing-*.whl installs it anywhere.
+# A wheel of this version in dist/, built with the setuptools of the test
+# virtualenv (made if missing; no download): then
+# pip install dist/pyramid_opentracing-*.whl installs it anywhere.
+WHEEL_PYTHON ?= $(VENV)/pyramid2/bin/python
 wheel:
+	test -x $(WHEEL_PYTHON) || $(MAKE) $(VENV)/pyramid2/ready
 	rm -rf dist build
-	$(PYTHON) -m pip wheel --no-deps --no-build-isolation -w dist .
+	$(WHEEL_PYTHON) -m pip wheel --no-deps --no-build-isolation -w dist .
 
 clean:
 	rm -rf $(VENV) .coverage .pytest_cache dist build

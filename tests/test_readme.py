@@ -151,7 +151,7 @@ def test_the_wheel_builds_and_installs_into_a_fresh_virtualenv(tmp_path):
         if (ROOT / name).is_file():
             (clone / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, clone / name)
-    subprocess.run(['make', 'wheel', 'PYTHON=' + sys.executable], cwd=clone, check=True,
+    subprocess.run(['make', 'wheel', 'WHEEL_PYTHON=' + sys.executable], cwd=clone, check=True,
                    capture_output=True, timeout=300)
     [wheel] = (clone / 'dist').glob('pyramid_opentracing-*-py3-none-any.whl')
     assert wheel.name in README.read_text(encoding='utf-8')  # the README's install line
