@@ -190,32 +190,31 @@ class ServerSpanStrategy:
         limit = self.pyramid_tracer.policy.max_tag_length
         return self.name_for(request_method(request, limit), None)
 
-    def routed_name(self, request, method):
-        """The span name of ``request`` (HTTP ``method``) once routing is done:
-        ``ot.operation_name_func``'s, else the strategy's rule
-        (:meth:`name_for`); bounded like any tag."""
+    def name_after_routing(self, span, request):
+        """Name the span once routing is done: ``ot.operation_name_func``'s
+        name, else the strategy's rule (:meth:`name_for`), bounded like any
+        tag; unless the application (the view, ``ot.start_span_cb``) gave it
+        a name of its own, which is kept. With :meth:`start_name` (the name
+        before routing), the one place spans are named."""
         pyramid_tracer = self.pyramid_tracer
         limit = pyramid_tracer.policy.max_tag_length
+        method = request_method(request, limit)
+        current = self.current_name(span)
+        if current is not None and current != self.name_for(method, None):
+            return  # named by the application
+        name = None
         function = pyramid_tracer.operation_name_func
         if function is not None:
             try:
                 name = function(request)
-                if name:
-                    name = str(name)
-                    return name if len(name) <= limit else bound(name, limit)
+                name = str(name) if name else None
             except Exception as exc:
                 self.report('ot.operation_name_func', exc, 'the default span name is used')
-        name = self.name_for(method, getattr(request, 'matched_route', None))
-        return name if len(name) <= limit else bound(name, limit)
-
-    def name_after_routing(self, span, request):
-        """Rename the span after its route, unless the application (the view,
-        ``ot.start_span_cb``) gave it a name of its own, which is kept."""
-        method = request_method(request, self.pyramid_tracer.policy.max_tag_length)
-        current = self.current_name(span)
-        if current is not None and current != self.name_for(method, None):
-            return  # named by the application
-        name = self.routed_name(request, method)
+                name = None
+        if name is None:
+            name = self.name_for(method, getattr(request, 'matched_route', None))
+        if len(name) > limit:
+            name = bound(name, limit)
         if name != current:
             self.set_name(span, name)
 
