@@ -1,12 +1,13 @@
-# The two commands a newcomer needs:
+# The commands a newcomer needs:
 #   make demo   installs the package with the OpenTelemetry bridge and serves
 #               the demo app (development.ini) on http://127.0.0.1:6543
 #   make test   installs everything and runs the whole suite, with coverage,
 #               against Pyramid 2.x and against Pyramid 1.10
+#   make wheel  builds the wheel to install elsewhere, in dist/
 PYTHON ?= python3
 VENV := .venv
 
-.PHONY: demo test test-pyramid2 test-pyramid110 bench clean
+.PHONY: demo test test-pyramid2 test-pyramid110 wheel bench clean
 
 $(VENV)/%/ready: setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)/$*
@@ -37,5 +38,14 @@ bench: $(VENV)/bench/ready
 	-$(VENV)/bench/bin/python -m benchmarks.overhead
 	$(VENV)/bench/bin/python -m benchmarks.soak
 
+# A wheel of this version in dist/, built with the setuptools of the test
+# virtualenv (made if missing; no download): then
+# pip install dist/pyramid_opentracing-*.whl installs it anywhere.
+WHEEL_PYTHON ?= $(VENV)/pyramid2/bin/python
+wheel:
+	test -x $(WHEEL_PYTHON) || $(MAKE) $(VENV)/pyramid2/ready
+	rm -rf dist build
+	$(WHEEL_PYTHON) -m pip wheel --no-deps --no-build-isolation -w dist .
+
 clean:
-	rm -rf $(VENV) .coverage .pytest_cache
+	rm -rf $(VENV) .coverage .pytest_cache dist build

@@ -35,7 +35,7 @@ setup(
             'pytest-cov',
             'webtest',
             'waitress',
-            'gunicorn',
+            'gunicorn',  # the exit tests: a server with SIGTERM handling of its own
             'hypothesis',
             'basictracer',
             'jaeger-client',

@@ -4,13 +4,15 @@
 start-up and installs a tween that traces each request when ``ot.trace_all``
 is true. :class:`PyramidTracer` and :func:`trace` trace single views.
 """
+import logging
+
 from pyramid.interfaces import PHASE3_CONFIG
 from pyramid.tweens import INGRESS
 
-from .decorator import traced_view
+from .decorator import view_decorator
 from .request_span import ENVIRON_KEY
 from .selection import resolve_excluded_routes
-from .settings import parse_registry_settings
+from .settings import check_traced_attributes, parse_registry_settings
 from .tracer import PyramidTracer, PyramidTracing
 from .tween import opentracing_tween_factory
 
@@ -27,16 +29,32 @@ def includeme(config):
     written back as typed values, with the PyramidTracer under ``ot.tracer``
     and ``ot.tracing``.
     """
-    config.action('pyramid_opentracing.settings',
-                  lambda: parse_registry_settings(config.registry, config), order=-10)
+    def register():
+        settings = parse_registry_settings(config.registry, config)
+        if not settings['ot.trace_all']:
+            logger.info('pyramid_opentracing: ot.trace_all is off, so requests are not traced '
+                        'by the tween (only views decorated with @trace are); set '
+                        'ot.trace_all = true to trace every request')
+
+    config.action('pyramid_opentracing.settings', register, order=-10)
     # after every route is added (routes are connected in PHASE3_CONFIG)
     config.action('pyramid_opentracing.excluded_routes',
                   lambda: resolve_excluded_routes(config.registry), order=PHASE3_CONFIG + 1)
+    # Late: after every include has added its request methods.
+    config.action('pyramid_opentracing.traced_attributes',
+                  lambda: check_traced_attributes(config.registry), order=CHECK_ORDER)
     config.add_tween('pyramid_opentracing.opentracing_tween_factory', under=INGRESS)
 
 
+#: The order of the start-up checks that need the whole configuration: after
+#: Pyramid's own phases and the actions of includes (order 0).
+CHECK_ORDER = 100
+
+logger = logging.getLogger('pyramid_opentracing')
+
 #: The PyramidTracer of applications that did not include the package.
 _global_pyramid_tracer = PyramidTracer()
+_said_not_included = False
 
 
 def pyramid_tracer_of(request):
@@ -48,6 +66,12 @@ def pyramid_tracer_of(request):
     pyramid_tracer = settings.get('ot.tracer') if settings else None
     if isinstance(pyramid_tracer, PyramidTracer):
         return pyramid_tracer
+    global _said_not_included
+    if not _said_not_included:
+        _said_not_included = True
+        logger.info("pyramid_opentracing: @trace is used without config.include("
+                    "'pyramid_opentracing'), so the ot.* settings are not read: decorated "
+                    "views are traced with opentracing.global_tracer()")
     return _global_pyramid_tracer
 
 
@@ -56,8 +80,9 @@ def trace(*attributes):
 
     The module-level twin of :meth:`PyramidTracer.trace`, for applications
     configured from an INI file that hold no tracer object of their own.
+    ``@trace`` without parentheses is ``@trace()``.
     """
-    return lambda view: traced_view(view, pyramid_tracer_of, attributes)
+    return view_decorator(pyramid_tracer_of, attributes)
 
 
 def get_span(request):

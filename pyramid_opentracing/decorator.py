@@ -14,9 +14,34 @@ from pyramid.viewderivers import requestonly
 from .request_span import ENVIRON_KEY, outcome_of_exception
 from .selection import is_excluded
 
+#: Where venusian (``@view_config``) keeps the callbacks ``config.scan()`` runs.
+VENUSIAN_CALLBACKS = '__venusian_callbacks__'
+
+
+def view_decorator(pyramid_tracer_of, attributes):
+    """The decorator ``trace(*attributes)`` returns, or, when ``trace`` was
+    applied to the view itself (``@trace`` without parentheses), the traced view.
+
+    Raises TypeError at decoration time for anything but attribute names.
+    """
+    if len(attributes) == 1 and callable(attributes[0]):
+        return traced_view(attributes[0], pyramid_tracer_of, ())
+    for name in attributes:
+        if not isinstance(name, str):
+            raise TypeError('trace() takes request attribute names, not %r' % (name,))
+    return lambda view: traced_view(view, pyramid_tracer_of, attributes)
+
 
 def traced_view(view, pyramid_tracer_of, attributes):
-    """``view`` wrapped so each call is traced by ``pyramid_tracer_of(request)``."""
+    """``view`` wrapped so each call is traced by ``pyramid_tracer_of(request)``.
+
+    A view already decorated with ``@view_config`` is refused: venusian
+    registers only the object it was attached to, so ``config.scan()`` would
+    skip the wrapper and the route would silently answer 404.
+    """
+    if getattr(view, VENUSIAN_CALLBACKS, None):
+        raise TypeError('put @trace below @view_config (closer to the function): above it, '
+                        'config.scan() would not register %s' % getattr(view, '__qualname__', view))
     if requestonly(view):
         def traced(request_or_view):
             request = request_or_view

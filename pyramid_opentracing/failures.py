@@ -46,3 +46,42 @@ class FailureLog:
             message += ' %d more such failures were not logged in the last %d s.'
             args += [repeats, self.interval]
         self._log.log(level, message, *args, exc_info=(type(exc), exc, exc.__traceback__))
+
+
+class RateLimitFilter(logging.Filter):
+    """Lets the first record of each message through, then one per
+    ``interval`` seconds, saying how many were left out in between.
+
+    For the loggers of other packages (the OpenTelemetry exporters), which
+    log every failed export: with a dead collector, one line per batch.
+    """
+
+    def __init__(self, interval=60.0, clock=time.monotonic):
+        super().__init__()
+        self.interval = interval
+        self._clock = clock
+        self._seen = {}  # (logger name, message template) -> [logged at, left out]
+
+    def filter(self, record):
+        key = (record.name, str(record.msg))
+        now = self._clock()
+        entry = self._seen.get(key)
+        if entry is not None and now - entry[0] < self.interval:
+            entry[1] += 1
+            return False
+        if len(self._seen) >= MAX_KINDS:
+            self._seen.clear()
+        if entry is not None and entry[1]:
+            record.msg = '%s (%d more such messages were not logged in the last %d s)' % (
+                record.getMessage(), entry[1], self.interval)
+            record.args = ()
+        self._seen[key] = [now, 0]
+        return True
+
+
+def rate_limit_logs(names, interval=60.0):
+    """Rate-limit the loggers ``names`` (once per logger and process)."""
+    for name in names:
+        log = logging.getLogger(name)
+        if not any(isinstance(each, RateLimitFilter) for each in log.filters):
+            log.addFilter(RateLimitFilter(interval))

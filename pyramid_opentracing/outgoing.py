@@ -289,6 +289,16 @@ except ImportError:  # requests is optional: only its helpers need it
     HTTPAdapter = object
 
 
+def import_requests():
+    """The ``requests`` module, or an ImportError saying how to install it."""
+    try:
+        import requests
+    except ImportError as exc:
+        raise ImportError('pyramid_opentracing.outgoing needs requests for this helper '
+                          '(pip install requests); urlopen needs nothing', name='requests') from exc
+    return requests
+
+
 class TracingAdapter(HTTPAdapter):
     """A requests transport adapter that traces every request it sends.
 
@@ -299,6 +309,7 @@ class TracingAdapter(HTTPAdapter):
     """
 
     def __init__(self, target=None, **kwargs):
+        import_requests()
         self.target = target
         super().__init__(**kwargs)
 
@@ -312,7 +323,7 @@ class TracingAdapter(HTTPAdapter):
 
 def traced_session(target=None, session=None):
     """``session`` (a new requests Session by default) tracing all its requests."""
-    import requests
+    requests = import_requests()
     session = requests.Session() if session is None else session
     adapter = TracingAdapter(target)
     session.mount('http://', adapter)
@@ -326,9 +337,9 @@ def http_request(request, method, url, session=None, **kwargs):
     ``kwargs`` are those of ``requests.request``. With a ``session`` of
     your own, only this call is traced.
     """
+    requests = import_requests() if session is None else None
     with client_span(method, url, request, kwargs.pop('headers', None)) as call:
         if session is None:
-            import requests
             response = requests.request(method, url, headers=call.headers, **kwargs)
         else:
             response = session.request(method, url, headers=call.headers, **kwargs)

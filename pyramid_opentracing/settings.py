@@ -5,6 +5,7 @@ into typed values and a :class:`~pyramid_opentracing.PyramidTracer`, raising
 :class:`~pyramid.exceptions.ConfigurationError` that names the setting and
 the value for anything it cannot use.
 """
+import inspect
 import json
 import logging
 import os
@@ -12,6 +13,8 @@ import re
 
 from pyramid.exceptions import ConfigurationError
 from pyramid.path import DottedNameResolver
+from pyramid.interfaces import IRequestExtensions, IRequestFactory
+from pyramid.request import Request
 
 from .captured_headers import CapturedHeaders
 from .request_tags import DEFAULT_MAX_TAG_LENGTH, merged_policy
@@ -168,9 +171,26 @@ def as_pyramid_tracer(name, value, made):
     """A PyramidTracer from ``made``, which may be one or a plain tracer."""
     if isinstance(made, PyramidTracer):
         return made
+    if isinstance(made, type):
+        raise fail(name, value, 'is the class %s, not a tracer: give an instance '
+                                '(its dotted name must name an object, not a class), '
+                                'or name a function returning one in ot.base_tracer_func'
+                   % made.__name__)
     if is_tracer(made):
         return PyramidTracer(made)
     raise fail(name, value, 'gave %r, which is not an OpenTracing tracer' % (made,))
+
+
+def check_parameters(name, value, function, kwargs):
+    """Refuse ``kwargs`` that ``function`` does not accept, before calling it."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):  # a builtin without a signature: let the call tell
+        return
+    try:
+        signature.bind(**kwargs)
+    except TypeError as exc:
+        raise fail(name, value, '%s; it takes %s%s' % (exc, function.__name__, signature)) from None
 
 
 def call_factory(name, value, function, kwargs):
@@ -275,13 +295,15 @@ def span_headers(options, environ=os.environ):
     return build_span_headers(captured, options['ot.response_headers'])
 
 
-def warn_unknown(settings):
-    """Log ``ot.*`` settings nobody reads: usually a typo."""
+def warn_unknown(settings, prefix='ot.', known=KNOWN, others=FACTORY_PREFIXES):
+    """Log the settings under ``prefix`` nobody reads (usually a typo):
+    neither in ``known`` nor under one of the ``others`` prefixes, whose
+    owners check their own."""
     for name in sorted(settings):
-        if (name.startswith('ot.') and name not in KNOWN
-                and not name.startswith(FACTORY_PREFIXES)):
+        if (name.startswith(prefix) and name not in known
+                and not name.startswith(others)):
             logger.warning('pyramid_opentracing: unknown setting %s is ignored; known settings: %s',
-                           name, ', '.join(sorted(KNOWN)))
+                           name, ', '.join(sorted(known)))
 
 
 def tracer_source(settings):
@@ -310,7 +332,10 @@ def build_tracer(settings, config):
         made = resolve(config, name, value)
     elif name == 'ot.tracer_callable':
         parameters = as_parameters('ot.tracer_parameters', settings.get('ot.tracer_parameters', {}))
-        made = call_factory(name, value, as_callable(name, value, config), parameters)
+        function = as_callable(name, value, config)
+        check_parameters('ot.tracer_parameters', settings.get('ot.tracer_parameters'),
+                         function, parameters)
+        made = call_factory(name, value, function, parameters)
     else:  # ot.base_tracer_func, ot.tracing_callable: called with the settings
         made = call_factory(name, value, as_callable(name, value, config), dict(settings))
     return as_pyramid_tracer(name, value, made)
@@ -398,3 +423,36 @@ def parse_registry_settings(registry, config=None):
     settings.update(parse_settings(settings, DottedNames() if config is None else config))
     setattr(registry, PARSED_MARK, True)
     return settings
+
+
+#: What the WSGI request and Pyramid's router set on each request object
+#: rather than on its class.
+INSTANCE_ATTRIBUTES = frozenset({
+    'environ', 'registry', 'invoke_subrequest', 'context', 'root', 'view_name',
+    'subpath', 'traversed', 'virtual_root', 'virtual_root_path'})
+
+
+def request_attribute_names(registry):
+    """The attribute names a request of this application has: those of its
+    request class, those the router sets, and those added by
+    ``config.add_request_method``."""
+    request_class = registry.queryUtility(IRequestFactory, default=Request)
+    names = set(dir(request_class if isinstance(request_class, type) else Request))
+    names.update(INSTANCE_ATTRIBUTES)
+    extensions = registry.queryUtility(IRequestExtensions)
+    if extensions is not None:
+        names.update(extensions.methods, extensions.descriptors)
+    return names
+
+
+def check_traced_attributes(registry):
+    """Refuse ``ot.traced_attributes`` names a request does not have (a typo
+    would otherwise tag nothing, silently). Run once every include is done,
+    so that request methods added anywhere are known."""
+    names = registry.settings.get('ot.traced_attributes') or ()
+    known = request_attribute_names(registry)
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise fail('ot.traced_attributes', names,
+                   'the request has no attribute %s (names of pyramid.request.Request '
+                   'or added with config.add_request_method)' % ', '.join(map(repr, unknown)))

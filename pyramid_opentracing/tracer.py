@@ -73,9 +73,10 @@ class PyramidTracer:
 
         Works without the tween; when the tween already traces the request, the
         attributes are tagged on its span instead of making a second span.
+        ``@tracer.trace`` without parentheses is ``@tracer.trace()``.
         """
-        from .decorator import traced_view
-        return lambda view: traced_view(view, lambda request: self, attributes)
+        from .decorator import view_decorator
+        return view_decorator(lambda request: self, attributes)
 
 
 #: The 1.0 name of :class:`PyramidTracer`.

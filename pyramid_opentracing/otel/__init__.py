@@ -5,9 +5,15 @@ and the ``ot.otel.*`` settings (or the standard ``OTEL_*`` environment
 variables): spans are recorded by the OpenTelemetry SDK and exported over
 OTLP to Jaeger, Tempo, Zipkin or any collector. Needs the ``otel`` extra.
 """
-from .bridge import BridgeTracer
+try:
+    from .bridge import BridgeTracer
+    from .provider import make_bridge
+except ImportError as exc:  # the otel extra is not installed
+    raise ImportError(
+        'pyramid_opentracing.otel needs the otel extra (%s): pip install '
+        '"pyramid_opentracing[otel]" (from a clone: pip install -e ".[otel]")' % exc,
+        name=exc.name) from exc
 from .options import BridgeOptions
-from .provider import make_bridge
 
 __all__ = ['BridgeTracer', 'tracer_from_settings']
 

@@ -5,17 +5,12 @@ deployment configured the OpenTelemetry way keeps working. A value the bridge
 cannot use is a :class:`~pyramid.exceptions.ConfigurationError` naming the
 setting (or the environment variable) and the value, raised at start-up.
 """
+import math
 import os
+import re
 from urllib.parse import urlsplit
 
-from pyramid.exceptions import ConfigurationError
-
-#: Every ``ot.otel.*`` setting the bridge reads.
-NAMES = (
-    'ot.otel.service_name', 'ot.otel.resource_attributes', 'ot.otel.exporter',
-    'ot.otel.protocol', 'ot.otel.endpoint', 'ot.otel.headers', 'ot.otel.sampler_ratio',
-    'ot.otel.propagators', 'ot.otel.provider', 'ot.otel.install_global', 'ot.otel.metrics',
-)
+from ..settings import as_bool, fail, warn_unknown
 
 EXPORTERS = ('otlp', 'zipkin', 'console', 'memory', 'none')
 #: ``sdk``: the bridge builds its TracerProvider; ``global``: it uses the
@@ -23,11 +18,11 @@ EXPORTERS = ('otlp', 'zipkin', 'console', 'memory', 'none')
 PROVIDERS = ('sdk', 'global')
 #: What a TracerProvider the bridge builds is made of: with the global one,
 #: its owner decides these.
-PROVIDER_SETTINGS = (
+PROVIDER_SETTINGS = frozenset({
     'ot.otel.service_name', 'ot.otel.resource_attributes', 'ot.otel.exporter',
     'ot.otel.protocol', 'ot.otel.endpoint', 'ot.otel.headers', 'ot.otel.sampler_ratio',
     'ot.otel.propagators',
-)
+})
 #: The exporters that have a metrics counterpart.
 METRICS_EXPORTERS = ('otlp', 'console', 'memory')
 PROTOCOLS = ('http/protobuf', 'grpc')
@@ -35,10 +30,12 @@ PROPAGATORS = ('tracecontext', 'baggage', 'b3', 'b3multi', 'jaeger', 'none')
 
 DEFAULT_PROPAGATORS = ('tracecontext', 'baggage')
 
+#: Seconds one export, and the flush when the process ends, may take. Short,
+#: so that a dead collector cannot hold up Ctrl-C or SIGTERM for long.
+DEFAULT_TIMEOUT = 2.0
 
-def fail(name, value, problem):
-    """A ConfigurationError naming setting ``name`` and its ``value``."""
-    return ConfigurationError('%s = %r: %s' % (name, value, problem))
+#: A host name or an IPv4 address, or an IPv6 literal in brackets.
+HOST = re.compile(r'[A-Za-z0-9_.~%-]+|\[[0-9A-Fa-f:.]+(%[A-Za-z0-9_.~-]+)?\]')
 
 
 def lookup(settings, name, environ, *variables):
@@ -75,25 +72,6 @@ def as_names(source, value, choices):
     return names
 
 
-def as_flag(source, value):
-    if isinstance(value, bool):
-        return value
-    word = str(value).strip().lower()
-    if word in ('true', 'yes', 'on', '1'):
-        return True
-    if word in ('false', 'no', 'off', '0'):
-        return False
-    raise fail(source, value, 'expected true or false')
-
-
-def old_http_attributes_wanted(environ):
-    """Whether ``OTEL_SEMCONV_STABILITY_OPT_IN`` asks for the old HTTP
-    attributes beside the stable ones (``http/dup``); ``http`` or nothing
-    means the stable ones only. Other categories in the list are not ours."""
-    words = environ.get('OTEL_SEMCONV_STABILITY_OPT_IN', '').replace(',', ' ').split()
-    return 'http/dup' in (word.strip().lower() for word in words)
-
-
 def as_pairs(source, value, secret=False):
     """A dict from ``key=value`` items separated by commas or new lines.
 
@@ -126,83 +104,129 @@ def as_ratio(source, value):
 
 
 def as_endpoint(source, value):
+    """An http(s) URL whose host and port a socket can use."""
     text = str(value).strip()
-    parts = urlsplit(text)
+    shown = '[REDACTED]' if '@' in text else value  # user info may be a secret
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:  # an unclosed IPv6 bracket
+        raise fail(source, shown, 'expected an http:// or https:// URL (%s)' % exc) from None
     if parts.scheme not in ('http', 'https') or not parts.netloc:
-        raise fail(source, '[REDACTED]' if '@' in text else value,
-                   'expected an http:// or https:// URL')
+        raise fail(source, shown, 'expected an http:// or https:// URL')
+    host = parts.netloc.rpartition('@')[2]
+    if host.endswith(']') or ':' not in host:
+        name = host
+    else:
+        name = host.rpartition(':')[0]
+    if not HOST.fullmatch(name):
+        raise fail(source, shown, '%r is not a host name or address' % (name,))
+    try:
+        parts.port  # pylint: disable=pointless-statement
+    except ValueError:
+        raise fail(source, shown, 'the port must be a number from 0 to 65535') from None
     return text
 
 
+def as_timeout(source, value):
+    """Seconds, as OpenTelemetry Python reads OTEL_EXPORTER_OTLP_TIMEOUT."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise fail(source, value, 'expected a number of seconds') from None
+    if not 0 < seconds < math.inf:
+        raise fail(source, value, 'expected a positive number of seconds')
+    return seconds
+
+
+def old_http_attributes_wanted(environ):
+    """Whether ``OTEL_SEMCONV_STABILITY_OPT_IN`` asks for the old HTTP
+    attributes beside the stable ones (``http/dup``); ``http`` or nothing
+    means the stable ones only. Other categories in the list are not ours."""
+    words = environ.get('OTEL_SEMCONV_STABILITY_OPT_IN', '').replace(',', ' ').split()
+    return 'http/dup' in (word.strip().lower() for word in words)
+
+
+def as_text(source, value):
+    return str(value).strip()
+
+
+def choice(choices):
+    return lambda source, value: as_choice(source, value, choices)
+
+
+def names(choices):
+    return lambda source, value: as_names(source, value, choices)
+
+
+def secret_pairs(source, value):
+    return as_pairs(source, value, secret=True)
+
+
+#: Every ``ot.otel.*`` setting: (setting, environment variables read when it
+#: is not set, parser, default). The attribute of BridgeOptions is the name
+#: after ``ot.otel.``. Variables the SDK reads itself are not listed: the SDK
+#: applies them when the setting leaves the value to it (None).
+OPTIONS = (
+    ('ot.otel.service_name', ('OTEL_SERVICE_NAME',), as_text, None),
+    ('ot.otel.resource_attributes', (), as_pairs, {}),
+    ('ot.otel.exporter', ('OTEL_TRACES_EXPORTER',), choice(EXPORTERS), 'otlp'),
+    ('ot.otel.protocol', ('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'),
+     choice(PROTOCOLS), 'http/protobuf'),
+    ('ot.otel.endpoint', (), as_endpoint, None),
+    ('ot.otel.headers', (), secret_pairs, None),
+    ('ot.otel.sampler_ratio', (), as_ratio, None),
+    ('ot.otel.propagators', ('OTEL_PROPAGATORS',), names(PROPAGATORS), DEFAULT_PROPAGATORS),
+    ('ot.otel.timeout', ('OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT'),
+     as_timeout, DEFAULT_TIMEOUT),
+    ('ot.otel.provider', (), choice(PROVIDERS), 'sdk'),
+    ('ot.otel.install_global', (), as_bool, False),
+    ('ot.otel.metrics', (), as_bool, None),  # None: on wherever metrics can go
+)
+
+PREFIX = 'ot.otel.'
+KNOWN = frozenset(option[0] for option in OPTIONS)
+
+
 class BridgeOptions:
-    """The bridge's settings as typed values; None means "the SDK's default"."""
+    """The bridge's settings as typed values; None means "the SDK's default".
+
+    An ``ot.otel.*`` setting that no row of OPTIONS reads is logged as a
+    warning, as unknown ``ot.*`` settings are.
+    """
 
     def __init__(self, settings, environ=None):
         environ = os.environ if environ is None else environ
-        value = settings.get('ot.otel.provider')
-        self.provider = 'sdk' if value in (None, '') else as_choice('ot.otel.provider', value, PROVIDERS)
-        if self.provider == 'global':
-            self._use_global_provider(settings)
-        else:
-            self._build_provider(settings, environ)
-        value = settings.get('ot.otel.install_global')
-        self.install_global = False if value in (None, '') else as_flag('ot.otel.install_global', value)
-        if self.install_global and self.provider == 'global':
-            raise fail('ot.otel.install_global', value,
+        warn_unknown(settings, PREFIX, KNOWN, others=())
+        uses_global = settings.get('ot.otel.provider') not in (None, '') and as_choice(
+            'ot.otel.provider', settings['ot.otel.provider'], PROVIDERS) == 'global'
+        for name, variables, parser, default in OPTIONS:
+            if uses_global and name in PROVIDER_SETTINGS:
+                # the global provider's owner has chosen, and the OTEL_*
+                # variables are theirs: a setting of ours about it is a mistake
+                if settings.get(name) not in (None, ''):
+                    raise fail(name, settings[name], 'the global TracerProvider is used '
+                               '(ot.otel.provider = global): whoever set it up chooses this')
+                value = None
+            else:
+                source, value = lookup(settings, name, environ, *variables)
+            setattr(self, name[len(PREFIX):], default if value is None else parser(source, value))
+        if uses_global:
+            self.exporter = self.protocol = self.propagators = None
+        if self.install_global and uses_global:
+            raise fail('ot.otel.install_global', settings['ot.otel.install_global'],
                        'the global provider is used already (ot.otel.provider = global)')
         self.metrics = self._metrics(settings.get('ot.otel.metrics'))
         self.old_http_attributes = old_http_attributes_wanted(environ)
 
-    def _use_global_provider(self, settings):
-        """The global provider's owner has chosen (and the ``OTEL_*``
-        variables are theirs): any setting of ours about it is a mistake."""
-        for name in PROVIDER_SETTINGS:
-            if settings.get(name) not in (None, ''):
-                raise fail(name, settings[name], 'the global TracerProvider is used '
-                           '(ot.otel.provider = global): whoever set it up chooses this')
-        self.service_name = self.endpoint = self.headers = self.sampler_ratio = None
-        self.resource_attributes = {}
-        self.exporter = self.protocol = None
-        self.propagators = None
-
-    def _build_provider(self, settings, environ):
-        def get(name, *variables):
-            return lookup(settings, name, environ, *variables)
-
-        source, value = get('ot.otel.service_name', 'OTEL_SERVICE_NAME')
-        self.service_name = None if value is None else str(value).strip()
-        source, value = get('ot.otel.resource_attributes')  # the SDK reads OTEL_RESOURCE_ATTRIBUTES
-        self.resource_attributes = {} if value is None else as_pairs(source, value)
-
-        source, value = get('ot.otel.exporter', 'OTEL_TRACES_EXPORTER')
-        self.exporter = 'otlp' if value is None else as_choice(source, value, EXPORTERS)
-        source, value = get('ot.otel.protocol', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
-                            'OTEL_EXPORTER_OTLP_PROTOCOL')
-        self.protocol = 'http/protobuf' if value is None else as_choice(source, value, PROTOCOLS)
-        # The exporters read the OTEL_EXPORTER_OTLP_* endpoint and headers
-        # variables themselves; only the settings are passed on.
-        value = settings.get('ot.otel.endpoint')
-        self.endpoint = None if value in (None, '') else as_endpoint('ot.otel.endpoint', value)
-        value = settings.get('ot.otel.headers')
-        self.headers = None if value in (None, '') else as_pairs('ot.otel.headers', value, secret=True)
-
-        value = settings.get('ot.otel.sampler_ratio')  # else the SDK reads OTEL_TRACES_SAMPLER
-        self.sampler_ratio = None if value in (None, '') else as_ratio('ot.otel.sampler_ratio', value)
-
-        source, value = get('ot.otel.propagators', 'OTEL_PROPAGATORS')
-        self.propagators = (DEFAULT_PROPAGATORS if value is None
-                            else as_names(source, value, PROPAGATORS))
-
     def _metrics(self, value):
         """Metrics are on by default wherever they have somewhere to go:
         the global MeterProvider, or an exporter that takes metrics."""
-        if value in (None, ''):
+        if self.metrics is None:
             return self.provider == 'global' or self.exporter in METRICS_EXPORTERS
-        wanted = as_flag('ot.otel.metrics', value)
-        if wanted and self.provider == 'sdk' and self.exporter not in METRICS_EXPORTERS:
+        if self.metrics and self.provider == 'sdk' and self.exporter not in METRICS_EXPORTERS:
             raise fail('ot.otel.metrics', value,
                        'ot.otel.exporter = %s carries no metrics' % self.exporter)
-        return wanted
+        return self.metrics
 
     def traces_endpoint(self):
         """The OTLP/HTTP traces URL for ``ot.otel.endpoint``, which may be the

@@ -9,16 +9,27 @@ from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from ..failures import rate_limit_logs
+from ..settings import fail
 from .bridge import BridgeTracer
 from .metrics import measure_server_spans
-from .options import fail
 from .semconv import SCHEMA_URL, SCOPE_NAME, package_version
+from .shutdown import CountingBatchSpanProcessor, flush_at_exit
 
 logger = logging.getLogger('pyramid_opentracing')
+
+#: The loggers on which the exporters and the batch processor report failed
+#: exports: one line per failure and per batch would flood the log.
+EXPORT_LOGGERS = (
+    'opentelemetry.exporter.otlp.proto.http.trace_exporter',
+    'opentelemetry.exporter.otlp.proto.grpc.exporter',
+    'opentelemetry.exporter.otlp.common.http',
+    'opentelemetry.sdk._shared_internal',
+)
 
 #: The setting OpenTelemetry's Pyramid instrumentation adds when it is
 #: included in a configuration (by ``opentelemetry-instrument`` or
@@ -99,12 +110,16 @@ def make_meter_provider(options, resource):
     elif options.protocol == 'grpc':
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
         reader = PeriodicExportingMetricReader(OTLPMetricExporter(
-            endpoint=options.metrics_endpoint(), headers=options.headers))
+            endpoint=options.metrics_endpoint(), headers=options.headers, timeout=options.timeout))
     else:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
         reader = PeriodicExportingMetricReader(OTLPMetricExporter(
-            endpoint=options.metrics_endpoint(), headers=options.headers))
-    return MeterProvider(metric_readers=[reader], resource=resource, shutdown_on_exit=True), reader
+            endpoint=options.metrics_endpoint(), headers=options.headers, timeout=options.timeout))
+    meter_provider = MeterProvider(metric_readers=[reader], resource=resource,
+                                   shutdown_on_exit=False)
+    # the last metrics leave at exit and on SIGTERM with the spans, as bounded
+    flush_at_exit(meter_provider, None, options.timeout, 'the metrics endpoint')
+    return meter_provider, reader
 
 
 class _Stdout:
@@ -145,7 +160,7 @@ def make_exporter(options):
         except ImportError:
             raise fail('ot.otel.exporter', 'zipkin', 'install opentelemetry-exporter-zipkin-json '
                                                      '(pyramid_opentracing[zipkin])') from None
-        return ZipkinExporter(endpoint=options.zipkin_endpoint()), True
+        return ZipkinExporter(endpoint=options.zipkin_endpoint(), timeout=options.timeout), True
     if options.protocol == 'grpc':
         try:
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -158,26 +173,40 @@ def make_exporter(options):
         except ImportError:
             raise fail('ot.otel.exporter', 'otlp', 'install opentelemetry-exporter-otlp-proto-http '
                                                    '(pyramid_opentracing[otel])') from None
-    return OTLPSpanExporter(endpoint=options.traces_endpoint(), headers=options.headers), True
+    rate_limit_logs(EXPORT_LOGGERS)
+    exporter = OTLPSpanExporter(endpoint=options.traces_endpoint(), headers=options.headers,
+                                timeout=options.timeout)
+    return exporter, True
+
+
+def destination(options):
+    """Where the exporter sends spans, for a log line."""
+    if options.exporter == 'zipkin':
+        return options.zipkin_endpoint() or 'the Zipkin endpoint'
+    return options.traces_endpoint() or 'the OTLP endpoint of the OTEL_EXPORTER_OTLP_* variables'
 
 
 def make_provider(options):
     """(TracerProvider, exporter) for ``options``.
 
     OTLP exports in batches on the SDK's background thread, so the request
-    path only queues finished spans; console and memory export as each span
-    ends, which is what a developer and a test want. The provider flushes and
-    shuts down when the process exits.
+    path only queues finished spans; the provider is flushed and shut down
+    when the process exits or receives SIGTERM, within ``options.timeout``
+    (see :mod:`.shutdown`). Console and memory export as each span ends,
+    which is what a developer and a test want.
     """
     sampler = None
     if options.sampler_ratio is not None:
         sampler = ParentBased(TraceIdRatioBased(options.sampler_ratio))
-    provider = TracerProvider(resource=make_resource(options), sampler=sampler,
-                              shutdown_on_exit=True)
     exporter, batched = make_exporter(options)
-    if exporter is not None:
-        processor = BatchSpanProcessor(exporter) if batched else SimpleSpanProcessor(exporter)
+    provider = TracerProvider(resource=make_resource(options), sampler=sampler,
+                              shutdown_on_exit=not batched)
+    if batched:
+        processor = CountingBatchSpanProcessor(exporter)
         provider.add_span_processor(processor)
+        flush_at_exit(provider, processor.ledger, options.timeout, destination(options))
+    elif exporter is not None:
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
     return provider, exporter
 
 

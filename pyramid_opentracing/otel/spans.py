@@ -16,6 +16,7 @@ from opentelemetry.trace import (
 from ..request_span import ServerSpanStrategy, request_method
 from ..request_tags import exception_texts, path_redacted, qualified_name
 from . import shim_internals
+from .options import HOST
 from .semconv import SCOPE_NAME, old_outcome_attributes, old_server_attributes
 
 #: A path with only the characters webob leaves as they are when it
@@ -34,11 +35,20 @@ def method_attributes(method):
 
 
 def host_and_port(host):
-    """('example.com', 8080) from a Host header value (IPv6 literals too)."""
+    """('example.com', 8080) from a Host header value (IPv6 literals too).
+
+    The header comes from the client: a name with characters no host has
+    is None, and so is a port that is not one (0 to 65535), which an
+    exporter would refuse or fail to encode.
+    """
     name, sep, port = host.rpartition(':')
     if not sep or ']' in port:
-        return host, None
-    return name, int(port) if port.isdigit() else None
+        name, port = host, None
+    elif port.isascii() and port.isdigit() and len(port) <= 5 and int(port) <= 65535:
+        port = int(port)
+    else:
+        port = None
+    return (name if HOST.fullmatch(name) else None), port
 
 
 def server_attributes(request, policy):
