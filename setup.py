@@ -20,7 +20,10 @@ setup(
     long_description_content_type='text/x-rst',
     license='Apache-2.0',
     packages=find_packages(include=['pyramid_opentracing', 'pyramid_opentracing.*']),
-    package_data={'pyramid_opentracing': ['py.typed']},
+    package_data={
+        'pyramid_opentracing': ['py.typed'],
+        'pyramid_opentracing.toolbar': ['templates/*.dbtmako', 'static/*'],
+    },
     python_requires='>=3.9',
     install_requires=[
         'pyramid>=1.10,<3',
@@ -29,6 +32,7 @@ setup(
     ],
     extras_require={
         'otel': otel,
+        'debugtoolbar': ['pyramid_debugtoolbar>=4.10'],
         'testing': [
             'pytest',
             'pytest-cov',
@@ -43,6 +47,9 @@ setup(
             # the OTel bridge's end-to-end and side-by-side tests
             'opentelemetry-proto>=1.20',
             'opentelemetry-instrumentation-pyramid>=0.41b0',
+            # the Tracing panel, driven in headless Chromium
+            'pyramid_debugtoolbar>=4.10',
+            'selenium>=4.11',
         ] + otel,
         # benchmarks/overhead.py compares against OpenTelemetry's own
         # Pyramid instrumentation (and fetches the original 1.0.0 itself).

@@ -74,6 +74,20 @@ def as_length(name, value, config=None):
     return length
 
 
+def as_trace_url(name, value, config=None):
+    """A link template for a trace: a URL with ``{trace_id}`` in it."""
+    if not isinstance(value, str) or not value.strip():
+        raise fail(name, value, 'expected a URL with {trace_id} in it')
+    url = value.strip()
+    if '{trace_id}' not in url:
+        raise fail(name, value, 'must contain {trace_id}, where the trace id goes')
+    try:
+        url.format(trace_id='0')
+    except (IndexError, KeyError, ValueError) as exc:
+        raise fail(name, value, 'only {trace_id} may be in braces (%s)' % exc) from None
+    return url
+
+
 def as_parameters(name, value):
     """Keyword arguments for ot.tracer_callable: a dict, JSON text, or ``key = value`` lines."""
     if isinstance(value, dict):
@@ -147,6 +161,7 @@ OPTIONS = (
     ('ot.redacted_headers', as_words, ()),
     ('ot.redacted_query_params', as_words, ()),
     ('ot.max_tag_length', as_length, DEFAULT_MAX_TAG_LENGTH),
+    ('ot.toolbar.trace_url', as_trace_url, None),
 )
 
 #: The options that make the TagPolicy, and its argument for each.
