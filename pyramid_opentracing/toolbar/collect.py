@@ -66,6 +66,11 @@ class SpanSource:
             trace = self._watched.setdefault(trace_id, RequestTrace(trace_id))
         return trace
 
+    def trace_id_of(self, span):
+        """The trace id of OpenTracing ``span`` as a number, or None."""
+        trace_id = getattr(span.context, 'trace_id', None)
+        return trace_id if isinstance(trace_id, int) else None
+
     def record(self, trace_id, span):
         """File finished ``span`` under its trace, if that trace is watched."""
         trace = self._watched.get(trace_id)
@@ -84,6 +89,10 @@ class OtelSpanSource(SpanSource):
         super().__init__(tracer)
         from .otel_processor import KeepWatchedSpans
         provider.add_span_processor(KeepWatchedSpans(self))
+
+    def trace_id_of(self, span):
+        """The trace id of ``span``, a shim span, as a number."""
+        return span.unwrap().get_span_context().trace_id
 
 
 class RecorderSpanSource(SpanSource):

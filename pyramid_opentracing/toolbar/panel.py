@@ -27,12 +27,14 @@ class TracingPanel(DebugPanel):
         self.source = self.trace = None
         self.trace_url = request.registry.settings.get('ot.toolbar.trace_url')
         span = get_span(request)
-        trace_id = getattr(getattr(span, 'context', None), 'trace_id', None)
-        if not isinstance(trace_id, int) or not trace_id:
-            return  # not traced, or by the no-op tracer
+        if span is None:
+            return
         owner = request.registry.settings['ot.tracer']
-        self.source = SpanSources.of(request.registry).get(owner.tracer)
-        self.trace = self.source.watch(trace_id)
+        source = SpanSources.of(request.registry).get(owner.tracer)
+        trace_id = source.trace_id_of(span)
+        if trace_id:  # else traced by a tracer that records nothing
+            self.source = source
+            self.trace = source.watch(trace_id)
 
     @property
     def nav_subtitle(self):
