@@ -36,7 +36,8 @@ def floor_tween_factory(handler, registry):
         except EXPECTED_EXTRACT_ERRORS:
             parent = None
         method = request.method
-        scope = tracer.start_active_span(method, child_of=parent, finish_on_close=False, tags={
+        scope = tracer.start_active_span(method, child_of=parent, finish_on_close=False,
+                                         ignore_active_span=True, tags={
             tags.COMPONENT: 'pyramid',
             tags.SPAN_KIND: tags.SPAN_KIND_RPC_SERVER,
             tags.HTTP_METHOD: method,
@@ -66,7 +67,7 @@ def include_otel_floor(config, tracer):
     """The floor for the OpenTelemetry bridge, which makes real SERVER spans.
 
     For a shim tracer pyramid_opentracing starts the OpenTelemetry span
-    itself (``pyramid_opentracing.otel.spans.OtelServerSpans``); this floor
+    itself (``pyramid_opentracing.otel.spans.OtelStrategy``); this floor
     makes the same calls: extract, ``start_span`` with kind SERVER and the
     same semantic-convention attributes (computed by the bridge's own
     ``server_attributes``, so only the control flow around them differs),
@@ -80,7 +81,8 @@ def include_otel_floor(config, tracer):
 
 def otel_floor_tween_factory(handler, registry):
     from opentelemetry.trace import SpanKind
-    from pyramid_opentracing.otel.spans import ServerScope, parent_context, server_attributes, wrap
+    from pyramid_opentracing.otel.shim_internals import ServerScope
+    from pyramid_opentracing.otel.spans import parent_context, server_attributes, wrap
     from pyramid_opentracing.tracer import TagPolicy
     tracer = registry.settings['bench.floor_tracer']
     otel_tracer = tracer.unwrap()

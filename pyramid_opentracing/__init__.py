@@ -33,21 +33,20 @@ def includeme(config):
     config.add_tween('pyramid_opentracing.opentracing_tween_factory', under=INGRESS)
 
 
-_default_tracer = None
+#: The PyramidTracer of applications that did not include the package.
+_global_pyramid_tracer = PyramidTracer()
 
 
-def registry_tracer(request):
+def pyramid_tracer_of(request):
     """The PyramidTracer configured for the request's application.
 
     Falls back to one on the global tracer where ``includeme`` did not run.
     """
-    global _default_tracer
-    tracer = request.registry.settings.get('ot.tracer') if request.registry.settings else None
-    if isinstance(tracer, PyramidTracer):
-        return tracer
-    if _default_tracer is None:
-        _default_tracer = PyramidTracer()
-    return _default_tracer
+    settings = request.registry.settings
+    pyramid_tracer = settings.get('ot.tracer') if settings else None
+    if isinstance(pyramid_tracer, PyramidTracer):
+        return pyramid_tracer
+    return _global_pyramid_tracer
 
 
 def trace(*attributes):
@@ -56,7 +55,7 @@ def trace(*attributes):
     The module-level twin of :meth:`PyramidTracer.trace`, for applications
     configured from an INI file that hold no tracer object of their own.
     """
-    return lambda view: traced_view(view, registry_tracer, attributes)
+    return lambda view: traced_view(view, pyramid_tracer_of, attributes)
 
 
 def get_span(request):

@@ -3,26 +3,29 @@
 Pyramid decides how to call a view by inspecting its arguments, so the
 wrapper keeps the view's shape: ``view(request)`` (which also serves methods of
 class-based views, called as ``method(self)``) or ``view(context, request)``.
+The span goes through the same lifecycle as the tween's
+(:class:`~pyramid_opentracing.request_span.ServerSpanStrategy`).
 """
 import functools
 
 from pyramid.interfaces import IRequest, IResponse
 from pyramid.viewderivers import requestonly
 
-from .request_span import ENVIRON_KEY, outcome_of_exception, tag_attributes
+from .request_span import ENVIRON_KEY, outcome_of_exception
 
 
-def traced_view(view, tracer_for, attributes):
-    """``view`` wrapped so each call is traced by ``tracer_for(request)``."""
+def traced_view(view, pyramid_tracer_of, attributes):
+    """``view`` wrapped so each call is traced by ``pyramid_tracer_of(request)``."""
     if requestonly(view):
         def traced(request_or_view):
             request = request_or_view
             if not IRequest.providedBy(request):
                 request = getattr(request_or_view, 'request', request_or_view)
-            return run_traced(tracer_for, request, attributes, view, request_or_view)
+            return run_traced(pyramid_tracer_of, request, attributes, view, request_or_view)
     else:
         def traced(*args, **kwargs):
-            return run_traced(tracer_for, find_request(args), attributes, view, *args, **kwargs)
+            return run_traced(pyramid_tracer_of, find_request(args), attributes, view,
+                              *args, **kwargs)
     return functools.wraps(view)(traced)
 
 
@@ -39,26 +42,21 @@ def find_request(args):
     raise TypeError('pyramid_opentracing cannot find the request among %r' % (args,))
 
 
-def run_traced(tracer_for, request, attributes, view, *args, **kwargs):
+def run_traced(pyramid_tracer_of, request, attributes, view, *args, **kwargs):
     """Call ``view(*args, **kwargs)`` inside a span for ``request``."""
-    owner = tracer_for(request)
+    strategy = pyramid_tracer_of(request).server_span_strategy()
     span = request.environ.get(ENVIRON_KEY)
     if span is not None:  # the tween traces this request already
-        try:
-            tag_attributes(span, request, attributes, owner)
-        except Exception as exc:
-            owner.failures.report('tagging the server span', exc, 'the view runs untagged')
+        strategy.tag_attributes(span, request, attributes)
         return view(*args, **kwargs)
-    spans = owner.server_spans()
-    name = spans.operation_name(request)
-    scope = spans.start(request, attributes, name)
+    scope = strategy.start(request)
     if scope is None:
         return view(*args, **kwargs)
     try:
         result = view(*args, **kwargs)
     except BaseException as exc:
-        spans.end(scope, request, name, *outcome_of_exception(exc, None))
+        strategy.end(scope, request, attributes, *outcome_of_exception(exc, None))
         raise
     response = result if IResponse.providedBy(result) else getattr(request, 'response', None)
-    spans.end(scope, request, name, getattr(response, 'status_int', None), None)
+    strategy.end(scope, request, attributes, getattr(response, 'status_int', None), None)
     return result

@@ -16,32 +16,45 @@ untraced and the failure is logged once on the ``pyramid_opentracing`` logger.
 Request headers never become tags, so Authorization and Cookie stay out.
 """
 import urllib.request
+import weakref
 from contextlib import contextmanager
 
 import opentracing
 from opentracing.ext import tags
 
-from .failures import FailureLog
+from . import _global_pyramid_tracer, pyramid_tracer_of
+from .request_span import is_otel_shim
 from .request_tags import error_fields
-from .tracer import PyramidTracer, is_otel_shim
+from .tracer import PyramidTracer
 
-#: Shared by the PyramidTracers made here for plain tracers, one per call:
-#: a tracer failing on every call is still reported once, not every time.
-_failures = FailureLog()
+#: The PyramidTracer of each plain OpenTracing tracer outgoing calls were
+#: made with, made on the first call; they share one failure log, so that a
+#: tracer failing on every call is reported once.
+_plain_pyramid_tracers = weakref.WeakKeyDictionary()
 
 
-def owner_of(target):
-    """The PyramidTracer for ``target``: a Pyramid request (its registry's
-    tracer), a PyramidTracer, an OpenTracing tracer, or None (the global one)."""
+def pyramid_tracer_for(target):
+    """The PyramidTracer for ``target``: a Pyramid request (its registry's),
+    a PyramidTracer, an OpenTracing tracer, or None (the global tracer)."""
     if isinstance(target, PyramidTracer):
         return target
-    registry = getattr(target, 'registry', None)
-    if registry is not None:
-        from . import registry_tracer
-        return registry_tracer(target)
-    owner = PyramidTracer(target)
-    owner.failures = _failures
-    return owner
+    if target is None:
+        return _global_pyramid_tracer
+    if getattr(target, 'registry', None) is not None:
+        return pyramid_tracer_of(target)
+    try:
+        return _plain_pyramid_tracers[target]
+    except KeyError:
+        pass
+    except TypeError:  # a tracer that cannot be weakly referenced
+        return _shared_failures(PyramidTracer(target))
+    pyramid_tracer = _plain_pyramid_tracers[target] = _shared_failures(PyramidTracer(target))
+    return pyramid_tracer
+
+
+def _shared_failures(pyramid_tracer):
+    pyramid_tracer.failures = _global_pyramid_tracer.failures
+    return pyramid_tracer
 
 
 def _parent(tracer, target):
@@ -59,10 +72,10 @@ def _parent(tracer, target):
 class ClientCall:
     """One outgoing request: its span (or None) and the headers to send."""
 
-    __slots__ = ('owner', 'span', 'headers', 'status_code', 'error', '_finish')
+    __slots__ = ('pyramid_tracer', 'span', 'headers', 'status_code', 'error', '_finish')
 
-    def __init__(self, owner, span, headers, finish):
-        self.owner = owner
+    def __init__(self, pyramid_tracer, span, headers, finish):
+        self.pyramid_tracer = pyramid_tracer
         self.span = span
         self.headers = headers
         self.status_code = None
@@ -85,9 +98,9 @@ def client_span(method, url, target=None, headers=None, name=None):
     OpenTracing tracer, or None for the global tracer. The span is named
     after the method unless given a ``name``.
     """
-    owner = owner_of(target)
+    pyramid_tracer = pyramid_tracer_for(target)
     headers = dict(headers or {})
-    call = start_call(owner, target, method, url, headers, name)
+    call = start_call(pyramid_tracer, target, method, url, headers, name)
     try:
         yield call
     except BaseException as exc:
@@ -98,18 +111,18 @@ def client_span(method, url, target=None, headers=None, name=None):
         finish_call(call)
 
 
-def start_call(owner, target, method, url, headers, name=None):
+def start_call(pyramid_tracer, target, method, url, headers, name=None):
     """A ClientCall with a started CLIENT span and its context in ``headers``."""
-    safe_url = owner.policy.redactor.url(url)
+    safe_url = pyramid_tracer.policy.redactor.url(url)
     try:
-        tracer = owner.tracer
+        tracer = pyramid_tracer.tracer
         span, finish = _client_spans(tracer).start(
             tracer, _parent(tracer, target), method.upper(), safe_url, name)
     except Exception as exc:
-        owner.failures.report('starting a client span', exc, 'the outgoing request is sent untraced')
-        return ClientCall(owner, None, headers, None)
-    inject(owner, tracer, span.context, headers)
-    return ClientCall(owner, span, headers, finish)
+        pyramid_tracer.failures.report('starting a client span', exc, 'the outgoing request is sent untraced')
+        return ClientCall(pyramid_tracer, None, headers, None)
+    inject(pyramid_tracer, tracer, span.context, headers)
+    return ClientCall(pyramid_tracer, span, headers, finish)
 
 
 def finish_call(call):
@@ -117,38 +130,38 @@ def finish_call(call):
     if call.span is None:
         return
     try:
-        call._finish(call.span, call.status_code, call.error, call.owner)
+        call._finish(call.span, call.status_code, call.error, call.pyramid_tracer)
     except Exception as exc:
-        call.owner.failures.report('tagging a client span', exc, 'its tags may be incomplete')
+        call.pyramid_tracer.failures.report('tagging a client span', exc, 'its tags may be incomplete')
     try:
         call.span.finish()
     except Exception as exc:
-        call.owner.failures.report('finishing a client span', exc, 'the span may be lost')
+        call.pyramid_tracer.failures.report('finishing a client span', exc, 'the span may be lost')
 
 
 def outgoing_headers(target=None, headers=None):
     """``headers`` (a new dict) plus the active span's trace context, for a
     request made with any client; no span is started."""
-    owner = owner_of(target)
+    pyramid_tracer = pyramid_tracer_for(target)
     headers = dict(headers or {})
     try:
-        tracer = owner.tracer
+        tracer = pyramid_tracer.tracer
         parent = _parent(tracer, target)
     except Exception as exc:
-        owner.failures.report('finding the span of an outgoing request', exc,
+        pyramid_tracer.failures.report('finding the span of an outgoing request', exc,
                               'the next service starts a new trace')
         return headers
     if parent is not None:
-        inject(owner, tracer, parent.context, headers)
+        inject(pyramid_tracer, tracer, parent.context, headers)
     return headers
 
 
-def inject(owner, tracer, span_context, headers):
+def inject(pyramid_tracer, tracer, span_context, headers):
     """Write ``span_context`` into ``headers``; a failure is reported, not raised."""
     try:
         tracer.inject(span_context, opentracing.Format.HTTP_HEADERS, headers)
     except Exception as exc:
-        owner.failures.report('injecting the trace context into an outgoing request', exc,
+        pyramid_tracer.failures.report('injecting the trace context into an outgoing request', exc,
                               'the next service starts a new trace')
 
 
@@ -165,12 +178,12 @@ class _OpenTracingClientSpans:
         return span, _OpenTracingClientSpans.finish
 
     @staticmethod
-    def finish(span, status_code, error, owner):
+    def finish(span, status_code, error, pyramid_tracer):
         if status_code is not None:
             span.set_tag(tags.HTTP_STATUS_CODE, status_code)
         if error is not None:
             span.set_tag(tags.ERROR, True)
-            span.log_kv(error_fields(error, owner.policy))
+            span.log_kv(error_fields(error, pyramid_tracer.policy))
         elif status_code is not None and status_code >= 400:
             span.set_tag(tags.ERROR, True)
 
@@ -182,7 +195,7 @@ class _OtelClientSpans:
     def start(tracer, parent, method, url, name=None):
         from .otel.spans import client_attributes, start_client_span, tag_client_outcome
         span = start_client_span(tracer, parent, method, url, client_attributes(url), name)
-        return span, lambda span, status, error, owner: tag_client_outcome(span, status, error)
+        return span, lambda span, status, error, pyramid_tracer: tag_client_outcome(span, status, error)
 
 
 def _client_spans(tracer):

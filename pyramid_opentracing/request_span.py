@@ -1,28 +1,34 @@
 """The server span of a request: start, activate, tag, deactivate, finish.
 
+One lifecycle for the tween and the ``@trace`` decorator alike: a
+:class:`ServerSpanStrategy` made once per PyramidTracer and OpenTracing
+tracer starts the span (:meth:`~ServerSpanStrategy.start`) and ends it
+(:meth:`~ServerSpanStrategy.end`, :meth:`~ServerSpanStrategy.end_with_response`).
+Subclasses say only how a span is started, named and tagged:
+:class:`OpenTracingStrategy` for any tracer, :class:`NoopStrategy` for
+opentracing's own no-op Tracer, and ``otel.spans.OtelStrategy`` for
+OpenTelemetry's shim.
+
 Every call into the tracer is guarded: whatever the tracer or the request
 does, the request is served, the failure is reported once on the
 ``pyramid_opentracing`` logger, and no scope is left active on the thread.
-
-This is the per-request path of every traced application, so it allocates
-nothing of its own: the span lives in the request's environ (under
-:data:`ENVIRON_KEY`, where :func:`pyramid_opentracing.get_span` finds it),
-the scope in the caller's local variables, and :class:`ServerSpans` is made
-once per tracer. ``benchmarks/overhead.py`` measures what it costs.
+The span lives in the request's environ (under :data:`ENVIRON_KEY`, where
+:func:`pyramid_opentracing.get_span` finds it) and the scope in the
+caller's local variables. This is the per-request path of every traced
+application: ``benchmarks/overhead.py`` measures what it costs.
 """
 import logging
+import sys
 
 import opentracing
 from opentracing.ext import tags
 
-from .request_tags import attribute_tag, error_fields, http_url
+from .redaction import BODY_ATTRIBUTES
+from .request_tags import attribute_tag, bound, error_fields, http_url
+from .streaming import finish_on_close
 
 #: Where the span of a request is kept while the request runs.
 ENVIRON_KEY = 'pyramid_opentracing.span'
-
-#: Set in the environ when ``ot.start_span_cb`` named the span: the name it
-#: gave is kept instead of the route's.
-NAMED_BY_USER_KEY = 'pyramid_opentracing.named_by_user'
 
 HTTP_HEADERS = opentracing.Format.HTTP_HEADERS
 
@@ -33,6 +39,19 @@ EXPECTED_EXTRACT_ERRORS = (
     opentracing.SpanContextCorruptedException,
     opentracing.UnsupportedFormatException,
 )
+
+#: Bodies that are complete when the tween returns; any other app_iter is
+#: streamed by the server after the tween returns.
+COMPLETE_BODIES = (list, tuple)
+
+#: Request attributes that hold (or parse) the request body. Tracing never
+#: reads them: that would buffer the whole upload before the view runs and
+#: consume ``wsgi.input``. They are tagged with the size the client announced.
+UNREAD_ATTRIBUTES = BODY_ATTRIBUTES | {'POST', 'params'}
+
+#: Of these, the ones that hold something other than the body when there is
+#: none (the query parameters): read normally for a request without a body.
+QUERY_ATTRIBUTES = frozenset({'POST', 'params'})
 
 
 def outcome_of_exception(exc, status_if_unknown):
@@ -47,236 +66,331 @@ def outcome_of_exception(exc, status_if_unknown):
     return status_if_unknown, exc
 
 
-class ServerSpans:
-    """Makes the server spans of one :class:`PyramidTracer` with one tracer.
+def request_method(request, limit):
+    """The HTTP method of ``request``, bounded to ``limit`` characters.
 
-    :meth:`start` and :meth:`end` bracket a request (the tween writes them
-    out). Subclasses say how a span starts (:meth:`start_active`), what it
-    is called once routing is done (:meth:`operation_name`) and how it is
-    renamed and tagged at the end (:meth:`tag_outcome`): :class:`OpenTracingSpans`
-    for any tracer, and the OpenTelemetry bridge's SERVER spans for the shim.
-    The work is spread over few calls on purpose: at this depth a Python
-    call costs as much as a tracer call.
+    Read from the environ: ``request.method`` is a property call (a
+    ``DummyRequest`` has only that).
+    """
+    method = request.environ.get('REQUEST_METHOD') or request.method
+    return method if len(method) <= limit else bound(method, limit)
+
+
+def is_otel_shim(tracer):
+    """Whether ``tracer`` is OpenTelemetry's OpenTracing shim, whose own
+    start_span cannot set a span kind. Imports nothing: if the shim module
+    is not loaded, no tracer can be one."""
+    shim = sys.modules.get('opentelemetry.shim.opentracing_shim')
+    return shim is not None and isinstance(tracer, shim.TracerShim)
+
+
+def strategy_for(pyramid_tracer, tracer):
+    """How ``pyramid_tracer`` makes server spans with the OpenTracing ``tracer``:
+    real OpenTelemetry SERVER spans for the shim, nothing at all for
+    opentracing's no-op Tracer, else plain OpenTracing. Never raises: if the
+    OpenTelemetry strategy cannot be loaded, the shim is used through the
+    OpenTracing API."""
+    if type(tracer) is opentracing.Tracer:
+        return NoopStrategy(pyramid_tracer, tracer)
+    if is_otel_shim(tracer):
+        try:
+            from .otel.spans import OtelStrategy
+            return OtelStrategy(pyramid_tracer, tracer)
+        except Exception as exc:
+            pyramid_tracer.failures.report(
+                'loading the OpenTelemetry server spans', exc,
+                'server spans are made through the OpenTracing API')
+    return OpenTracingStrategy(pyramid_tracer, tracer)
+
+
+class ServerSpanStrategy:
+    """How one :class:`~pyramid_opentracing.PyramidTracer` makes server spans
+    with one OpenTracing tracer (``.tracer``).
+
+    Made once per tracer object. It keeps no copy of the PyramidTracer's
+    settings (tag policy, callbacks, failure log): it reads them when a
+    request needs them, so settings given after it was made still apply.
+    Subclasses provide :meth:`start_active`, :meth:`name_for`,
+    :meth:`current_name`, :meth:`set_name` and :meth:`tag_outcome`.
     """
 
-    #: Set when the tracer records nothing at all: the tween then makes no
-    #: tracer calls and keeps this span in the environ for get_span().
-    noop_span = None
-
-    def __init__(self, owner, tracer):
-        self.owner = owner
+    def __init__(self, pyramid_tracer, tracer):
+        self.pyramid_tracer = pyramid_tracer
         self.tracer = tracer
-        self.policy = owner.policy
-        self.failures = owner.failures
 
-    def start(self, request, attributes, name):
-        """Start and activate the span of ``request`` and keep it in the
-        environ: the scope, or None if the tracer failed (the request is then
-        served untraced). The tween does the same, written out."""
+    # -- the lifecycle -------------------------------------------------------
+
+    def start(self, request):
+        """Start and activate the span of ``request``, keep it in the environ
+        and run ``ot.start_span_cb``: the scope, or None if the tracer failed
+        (the request is then served untraced)."""
         try:
             try:
                 parent = self.tracer.extract(HTTP_HEADERS, request.headers)
             except Exception as exc:
                 parent = self.no_parent(exc)
-            scope = self.start_active(request, name, parent)
+            scope = self.start_active(request, parent)
             span = scope.span
         except Exception as exc:
-            self.failed_to_start(exc)
+            self.report('starting the server span', exc, 'the request is served untraced')
             return None
         request.environ[ENVIRON_KEY] = span
-        if (attributes or self.owner.start_span_cb is not None) and not self.decorate(
-                scope, span, request, attributes):
-            return None
+        callback = self.pyramid_tracer.start_span_cb
+        if callback is not None:
+            self.run_start_span_cb(callback, span, request)
         return scope
+
+    def end(self, scope, request, attributes, status_code, error):
+        """Deactivate, tag the ``attributes`` and the outcome, and finish."""
+        span = scope.span
+        self.deactivate(scope, span)
+        if attributes:
+            self.tag_attributes(span, request, attributes)
+        self.finish(span, request, status_code, error)
+
+    def end_with_response(self, scope, request, attributes, response):
+        """:meth:`end` for the ``response`` the handler returned: finished now,
+        or when the server closes a streamed body. Returns the response."""
+        span = scope.span
+        self.deactivate(scope, span)
+        try:
+            status = response.status_int
+            error = getattr(request, 'exception', None) if status >= 500 else None
+            if attributes:
+                self.tag_attributes(span, request, attributes)
+            if not isinstance(response.app_iter, COMPLETE_BODIES):
+                finish_on_close(response, self, span, request, status, error)
+                return response
+        except Exception as exc:
+            self.report('reading the response', exc, 'its span may be incomplete')
+            status = error = None
+        self.finish(span, request, status, error)
+        return response
+
+    def finish(self, span, request, status_code, error):
+        """Name the span after routing, tag the outcome and finish it (its
+        scope must be closed already)."""
+        environ = request.environ
+        if environ.get(ENVIRON_KEY) is span:
+            del environ[ENVIRON_KEY]
+        try:
+            self.name_after_routing(span, request)
+            self.tag_outcome(span, request, status_code, error)
+        except Exception as exc:
+            self.report('tagging the finished server span', exc, 'its tags may be incomplete')
+        try:
+            span.finish()
+        except Exception as exc:
+            self.report('finishing the server span', exc, 'the span may be lost')
+
+    # -- naming ----------------------------------------------------------------
+
+    def start_name(self, request):
+        """The name a span starts with, before routing."""
+        limit = self.pyramid_tracer.policy.max_tag_length
+        return self.name_for(request_method(request, limit), None)
+
+    def routed_name(self, request, method=None):
+        """The span name once routing is done: ``ot.operation_name_func``'s,
+        else the strategy's rule (:meth:`name_for`); bounded like any tag."""
+        pyramid_tracer = self.pyramid_tracer
+        limit = pyramid_tracer.policy.max_tag_length
+        function = pyramid_tracer.operation_name_func
+        if function is not None:
+            try:
+                name = function(request)
+                if name:
+                    name = str(name)
+                    return name if len(name) <= limit else bound(name, limit)
+            except Exception as exc:
+                self.report('ot.operation_name_func', exc, 'the default span name is used')
+        if method is None:
+            method = request_method(request, limit)
+        name = self.name_for(method, getattr(request, 'matched_route', None))
+        return name if len(name) <= limit else bound(name, limit)
+
+    def name_after_routing(self, span, request):
+        """Rename the span after its route, unless the application (the view,
+        ``ot.start_span_cb``) gave it a name of its own, which is kept."""
+        method = request_method(request, self.pyramid_tracer.policy.max_tag_length)
+        current = self.current_name(span)
+        if current is not None and current != self.name_for(method, None):
+            return  # named by the application
+        name = self.routed_name(request, method)
+        if name != current:
+            self.set_name(span, name)
+
+    # -- tags and callbacks --------------------------------------------------
+
+    def run_start_span_cb(self, callback, span, request):
+        """Run ``ot.start_span_cb`` on the started span; if it fails, it is
+        reported and tracing goes on. A name it gives the span is kept."""
+        try:
+            callback(span, request)
+        except Exception as exc:
+            self.report('the ot.start_span_cb callback', exc, 'tracing goes on')
+
+    def tag_attributes(self, span, request, attributes):
+        """Tag ``span`` with each of the request ``attributes`` that exists.
+
+        Body attributes are tagged with the announced size, never read.
+        """
+        policy = self.pyramid_tracer.policy
+        for name in attributes:
+            try:
+                if name in UNREAD_ATTRIBUTES and (name not in QUERY_ATTRIBUTES or has_body(request)):
+                    value = body_size_tag(request)
+                else:
+                    value = attribute_tag(name, getattr(request, name), policy)
+            except AttributeError:
+                continue
+            except Exception as exc:
+                self.report('reading request attribute %r' % name, exc, 'the attribute is not tagged')
+                continue
+            if value is not None:
+                try:
+                    span.set_tag(name, value)
+                except Exception as exc:
+                    self.report('tagging the server span', exc, 'its tags may be incomplete')
+                    return
+
+    # -- failures ----------------------------------------------------------------
+
+    def report(self, operation, exc, consequence, level=logging.ERROR):
+        self.pyramid_tracer.failures.report(operation, exc, consequence, level)
 
     def no_parent(self, exc):
         """After extract raised ``exc``: report it unless it is one the
         OpenTracing API lists for bad headers; the request has no parent."""
         if not isinstance(exc, EXPECTED_EXTRACT_ERRORS):
-            self.failures.report(
-                "reading the caller's trace context from the request headers", exc,
-                'the request starts a new trace', level=logging.WARNING)
-
-    def failed_to_start(self, exc):
-        self.failures.report('starting the server span', exc, 'the request is served untraced')
-
-    def decorate(self, scope, span, request, attributes):
-        """Tag the traced ``attributes`` and run ``ot.start_span_cb``; False
-        (and the span abandoned) if the tracer failed."""
-        try:
-            if attributes:
-                tag_attributes(span, request, attributes, self.owner)
-            if self.owner.start_span_cb is not None:
-                self._call_start_span_cb(span, request)
-        except Exception as exc:
-            self.failures.report('tagging the server span', exc, 'the request is served untraced')
-            self.abandon(scope, span, request)
-            return False
-        return True
-
-    def _call_start_span_cb(self, span, request):
-        environ = request.environ
-        environ.pop(NAMED_BY_USER_KEY, None)  # left by an earlier attempt (pyramid_retry)
-        watcher = _RenameWatcher(span)
-        try:
-            self.owner.start_span_cb(watcher, request)
-        except Exception as exc:
-            self.failures.report('the ot.start_span_cb callback', exc, 'tracing goes on')
-        if watcher.renamed:
-            environ[NAMED_BY_USER_KEY] = True
-
-    def end(self, scope, request, name, status_code, error):
-        """Deactivate, tag the outcome and finish: the end of a request.
-        ``name`` is the name the span started with."""
-        span = scope.span
-        self.deactivate(scope, span)
-        self.finish(span, request, name, status_code, error)
+            self.report("reading the caller's trace context from the request headers", exc,
+                        'the request starts a new trace', level=logging.WARNING)
 
     def deactivate(self, scope, span):
         """Make the span inactive on this thread, by force if the tracer fails to."""
         try:
             scope.close()
         except Exception as exc:
-            self.force_deactivate(scope, span, exc)
+            self.report('closing the active scope', exc, 'the scope is closed by force')
+            try:
+                for _ in range(2):
+                    active = self.tracer.scope_manager.active
+                    if active is None or (active is not scope and active.span is not span):
+                        return
+                    active.close()
+            except Exception:
+                pass  # nothing more can be done without the tracer's internals
 
-    def force_deactivate(self, scope, span, exc):
-        """After ``scope.close()`` raised ``exc``: close whatever the scope
-        manager still holds active for our span."""
-        self.failures.report('closing the active scope', exc, 'the scope is closed by force')
-        try:
-            for _ in range(2):
-                active = self.tracer.scope_manager.active
-                if active is None or (active is not scope and active.span is not span):
-                    return
-                active.close()
-        except Exception:
-            pass  # nothing more can be done without the tracer's internals
+    # -- what subclasses provide -------------------------------------------------
 
-    def finish(self, span, request, name, status_code, error):
-        """Rename the span after its route, tag the outcome and finish it (its
-        scope must be closed already). The tween does the same, written out."""
-        environ = request.environ
-        if environ.get(ENVIRON_KEY) is span:
-            del environ[ENVIRON_KEY]
-        try:
-            self.tag_outcome(span, request, name, status_code, error)
-        except Exception as exc:
-            self.failed_to_tag(exc)
-        try:
-            span.finish()
-        except Exception as exc:
-            self.failed_to_finish(exc)
-
-    def failed_to_tag(self, exc):
-        self.failures.report('tagging the finished server span', exc, 'its tags may be incomplete')
-
-    def failed_to_finish(self, exc):
-        self.failures.report('finishing the server span', exc, 'the span may be lost')
-
-    def abandon(self, scope, span, request):
-        """Give up on a span after a tracer failure: deactivate and drop it."""
-        self.deactivate(scope, span)
-        environ = request.environ
-        if environ.get(ENVIRON_KEY) is span:
-            del environ[ENVIRON_KEY]
-        try:
-            span.finish()
-        except Exception:
-            pass  # the tracer already failed and was reported once
-
-    def start_active(self, request, name, parent):  # pragma: no cover - abstract
-        """Start the server span of ``request`` and make it active: its scope."""
+    def start_active(self, request, parent):  # pragma: no cover - abstract
+        """Start the server span of ``request`` as a child of ``parent`` (or
+        of nothing, whatever is active) and make it active: its scope."""
         raise NotImplementedError
 
-    def operation_name(self, request):  # pragma: no cover - abstract
-        """The span name for ``request`` as routed so far."""
+    def name_for(self, method, route):  # pragma: no cover - abstract
+        """The span name of a request with HTTP ``method`` and the matched
+        ``route`` (None before routing or when no route matched)."""
         raise NotImplementedError
 
-    def tag_outcome(self, span, request, name, status_code, error):  # pragma: no cover - abstract
-        """Rename the span after routing (``name`` is its name so far, and a
-        name ``ot.start_span_cb`` gave is kept) and tag the outcome."""
+    def current_name(self, span):  # pragma: no cover - abstract
+        """The name ``span`` has now, or None if the tracer does not tell."""
+        raise NotImplementedError
+
+    def set_name(self, span, name):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def tag_outcome(self, span, request, status_code, error):  # pragma: no cover - abstract
+        """Tag the route, the status code and the error, if any."""
         raise NotImplementedError
 
 
-class OpenTracingSpans(ServerSpans):
+def has_body(request):
+    """Whether ``request`` comes with a body (announced, or chunked)."""
+    environ = request.environ
+    return (environ.get('CONTENT_LENGTH') not in (None, '', '0')
+            or 'chunked' in environ.get('HTTP_TRANSFER_ENCODING', '').lower())
+
+
+def body_size_tag(request):
+    """The tag of a body attribute, from the Content-Length the client sent."""
+    length = request.environ.get('CONTENT_LENGTH')
+    if length and length.isdigit():
+        return '[body: %d bytes]' % int(length)
+    return '[body]' if has_body(request) else None
+
+
+class OpenTracingStrategy(ServerSpanStrategy):
     """Server spans through the OpenTracing API alone, for any tracer."""
 
-    def __init__(self, owner, tracer):
-        super().__init__(owner, tracer)
-        if type(tracer) is opentracing.Tracer and owner.start_span_cb is None:
-            # opentracing's own no-op Tracer (the default global tracer)
-            # records nothing: calling it would be all of the cost of an app
-            # that traces nothing. Every span it makes is this one.
-            self.noop_span = tracer.start_span('noop')
-
-    def start_active(self, request, name, parent):
+    def start_active(self, request, parent):
         """Start the server span of ``request`` and make it active, tagged
         with what is known before routing."""
-        policy = self.policy
+        policy = self.pyramid_tracer.policy
+        limit = policy.max_tag_length
         url = request.path_url
-        if policy.trace_query_string or '@' in url or len(url) > policy.max_tag_length:
+        if policy.trace_query_string or '@' in url or len(url) > limit:
             url = http_url(request, policy)  # redacted, bounded: a plain URL needs neither
-        return self.tracer.start_active_span(name, child_of=parent, finish_on_close=False, tags={
-            tags.COMPONENT: 'pyramid',
-            tags.SPAN_KIND: tags.SPAN_KIND_RPC_SERVER,
-            # request.method, without its property call (DummyRequest has only that)
-            tags.HTTP_METHOD: request.environ.get('REQUEST_METHOD') or request.method,
-            tags.HTTP_URL: url,
-        })
+        method = request_method(request, limit)
+        return self.tracer.start_active_span(
+            method, child_of=parent, finish_on_close=False, ignore_active_span=True, tags={
+                tags.COMPONENT: 'pyramid',
+                tags.SPAN_KIND: tags.SPAN_KIND_RPC_SERVER,
+                tags.HTTP_METHOD: method,
+                tags.HTTP_URL: url,
+            })
 
-    def operation_name(self, request):
-        return self.owner.operation_name(request)
+    def name_for(self, method, route):
+        """The route's name, else the HTTP method."""
+        return method if route is None else route.name
 
-    def tag_outcome(self, span, request, name, status_code, error):
-        """Rename after the route; tag the route, status code and error, if any."""
+    def current_name(self, span):
+        # MockTracer, basictracer and jaeger-client spans all keep it here
+        return getattr(span, 'operation_name', None)
+
+    def set_name(self, span, name):
+        span.set_operation_name(name)
+
+    def tag_outcome(self, span, request, status_code, error):
         route = getattr(request, 'matched_route', None)
-        if self.owner.operation_name_func is None:
-            routed_name = request.method if route is None else route.name
-        else:
-            routed_name = self.owner.operation_name(request)
-        if routed_name != name and NAMED_BY_USER_KEY not in request.environ:
-            span.set_operation_name(routed_name)
         if route is not None:
             span.set_tag('pyramid.route', route.name)
         if status_code is not None:
             span.set_tag(tags.HTTP_STATUS_CODE, status_code)
         if error is not None:
             span.set_tag(tags.ERROR, True)
-            span.log_kv(error_fields(error, self.policy))
+            span.log_kv(error_fields(error, self.pyramid_tracer.policy))
         elif status_code is not None and status_code >= 500:
             span.set_tag(tags.ERROR, True)
 
 
-def tag_attributes(span, request, attributes, owner):
-    """Tag ``span`` with each of the request ``attributes`` that exists."""
-    policy = owner.policy
-    for name in attributes:
-        try:
-            value = attribute_tag(name, getattr(request, name), policy)
-        except AttributeError:
-            continue
-        except Exception as exc:
-            owner.failures.report(
-                'reading request attribute %r' % name, exc, 'the attribute is not tagged')
-            continue
-        if value is not None:
-            span.set_tag(name, value)
+class NoopStrategy(OpenTracingStrategy):
+    """For opentracing's own no-op Tracer (the default global tracer), which
+    records nothing: calling it would be all of the cost of an application
+    that traces nothing. Unless ``ot.start_span_cb`` wants to see spans, the
+    tracer is not called and every request gets the same no-op span, so that
+    views can still tag it through ``get_span()``."""
 
+    def __init__(self, pyramid_tracer, tracer):
+        super().__init__(pyramid_tracer, tracer)
+        self.noop_span = opentracing.Span(tracer, opentracing.SpanContext())
+        self.noop_scope = opentracing.Scope(tracer.scope_manager, self.noop_span)
 
-class _RenameWatcher:
-    """The span as the start_span_cb sees it: notes whether it was renamed,
-    so that our route naming does not overwrite the user's name."""
+    def start(self, request):
+        if self.pyramid_tracer.start_span_cb is not None:
+            return super().start(request)
+        request.environ[ENVIRON_KEY] = self.noop_span
+        return self.noop_scope
 
-    __slots__ = ('_span', 'renamed')
+    def end(self, scope, request, attributes, status_code, error):
+        if scope is not self.noop_scope:
+            super().end(scope, request, attributes, status_code, error)
+        elif request.environ.get(ENVIRON_KEY) is self.noop_span:
+            del request.environ[ENVIRON_KEY]
 
-    def __init__(self, span):
-        self._span = span
-        self.renamed = False
-
-    def set_operation_name(self, operation_name):
-        self.renamed = True
-        self._span.set_operation_name(operation_name)
-        return self
-
-    def __getattr__(self, name):
-        return getattr(self._span, name)
+    def end_with_response(self, scope, request, attributes, response):
+        if scope is not self.noop_scope:
+            return super().end_with_response(scope, request, attributes, response)
+        if request.environ.get(ENVIRON_KEY) is self.noop_span:
+            del request.environ[ENVIRON_KEY]
+        return response

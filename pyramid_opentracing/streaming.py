@@ -1,14 +1,15 @@
 """Streamed bodies: the span of a request ends when its body has been sent."""
 
 
-def finish_on_close(response, spans, span, request, name, status, error):
-    """Make ``response`` finish ``span`` when the server closes its body.
+def finish_on_close(response, strategy, span, request, status, error):
+    """Make ``response`` finish ``span`` (through ``strategy.finish``) when
+    the server closes its body.
 
     The span must be inactive already: the body is produced after the tween
     has returned, possibly on another thread.
     """
     content_length = response.content_length
-    response.app_iter = FinishOnClose(response.app_iter, spans, span, request, name, status, error)
+    response.app_iter = FinishOnClose(response.app_iter, strategy, span, request, status, error)
     if content_length is not None:
         response.content_length = content_length  # setting app_iter dropped it
 
@@ -19,12 +20,11 @@ class FinishOnClose:
     An exception raised while the body is produced marks the span as an error.
     """
 
-    def __init__(self, app_iter, spans, span, request, name, status, error):
+    def __init__(self, app_iter, strategy, span, request, status, error):
         self.app_iter = app_iter
-        self.spans = spans
+        self.strategy = strategy
         self.span = span
         self.request = request
-        self.name = name
         self.status = status
         self.error = error
 
@@ -46,4 +46,4 @@ class FinishOnClose:
         finally:
             span, self.span = self.span, None
             if span is not None:
-                self.spans.finish(span, self.request, self.name, self.status, self.error)
+                self.strategy.finish(span, self.request, self.status, self.error)

@@ -1,11 +1,9 @@
-"""PyramidTracer: an OpenTracing tracer plus what Pyramid needs to trace requests."""
-import sys
-
+"""PyramidTracer: which OpenTracing tracer traces a Pyramid application, and how."""
 import opentracing
 
 from .failures import FailureLog
 from .redaction import Redactor
-from .request_span import ENVIRON_KEY, OpenTracingSpans
+from .request_span import ENVIRON_KEY, strategy_for
 
 DEFAULT_MAX_TAG_LENGTH = 1024
 
@@ -35,7 +33,8 @@ class PyramidTracer:
     gives the span is kept. ``operation_name_func(request)`` names the span once
     routing is done (default: the matched route's name, else the HTTP method).
     The keyword arguments set how request data becomes tags (see
-    :class:`TagPolicy`).
+    :class:`TagPolicy`). Callbacks and ``policy`` may be replaced until the
+    first request; every request reads them as they are.
     """
 
     def __init__(self, tracer=None, start_span_cb=None, operation_name_func=None,
@@ -49,7 +48,7 @@ class PyramidTracer:
         self.operation_name_func = operation_name_func
         self.policy = TagPolicy(**tag_policy)
         self.failures = FailureLog()
-        self._server_spans = None
+        self._strategy = None
 
     def __repr__(self):
         return '<PyramidTracer tracer=%r>' % (self._tracer or 'opentracing.global_tracer()',)
@@ -57,7 +56,7 @@ class PyramidTracer:
     @property
     def tracer(self):
         """The OpenTracing tracer in use."""
-        return self.server_spans().tracer
+        return opentracing.global_tracer() if self._tracer is None else self._tracer
 
     @property
     def follows_global_tracer(self):
@@ -65,18 +64,17 @@ class PyramidTracer:
         whichever it is at the time."""
         return self._tracer is None
 
-    def server_spans(self):
-        """How server spans are made with the tracer in use (see
-        :func:`server_spans_for`): chosen once per tracer object, since the
-        global tracer may be replaced after start-up. Its ``.tracer`` is the
-        tracer. One call, as it is made on every request."""
+    def server_span_strategy(self):
+        """How server spans are made with the tracer in use: chosen once per
+        tracer object (see :func:`~pyramid_opentracing.request_span.strategy_for`),
+        since the global tracer may be replaced after start-up. Never raises."""
         tracer = self._tracer
         if tracer is None:
             tracer = opentracing.global_tracer()
-        spans = self._server_spans
-        if spans is None or spans.tracer is not tracer:
-            spans = self._server_spans = server_spans_for(self, tracer)
-        return spans
+        strategy = self._strategy
+        if strategy is None or strategy.tracer is not tracer:
+            strategy = self._strategy = strategy_for(self, tracer)
+        return strategy
 
     def get_span(self, request):
         """The server span tracing ``request``, or None when it is not traced."""
@@ -90,37 +88,6 @@ class PyramidTracer:
         """
         from .decorator import traced_view
         return lambda view: traced_view(view, lambda request: self, attributes)
-
-    def operation_name(self, request):
-        """The span name for ``request`` as routed so far."""
-        function = self.operation_name_func
-        if function is not None:
-            try:
-                name = function(request)
-            except Exception as exc:
-                self.failures.report('ot.operation_name_func', exc, 'the default span name is used')
-            else:
-                if name:
-                    return str(name)
-        route = getattr(request, 'matched_route', None)
-        return request.method if route is None else route.name
-
-
-def is_otel_shim(tracer):
-    """Whether ``tracer`` is OpenTelemetry's OpenTracing shim, whose own
-    start_span cannot set a span kind. Imports nothing: if the shim module
-    is not loaded, no tracer can be one."""
-    shim = sys.modules.get('opentelemetry.shim.opentracing_shim')
-    return shim is not None and isinstance(tracer, shim.TracerShim)
-
-
-def server_spans_for(owner, tracer):
-    """How ``owner`` makes server spans with ``tracer``: real OpenTelemetry
-    SERVER spans for the shim, else plain OpenTracing."""
-    if is_otel_shim(tracer):
-        from .otel.spans import OtelServerSpans
-        return OtelServerSpans(owner, tracer)
-    return OpenTracingSpans(owner, tracer)
 
 
 #: The 1.0 name of :class:`PyramidTracer`.

@@ -23,26 +23,27 @@ class TagRefusingTracer(MockTracer):
         return scope
 
 
-def test_failure_tagging_attributes_serves_the_request_untraced(failures):
+def test_a_span_that_refuses_tags_is_still_finished_and_reported_once(failures):
     tracer = TagRefusingTracer()
     app = webtest.TestApp(apps.make_app({
         'ot.trace_all': True, 'ot.base_tracer': tracer, 'ot.traced_attributes': ['method']}))
     for _ in range(3):
         assert app.get('/plain').text == 'plain'
     assert tracer.active_span is None
-    assert len(tracer.finished_spans()) == 3  # abandoned spans are still finished
-    messages = [r.getMessage() for r in failures()]
-    assert len(messages) == 1
-    assert messages[0].startswith('pyramid_opentracing: tagging the server span failed')
-    assert 'the request is served untraced' in messages[0]
+    assert len(tracer.finished_spans()) == 3
+    messages = sorted(r.getMessage() for r in failures())
+    assert len(messages) == 2  # once for the attributes, once for the outcome
+    assert messages[0].startswith('pyramid_opentracing: tagging the finished server span failed')
+    assert messages[1].startswith('pyramid_opentracing: tagging the server span failed')
+    assert all('its tags may be incomplete' in message for message in messages)
 
 
 def test_decorator_on_a_span_that_refuses_tags_still_runs_the_view(failures):
     tracer = TagRefusingTracer()
     traced = PyramidTracer(tracer)
     request = DummyRequest()
-    spans = traced.server_spans()
-    scope = spans.start(request, (), 'outer')
+    strategy = traced.server_span_strategy()
+    scope = strategy.start(request)
     seen = []
 
     @traced.trace('method')
@@ -52,9 +53,9 @@ def test_decorator_on_a_span_that_refuses_tags_still_runs_the_view(failures):
 
     assert view(request).text == 'ok'
     assert seen == [scope.span]
-    spans.end(scope, request, 'outer', 200, None)
+    strategy.end(scope, request, (), 200, None)
     assert ENVIRON_KEY not in request.environ
-    assert any('the view runs untagged' in r.getMessage() for r in failures())
+    assert any('tagging the server span failed' in r.getMessage() for r in failures())
 
 
 def test_method_with_context_and_request_finds_request_on_self():

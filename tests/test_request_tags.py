@@ -10,8 +10,8 @@ from pyramid_opentracing.tracer import PyramidTracer, TagPolicy
 
 def start_tags(request):
     """The tags the server span of ``request`` starts with."""
-    spans = PyramidTracer(MockTracer()).server_spans()
-    scope = spans.start_active(request, 'name', None)
+    strategy = PyramidTracer(MockTracer()).server_span_strategy()
+    scope = strategy.start_active(request, None)
     scope.close()
     return scope.span.tags
 

@@ -271,10 +271,3 @@ def test_with_a_start_span_cb_the_noop_tracer_makes_spans_for_it(tracer):
                        'ot.start_span_cb': lambda span, request: seen.append(request.path)})
     assert app.get('/tagging').text == 'Span'
     assert seen == ['/tagging']
-
-
-def test_a_name_kept_from_an_earlier_attempt_does_not_stick(make_testapp, tracer):
-    from pyramid_opentracing.request_span import NAMED_BY_USER_KEY
-    app = make_testapp(**{'ot.start_span_cb': lambda span, request: None})
-    app.get('/plain', extra_environ={NAMED_BY_USER_KEY: True})
-    assert server_span(tracer).operation_name == 'plain'

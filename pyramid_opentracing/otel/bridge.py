@@ -10,8 +10,10 @@ from webob.headers import EnvironHeaders
 from opentelemetry import context as otel_context
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import Getter
-from opentelemetry.shim.opentracing_shim import SpanContextShim, TracerShim
+from opentelemetry.shim.opentracing_shim import TracerShim
 from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, get_current_span, set_span_in_context
+
+from . import shim_internals
 
 _FORMATS = (opentracing.Format.HTTP_HEADERS, opentracing.Format.TEXT_MAP)
 
@@ -73,9 +75,7 @@ class BridgeTracer(TracerShim):
         span_context = get_current_span(extracted).get_span_context()
         if not span_context.is_valid:
             return None
-        shim_context = SpanContextShim(span_context)
-        shim_context._baggage = extracted  # the shim keeps baggage in a Context
-        return shim_context
+        return shim_internals.span_context(span_context, extracted)
 
     def force_flush(self, timeout_millis=30000):
         """Export every finished span now; True if all were exported in time."""

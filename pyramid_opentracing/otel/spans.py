@@ -8,13 +8,13 @@ OpenTracing spans and the backend sees proper SERVER and CLIENT spans.
 import re
 from urllib.parse import urlsplit
 
-import opentracing
 from opentelemetry import context as otel_context
-from opentelemetry.shim.opentracing_shim import _SHIM_KEY, ScopeShim, SpanContextShim, SpanShim
+from opentelemetry.shim.opentracing_shim import SpanShim
 from opentelemetry.trace import NonRecordingSpan, SpanKind, Status, StatusCode, set_span_in_context
 
-from ..request_span import NAMED_BY_USER_KEY, ServerSpans
+from ..request_span import ServerSpanStrategy, request_method
 from ..request_tags import bound, qualified_name
+from . import shim_internals
 
 #: A path with only the characters webob leaves as they are when it
 #: percent-encodes ``request.path``: it can be used without encoding it.
@@ -48,7 +48,7 @@ def server_attributes(request, policy):
     """
     environ = request.environ
     limit = policy.max_tag_length
-    attributes = method_attributes(environ['REQUEST_METHOD'])
+    attributes = method_attributes(request_method(request, limit))
     attributes['url.scheme'] = environ['wsgi.url_scheme']
     path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
     if not _PLAIN_PATH.fullmatch(path):
@@ -81,19 +81,22 @@ def server_attributes(request, policy):
 
 def wrap(tracer, otel_span, baggage=None):
     """``otel_span`` as a shim span of ``tracer``, keeping the caller's baggage."""
-    span_context = SpanContextShim(otel_span.get_span_context())
-    if baggage is not None:
-        span_context._baggage = baggage
-    return SpanShim(tracer, span_context, otel_span)
+    return SpanShim(tracer, shim_internals.span_context(otel_span.get_span_context(), baggage),
+                    otel_span)
+
+
+#: The context of a span without a parent: a new trace, whatever is active.
+_NO_PARENT = otel_context.Context()
 
 
 def parent_context(parent):
     """The OpenTelemetry context to start a child of OpenTracing ``parent`` in.
 
-    None (no parent) means the current context, as the shim does.
+    None (no parent) starts a new trace: never a child of whatever span
+    happens to be active on the thread.
     """
     if parent is None:
-        return None
+        return _NO_PARENT
     if isinstance(parent, SpanShim):
         return set_span_in_context(parent.unwrap())
     base = parent.baggage if isinstance(parent.baggage, otel_context.Context) else None
@@ -110,68 +113,44 @@ def error_type(status_code, error):
     return None
 
 
-class OtelServerSpans(ServerSpans):
-    """Starts and finishes server spans as OpenTelemetry SERVER spans.
+class OtelStrategy(ServerSpanStrategy):
+    """Server spans as OpenTelemetry SERVER spans, for the shim.
 
-    Chosen once per tracer by PyramidTracer when the tracer is the
-    OpenTelemetry shim.
+    Named ``{method} {route pattern}`` after routing, as the semantic
+    conventions say, with ``HTTP`` for methods they do not know.
     """
 
-    def __init__(self, owner, tracer):
-        super().__init__(owner, tracer)
+    def __init__(self, pyramid_tracer, tracer):
+        super().__init__(pyramid_tracer, tracer)
         self.otel_tracer = tracer.unwrap()
 
-    def start_active(self, request, name, parent):
+    def start_active(self, request, parent):
         """Start the SERVER span of ``request`` and make it the active span."""
+        policy = self.pyramid_tracer.policy
         otel_span = self.otel_tracer.start_span(
-            name, context=parent_context(parent), kind=SpanKind.SERVER,
-            attributes=server_attributes(request, self.policy))
+            self.start_name(request), context=parent_context(parent), kind=SpanKind.SERVER,
+            attributes=server_attributes(request, policy))
         baggage = None if parent is None or isinstance(parent, SpanShim) else parent.baggage
-        return ServerScope(self.tracer.scope_manager, wrap(self.tracer, otel_span, baggage))
+        return shim_internals.activate(self.tracer.scope_manager,
+                                       wrap(self.tracer, otel_span, baggage))
 
-    def operation_name(self, request):
-        """``ot.operation_name_func``'s name, else ``{method} {route pattern}``."""
-        if self.owner.operation_name_func is not None:
-            return self.owner.operation_name(request)
-        route = getattr(request, 'matched_route', None)
-        method = request.method
+    def name_for(self, method, route):
         if method not in KNOWN_METHODS:
             method = 'HTTP'
         return method if route is None else '%s %s' % (method, route.pattern)
 
-    def tag_outcome(self, span, request, name, status_code, error):
-        """Rename after the route; set the route, status, error type and
-        status; record the exception."""
-        otel_span = span.unwrap()
-        routed_name = self.operation_name(request)
-        if routed_name != name and NAMED_BY_USER_KEY not in request.environ:
-            otel_span.update_name(routed_name)
+    def current_name(self, span):
+        return getattr(span.unwrap(), 'name', None)  # a sampled-out span has none
+
+    def set_name(self, span, name):
+        span.unwrap().update_name(name)
+
+    def tag_outcome(self, span, request, status_code, error):
+        """Set the route, status, error type and status; record the exception."""
         route = getattr(request, 'matched_route', None)
         attributes = None if route is None else {
             'http.route': route.pattern, 'pyramid.route': route.name}
-        record_outcome(otel_span, status_code, error_type(status_code, error), error, attributes)
-
-
-class ServerScope(ScopeShim):
-    """A server span made active the way the shim's scope manager would, for
-    less: one context attach where ``ScopeManagerShim.activate`` enters a
-    generator context manager, attaches twice and wraps the span again.
-
-    ``tracer.active_span`` and ``scope_manager.active`` find it as usual.
-    Closing it only deactivates the span, whoever closes it.
-    """
-
-    def __init__(self, manager, span):  # pylint: disable=super-init-not-called
-        opentracing.Scope.__init__(self, manager, span)
-        self._span_cm = None
-        self._token = otel_context.attach(otel_context.set_value(
-            _SHIM_KEY, self, set_span_in_context(span.unwrap())))
-
-    def close(self):
-        otel_context.detach(self._token)
-
-    def __exit__(self, exc_type, exc_val, exc_tb):
-        self.close()
+        record_outcome(span.unwrap(), status_code, error_type(status_code, error), error, attributes)
 
 
 def client_attributes(url):

@@ -1,0 +1,79 @@
+"""The private names of OpenTelemetry's OpenTracing shim we rely on, in one place.
+
+The shim offers no public way to activate a span for less than
+``ScopeManagerShim.activate`` (a generator context manager, two context
+attaches and a second wrapper), nor to give an extracted span context the
+caller's baggage. With its private names (``_SHIM_KEY``, the
+``ScopeShim._span_cm`` and ``SpanContextShim._baggage`` attributes) both are
+cheap; ``setup.py`` bounds the shim's version to the releases known to have
+them. Should a release lack them anyway, this module says so in one log line
+and falls back to the public API: spans are still made, activation costs
+more, and the caller's OpenTracing baggage is not carried.
+"""
+import logging
+
+import opentracing
+from opentelemetry import context as otel_context
+from opentelemetry.shim import opentracing_shim as shim
+from opentelemetry.trace import set_span_in_context
+
+logger = logging.getLogger('pyramid_opentracing')
+
+
+def _assigns(function, attribute):
+    """Whether ``function`` sets or reads ``attribute`` of some object."""
+    code = getattr(function, '__code__', None)
+    return code is not None and attribute in code.co_names
+
+
+_SHIM_KEY = getattr(shim, '_SHIM_KEY', None)
+
+#: Whether the shim's private names are as this module expects.
+ACTIVATE_PRIVATELY = _SHIM_KEY is not None and _assigns(shim.ScopeShim.__init__, '_span_cm')
+BAGGAGE_PRIVATELY = _assigns(shim.SpanContextShim.__init__, '_baggage')
+
+if not (ACTIVATE_PRIVATELY and BAGGAGE_PRIVATELY):
+    logger.warning(
+        'pyramid_opentracing: this opentelemetry-opentracing-shim lacks the private names '
+        'pyramid_opentracing uses (%s); falling back to its public API: activating a span '
+        'costs more%s.',
+        ', '.join(name for name, present in (
+            ('_SHIM_KEY and ScopeShim._span_cm', ACTIVATE_PRIVATELY),
+            ('SpanContextShim._baggage', BAGGAGE_PRIVATELY)) if not present),
+        '' if BAGGAGE_PRIVATELY else " and the caller's baggage is not carried")
+
+
+class ServerScope(shim.ScopeShim):
+    """A span made active the way the shim's scope manager would, for less:
+    one context attach. ``tracer.active_span`` and ``scope_manager.active``
+    find it as usual. Closing it only deactivates the span, whoever closes it.
+    """
+
+    def __init__(self, manager, span):  # pylint: disable=super-init-not-called
+        opentracing.Scope.__init__(self, manager, span)
+        self._span_cm = None
+        self._token = otel_context.attach(otel_context.set_value(
+            _SHIM_KEY, self, set_span_in_context(span.unwrap())))
+
+    def close(self):
+        otel_context.detach(self._token)
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        self.close()
+
+
+def activate(manager, span):
+    """Make shim ``span`` active through the shim's scope ``manager``, without
+    finishing it on close: its scope."""
+    if ACTIVATE_PRIVATELY:
+        return ServerScope(manager, span)
+    return manager.activate(span, finish_on_close=False)
+
+
+def span_context(otel_span_context, baggage=None):
+    """A shim span context for ``otel_span_context`` carrying ``baggage`` (an
+    OpenTelemetry Context, as the shim keeps it)."""
+    result = shim.SpanContextShim(otel_span_context)
+    if baggage is not None and BAGGAGE_PRIVATELY:
+        result._baggage = baggage  # pylint: disable=protected-access
+    return result
