@@ -159,8 +159,8 @@ def otel_provider(tracer):
     The bridge carries its provider; another OpenTelemetry shim is assumed
     to use the global provider.
     """
-    from ..tracer import is_otel_shim
-    if not is_otel_shim(tracer):
+    shim = sys.modules.get('opentelemetry.shim.opentracing_shim')
+    if shim is None or not isinstance(tracer, shim.TracerShim):
         return None
     provider = getattr(tracer, 'provider', None)
     if provider is None:
