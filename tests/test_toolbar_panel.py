@@ -5,8 +5,11 @@ these check what the panel keeps, for which tracers, and what it costs.
 """
 import gc
 import logging
+import os
 import re
+import subprocess
 import sys
+import zipfile
 
 import pytest
 import webtest
@@ -15,15 +18,16 @@ from basictracer.recorder import InMemoryRecorder
 from jaeger_client import ConstSampler, Tracer as JaegerTracer
 from jaeger_client.reporter import InMemoryReporter
 from opentracing.mocktracer import MockTracer
-from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 
+from pyramid_opentracing.toolbar import collect
 from pyramid_opentracing.toolbar.collect import SpanSources
 from pyramid_opentracing.toolbar.waterfall import SpanView, waterfall
 
 from . import toolbar_app
 
 BRIDGE = 'pyramid_opentracing.otel.tracer_from_settings'
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOCAL = {'REMOTE_ADDR': '127.0.0.1'}
 
 
@@ -191,6 +195,51 @@ def test_without_the_toolbar_nothing_is_added_to_the_tracer(bridge):
 
 def test_the_panel_module_is_not_imported_by_the_package():
     code = 'import pyramid_opentracing, sys; print("pyramid_opentracing.toolbar" in sys.modules)'
-    import subprocess
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == 'False'
+
+
+class FixedRecorderTracer(BasicTracer):
+    """A basictracer whose recorder cannot be replaced once set."""
+
+    @property
+    def recorder(self):
+        return self._fixed_recorder
+
+    @recorder.setter
+    def recorder(self, value):
+        if hasattr(self, '_fixed_recorder'):
+            raise AttributeError('this tracer keeps its recorder')
+        self._fixed_recorder = value
+
+
+def test_a_tracer_the_panel_cannot_read_from_still_serves_the_request(caplog):
+    caplog.set_level(logging.ERROR, logger='pyramid_opentracing')
+    recorder = InMemoryRecorder()
+    tracer = FixedRecorderTracer(recorder=recorder)
+    tracer.register_required_propagators()
+    app = webapp({'ot.base_tracer': tracer})
+    html = panel_html(app)
+    assert 'could not be read back' in html and 'this tracer keeps its recorder' in html
+    app.get('/work', status=200)
+    problems = [r for r in caplog.records if 'Tracing panel' in r.getMessage()]
+    assert len(problems) == 1
+    assert 'work' in [span.operation_name for span in recorder.get_spans()]
+
+
+def test_a_trace_keeps_a_bounded_number_of_spans_and_says_how_many_more(bridge, monkeypatch):
+    monkeypatch.setattr(collect, 'MAX_SPANS_PER_TRACE', 2)
+    app, _ = bridge()
+    html = panel_html(app)
+    assert len(row_names(html)) == 2
+    assert '2 more spans of this trace were not kept' in html
+
+
+def test_the_wheel_carries_the_panel_template_and_static_files(tmp_path):
+    subprocess.run([sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps',
+                    '--no-build-isolation', '-w', str(tmp_path), ROOT],
+                   check=True, capture_output=True)
+    wheel, = tmp_path.glob('pyramid_opentracing-*.whl')
+    names = zipfile.ZipFile(wheel).namelist()
+    for name in ('templates/tracing.dbtmako', 'static/tracing.css', 'static/tracing.js'):
+        assert 'pyramid_opentracing/toolbar/' + name in names

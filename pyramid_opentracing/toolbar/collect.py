@@ -185,14 +185,17 @@ class SpanSources:
     def __init__(self):
         self._lock = threading.Lock()
         self._sources = weakref.WeakKeyDictionary()
+        self._strong = {}  # tracers that cannot be referred to weakly
 
     def get(self, tracer):
-        source = self._sources.get(tracer)
+        """The SpanSource of ``tracer``, made and attached on the first call."""
+        sources = self._sources if _weakly_referable(tracer) else self._strong
+        source = sources.get(tracer)
         if source is None:
             with self._lock:
-                source = self._sources.get(tracer)
+                source = sources.get(tracer)
                 if source is None:
-                    source = self._sources[tracer] = source_for(tracer)
+                    source = sources[tracer] = source_for(tracer)
         return source
 
     @classmethod
@@ -206,6 +209,14 @@ class SpanSources:
                     sources = cls()
                     setattr(registry, _REGISTRY_ATTRIBUTE, sources)
         return sources
+
+
+def _weakly_referable(obj):
+    try:
+        weakref.ref(obj)
+    except TypeError:
+        return False
+    return True
 
 
 _REGISTRY_ATTRIBUTE = 'pyramid_opentracing_span_sources'

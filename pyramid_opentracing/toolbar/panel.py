@@ -24,14 +24,20 @@ class TracingPanel(DebugPanel):
     nav_title = 'Tracing'
 
     def __init__(self, request):
-        self.source = self.trace = None
+        self.source = self.trace = self.problem = None
         self.trace_url = request.registry.settings.get('ot.toolbar.trace_url')
         span = get_span(request)
         if span is None:
             return
         owner = request.registry.settings['ot.tracer']
-        source = SpanSources.of(request.registry).get(owner.tracer)
-        trace_id = source.trace_id_of(span)
+        try:
+            source = SpanSources.of(request.registry).get(owner.tracer)
+            trace_id = source.trace_id_of(span)
+        except Exception as exc:  # the panel must not break the request
+            owner.failures.report('reading spans back for the Tracing panel', exc,
+                                  'the panel shows none')
+            self.problem = '%s: %s' % (type(exc).__name__, exc)
+            return
         if trace_id:  # else traced by a tracer that records nothing
             self.source = source
             self.trace = source.watch(trace_id)
@@ -62,7 +68,8 @@ class TracingPanel(DebugPanel):
             width = 32 if isinstance(self.source, OtelSpanSource) else 16
             trace_id = trace_id_text(trace.trace_id, width)
         return {
-            'traced': trace is not None,
+            'traced': trace is not None or self.problem is not None,
+            'problem': self.problem,
             'readable': self.source is None or self.source.readable,
             'tracer_name': type(self.source.tracer).__name__ if self.source else '',
             'trace_id': trace_id,
