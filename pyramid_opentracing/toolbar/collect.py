@@ -46,13 +46,15 @@ class RequestTrace:
 class SpanSource:
     """Where the panel finds the finished spans of a trace, for one tracer.
 
-    ``readable`` says whether spans can be read back at all.
+    ``readable`` says whether spans can be read back at all. A source
+    holds no reference to its tracer, so that :class:`SpanSources` can
+    forget a tracer the application no longer uses.
     """
 
     readable = True
 
     def __init__(self, tracer):
-        self.tracer = tracer
+        self.tracer_name = type(tracer).__name__
         self._watched = weakref.WeakValueDictionary()
 
     def watch(self, trace_id):
@@ -121,12 +123,17 @@ class TeeRecorder:
 class MockSpanSource(SpanSource):
     """Spans of a MockTracer, which keeps every finished span itself."""
 
+    def __init__(self, tracer):
+        super().__init__(tracer)
+        self._tracer = weakref.ref(tracer)
+
     def watch(self, trace_id):
         return RequestTrace(trace_id)
 
     def spans(self, trace):
-        return [span for span in self.tracer.finished_spans()
-                if span.context.trace_id == trace.trace_id]
+        tracer = self._tracer()
+        return [] if tracer is None else [
+            span for span in tracer.finished_spans() if span.context.trace_id == trace.trace_id]
 
 
 class UnreadableSpanSource(SpanSource):

@@ -71,7 +71,7 @@ class TracingPanel(DebugPanel):
             'traced': trace is not None or self.problem is not None,
             'problem': self.problem,
             'readable': self.source is None or self.source.readable,
-            'tracer_name': type(self.source.tracer).__name__ if self.source else '',
+            'tracer_name': self.source.tracer_name if self.source else '',
             'trace_id': trace_id,
             'trace_link': (self.trace_url.format(trace_id=trace_id)
                            if trace_id and self.trace_url else None),
