@@ -190,9 +190,10 @@ class ServerSpanStrategy:
         limit = self.pyramid_tracer.policy.max_tag_length
         return self.name_for(request_method(request, limit), None)
 
-    def routed_name(self, request, method=None):
-        """The span name once routing is done: ``ot.operation_name_func``'s,
-        else the strategy's rule (:meth:`name_for`); bounded like any tag."""
+    def routed_name(self, request, method):
+        """The span name of ``request`` (HTTP ``method``) once routing is done:
+        ``ot.operation_name_func``'s, else the strategy's rule
+        (:meth:`name_for`); bounded like any tag."""
         pyramid_tracer = self.pyramid_tracer
         limit = pyramid_tracer.policy.max_tag_length
         function = pyramid_tracer.operation_name_func
@@ -204,8 +205,6 @@ class ServerSpanStrategy:
                     return name if len(name) <= limit else bound(name, limit)
             except Exception as exc:
                 self.report('ot.operation_name_func', exc, 'the default span name is used')
-        if method is None:
-            method = request_method(request, limit)
         name = self.name_for(method, getattr(request, 'matched_route', None))
         return name if len(name) <= limit else bound(name, limit)
 

@@ -12,10 +12,13 @@ def opentracing_tween_factory(handler, registry):
         return handler
     pyramid_tracer = settings['ot.tracer']
     attributes = settings['ot.traced_attributes']
+    # a tracer given at start-up is the tracer for good; the global tracer may
+    # be replaced after start-up, so its strategy is looked up per request
+    fixed_strategy = (None if pyramid_tracer.follows_global_tracer
+                      else pyramid_tracer.server_span_strategy())
 
     def opentracing_tween(request):
-        # looked up per request: the global tracer may be replaced after start-up
-        strategy = pyramid_tracer.server_span_strategy()
+        strategy = fixed_strategy or pyramid_tracer.server_span_strategy()
         scope = strategy.start(request)
         if scope is None:
             return handler(request)

@@ -2,6 +2,7 @@
 one log line, and every request still served and traced."""
 import importlib
 import logging
+import sys
 
 import pytest
 import webtest
@@ -72,3 +73,15 @@ def test_requests_are_traced_through_the_public_api(load_shim_internals, removal
 def test_the_shim_as_released_needs_no_fallback(load_shim_internals):
     assert load_shim_internals() == []
     assert shim_internals.ACTIVATE_PRIVATELY and shim_internals.BAGGAGE_PRIVATELY
+
+
+def test_a_bridge_whose_server_spans_cannot_load_is_traced_through_opentracing(
+        monkeypatch, failures):
+    bridge = tracer_from_settings(**{'ot.otel.exporter': 'memory'})
+    monkeypatch.setitem(sys.modules, 'pyramid_opentracing.otel.spans', None)  # import fails
+    app = traced_app(bridge)
+    for _ in range(2):
+        assert app.get('/active').text == 'active'
+    assert [span.name for span in bridge.exporter.get_finished_spans()] == ['active', 'active']
+    [message] = [r.getMessage() for r in failures()]
+    assert 'loading the OpenTelemetry server spans failed' in message
