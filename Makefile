@@ -1,6 +1,7 @@
 # The commands a newcomer needs:
-#   make demo   installs the package with the OpenTelemetry bridge and serves
-#               the demo app (development.ini) on http://127.0.0.1:6543
+#   make demo   installs the package with the OpenTelemetry bridge and the
+#               debug toolbar and serves the demo app (development.ini) on
+#               http://127.0.0.1:6543
 #   make test   installs everything and runs the whole suite, with coverage,
 #               against Pyramid 2.x and against Pyramid 1.10
 #   make wheel  builds the wheel to install elsewhere, in dist/
@@ -17,7 +18,7 @@ $(VENV)/%/ready: setup.py constraints.txt
 
 EXTRA_pyramid2 := "pyramid>=2,<3"
 EXTRA_pyramid110 := "pyramid==1.10.8"
-EXTRA_demo := "pyramid>=2,<3"
+EXTRA_demo := "pyramid>=2,<3" pyramid_debugtoolbar
 EXTRA_bench := "pyramid>=2,<3" opentelemetry-instrumentation-pyramid
 
 # PYTHONPATH: development.ini names examples.demo, which is not installed.

@@ -20,7 +20,10 @@ setup(
     long_description_content_type='text/x-rst',
     license='Apache-2.0',
     packages=find_packages(include=['pyramid_opentracing', 'pyramid_opentracing.*']),
-    package_data={'pyramid_opentracing': ['py.typed']},
+    package_data={
+        'pyramid_opentracing': ['py.typed'],
+        'pyramid_opentracing.toolbar': ['templates/*.dbtmako', 'static/*'],
+    },
     python_requires='>=3.9',
     install_requires=[
         'pyramid>=1.10,<3',
@@ -30,6 +33,7 @@ setup(
     extras_require={
         'otel': otel,
         'zipkin': otel + ['opentelemetry-exporter-zipkin-json>=1.20'],
+        'debugtoolbar': ['pyramid_debugtoolbar>=4.10'],
         'testing': [
             'pytest',
             'pytest-cov',
@@ -54,6 +58,9 @@ setup(
             'opentelemetry-exporter-zipkin-json>=1.20',
             'werkzeug',  # OpenTelemetry's Pyramid tests call the app through its test client
             'sqlalchemy<2.1',  # the range opentelemetry-instrumentation-sqlalchemy 0.66b1 instruments
+            # the Tracing panel, driven in headless Chromium
+            'pyramid_debugtoolbar>=4.10',
+            'selenium>=4.11',
         ] + otel,
         # benchmarks/overhead.py compares against OpenTelemetry's own
         # Pyramid instrumentation (and fetches the original 1.0.0 itself).

@@ -1,23 +1,39 @@
 """The demo service ``pserve development.ini`` (or ``make demo``) runs.
 
 Tracing comes entirely from the INI file: ``pyramid.includes`` adds
-pyramid_opentracing and the ``ot.*`` settings turn on the tween and name
+pyramid_opentracing (and pyramid_debugtoolbar, whose Tracing panel shows
+each request's trace) and the ``ot.*`` settings turn on the tween and name
 the tracer factory. The views know nothing of tracing but
-``request.registry.settings['ot.tracer']``, used to start a nested span.
+``request.registry.settings['ot.tracer']``, used to start nested spans, and
+:mod:`pyramid_opentracing.outgoing`, which traces the calls they make.
 """
 import logging
+import urllib.error
 
 from pyramid.config import Configurator
 from pyramid.response import Response
 
+from pyramid_opentracing import outgoing
+
 log = logging.getLogger(__name__)
 
-INDEX = """<h1>pyramid_opentracing demo</h1>
-<p>Each request prints its spans on the console running pserve.</p>
+INDEX = """<!doctype html>
+<html><head><meta charset="utf-8"><title>pyramid_opentracing demo</title></head>
+<body>
+<h1>pyramid_opentracing demo</h1>
+<p>Each request prints its spans on the console running pserve; the debug
+toolbar's Tracing panel (the button on the right) shows them as a waterfall.</p>
 <ul>
 <li><a href="/hello/world">/hello/world</a>: a server span and a nested one</li>
 <li><a href="/fail">/fail</a>: a view raising, its span marked as an error</li>
-</ul>"""
+<li><a href="/report">/report</a>: nested spans, a call to this service and a
+call to a service that is down</li>
+</ul>
+</body></html>"""
+
+REPORT = """<!doctype html>
+<html><head><meta charset="utf-8"><title>report</title></head>
+<body><h1>Report</h1><p>greeting: %s</p><p>inventory: %s</p></body></html>"""
 
 
 def index(request):
@@ -37,13 +53,34 @@ def fail(request):
     raise RuntimeError('the demo failing on purpose')
 
 
+def report(request):
+    """Nested spans and two outgoing calls, one of them failing."""
+    tracer = request.registry.settings['ot.tracer'].tracer
+    settings = request.registry.settings
+    with tracer.start_active_span('build report') as scope:
+        scope.span.set_tag('report.kind', 'daily')
+        with tracer.start_active_span('load settings'):
+            pass
+        with outgoing.urlopen(request.host_url + '/hello/report', target=request) as reply:
+            greeting = reply.read().decode('utf-8')
+        try:
+            outgoing.urlopen(settings.get('demo.inventory_url', 'http://127.0.0.1:9/stock'),
+                             target=request, timeout=2)
+            inventory = 'available'
+        except (urllib.error.URLError, OSError) as exc:
+            inventory = 'unavailable (%s)' % exc
+    return Response(REPORT % (greeting, inventory))
+
+
 def main(global_config, **settings):
     """The WSGI application, configured from the INI file's settings."""
     config = Configurator(settings=settings)
     config.add_route('index', '/')
     config.add_route('hello', '/hello/{name}')
     config.add_route('fail', '/fail')
+    config.add_route('report', '/report')
     config.add_view(index, route_name='index')
     config.add_view(hello, route_name='hello', renderer='json')
     config.add_view(fail, route_name='fail')
+    config.add_view(report, route_name='report')
     return config.make_wsgi_app()

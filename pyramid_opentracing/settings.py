@@ -122,6 +122,20 @@ def as_length(name, value, config=None):
     return length
 
 
+def as_trace_url(name, value, config=None):
+    """A link template for a trace: a URL with ``{trace_id}`` in it."""
+    if not isinstance(value, str) or not value.strip():
+        raise fail(name, value, 'expected a URL with {trace_id} in it')
+    url = value.strip()
+    if '{trace_id}' not in url:
+        raise fail(name, value, 'must contain {trace_id}, where the trace id goes')
+    try:
+        url.format(trace_id='0')
+    except (IndexError, KeyError, ValueError) as exc:
+        raise fail(name, value, 'only {trace_id} may be in braces (%s)' % exc) from None
+    return url
+
+
 def as_parameters(name, value):
     """Keyword arguments for ot.tracer_callable: a dict, JSON text, or ``key = value`` lines."""
     if isinstance(value, dict):
@@ -218,6 +232,7 @@ OPTIONS = (
     ('ot.captured_request_headers', as_patterns, ()),
     ('ot.captured_response_headers', as_patterns, ()),
     ('ot.response_headers', as_bool, False),
+    ('ot.toolbar.trace_url', as_trace_url, None),
 )
 
 #: OpenTelemetry's environment variables read for a setting that is not

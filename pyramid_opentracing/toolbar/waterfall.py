@@ -1,0 +1,130 @@
+"""A trace's spans as the rows of a waterfall: nested by parent, placed in time.
+
+Spans come from OpenTelemetry (ReadableSpan) or from an OpenTracing tracer
+that records them (basictracer, MockTracer); :func:`span_view` reads either
+into one :class:`SpanView`, and :func:`waterfall` orders and places them.
+Every value shown is turned into bounded text here; the template escapes it.
+"""
+from ..request_tags import bound
+
+#: Most characters shown of one attribute or log value.
+MAX_VALUE_LENGTH = 2000
+
+
+class SpanView:
+    """One span as the panel shows it. ``start`` and ``end`` in seconds
+    since the epoch; ``attributes`` and each event's fields as (name, text)."""
+
+    __slots__ = ('span_id', 'parent_id', 'name', 'kind', 'start', 'end', 'error',
+                 'attributes', 'events', 'depth', 'offset', 'width')
+
+    def __init__(self, span_id, parent_id, name, kind, start, end, error, attributes, events):
+        self.span_id = span_id
+        self.parent_id = parent_id
+        self.name = name
+        self.kind = kind
+        self.start = start
+        self.end = end
+        self.error = error
+        self.attributes = attributes
+        self.events = events
+        self.depth = 0
+        self.offset = self.width = 0.0
+
+    @property
+    def duration_ms(self):
+        return (self.end - self.start) * 1000.0
+
+
+def text(value):
+    """``value`` as bounded text."""
+    if not isinstance(value, str):
+        value = repr(value) if not isinstance(value, (bool, int, float)) else str(value)
+    return bound(value, MAX_VALUE_LENGTH)
+
+
+def fields(mapping):
+    return [(text(name), text(value)) for name, value in sorted((mapping or {}).items(),
+                                                                 key=lambda item: str(item[0]))]
+
+
+def span_view(span):
+    """A SpanView of a finished OpenTelemetry or OpenTracing span."""
+    if hasattr(span, 'get_span_context'):
+        return otel_span_view(span)
+    return opentracing_span_view(span)
+
+
+def otel_span_view(span):
+    from opentelemetry.trace import StatusCode
+    parent = span.parent
+    events = [(event.timestamp / 1e9, text(event.name), fields(event.attributes))
+              for event in span.events]
+    return SpanView(
+        span.context.span_id, None if parent is None else parent.span_id, text(span.name),
+        span.kind.name.lower(), span.start_time / 1e9, span.end_time / 1e9,
+        span.status.status_code is StatusCode.ERROR, fields(span.attributes), events)
+
+
+def opentracing_span_view(span):
+    tags = span.tags or {}
+    finish = getattr(span, 'finish_time', None)  # MockTracer
+    if finish is None:
+        finish = span.start_time + (span.duration or 0.0)  # basictracer
+    events = []
+    for log in span.logs or ():
+        key_values = dict(log.key_values or {})
+        name = key_values.pop('event', 'log')
+        events.append((log.timestamp, text(name), fields(key_values)))
+    return SpanView(
+        span.context.span_id, span.parent_id, text(span.operation_name),
+        text(tags.get('span.kind', '')), span.start_time, finish,
+        tags.get('error') in (True, 'true', 'True'), fields(tags), events)
+
+
+def waterfall(views):
+    """``views`` in waterfall order, each with its depth and its bar's
+    ``offset`` and ``width`` as percentages of the trace's time span.
+
+    A span is listed under its parent, children by start time; a span whose
+    parent is not among ``views`` (the caller's, in another service) is a
+    root.
+    """
+    if not views:
+        return []
+    by_id = {view.span_id: view for view in views}
+    children = {}
+    roots = []
+    for view in views:
+        if view.parent_id in by_id and view.parent_id != view.span_id:
+            children.setdefault(view.parent_id, []).append(view)
+        else:
+            roots.append(view)
+    begin = min(view.start for view in views)
+    total = max(view.end for view in views) - begin or 1e-9
+    rows = []
+    stack = [(root, 0) for root in sorted(roots, key=start_order, reverse=True)]
+    while stack:
+        view, depth = stack.pop()
+        view.depth = depth
+        view.offset = 100.0 * (view.start - begin) / total
+        view.width = max(100.0 * (view.end - view.start) / total, 0.3)
+        rows.append(view)
+        below = sorted(children.get(view.span_id, ()), key=start_order, reverse=True)
+        stack.extend((child, depth + 1) for child in below)
+    return rows
+
+
+def start_order(view):
+    return (view.start, -view.end)
+
+
+def trace_id_text(trace_id, width):
+    """The trace id as backends print it: lower-case hex, ``width`` digits."""
+    return '%0*x' % (width, trace_id)
+
+
+def format_duration(milliseconds):
+    if milliseconds >= 1000:
+        return '%.2f s' % (milliseconds / 1000.0)
+    return '%.2f ms' % milliseconds

@@ -1,0 +1,247 @@
+"""The Tracing panel of pyramid_debugtoolbar, through WebTest.
+
+The browser test (test_toolbar_browser.py) checks what a developer sees;
+these check what the panel keeps, for which tracers, and what it costs.
+"""
+import gc
+import logging
+import os
+import re
+import subprocess
+import sys
+import zipfile
+
+import pytest
+import webtest
+from basictracer import BasicTracer
+from basictracer.recorder import InMemoryRecorder
+from jaeger_client import ConstSampler, Tracer as JaegerTracer
+from jaeger_client.reporter import InMemoryReporter
+from opentracing.mocktracer import MockTracer
+from pyramid.exceptions import ConfigurationError
+
+from pyramid_opentracing.toolbar import collect
+from pyramid_opentracing.toolbar.collect import SpanSources
+from pyramid_opentracing.toolbar.waterfall import SpanView, waterfall
+
+from . import toolbar_app
+
+BRIDGE = 'pyramid_opentracing.otel.tracer_from_settings'
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LOCAL = {'REMOTE_ADDR': '127.0.0.1'}
+
+
+def webapp(settings, toolbar=True):
+    return webtest.TestApp(toolbar_app.make_app(settings, toolbar), extra_environ=LOCAL)
+
+
+def panel_html(app, path='/work'):
+    """The Tracing panel's content on the toolbar page of a request to ``path``."""
+    page = app.get(toolbar_app.toolbar_path(app.get(path).text)).text
+    start = page.index('<div class="ot-panel">')
+    return page[start:page.index('<script>', start)]
+
+
+def row_names(html):
+    """(depth, name) of each bar, in order."""
+    return [(int(depth), name) for depth, name in re.findall(
+        r'data-depth="(\d+)".*?<div class="ot-label"[^>]*>([^<]*)</div>', html, re.S)]
+
+
+def error_rows(html):
+    return re.findall(r'<div class="ot-row ot-error".*?<div class="ot-label"[^>]*>([^<]*)<', html, re.S)
+
+
+@pytest.fixture
+def bridge():
+    made = []
+
+    def make(toolbar=True, **settings):
+        settings.update({'ot.base_tracer_func': BRIDGE, 'ot.otel.exporter': 'memory'})
+        app = webapp(settings, toolbar)
+        made.append(app.app.registry.settings['ot.tracer'].tracer)
+        return app, made[-1]
+    yield make
+    for tracer in made:
+        tracer.shutdown()
+
+
+# -- the waterfall --------------------------------------------------------------
+
+def view(span_id, parent_id, start, end, name=None):
+    return SpanView(span_id, parent_id, name or str(span_id), '', start, end, False, [], [])
+
+
+def test_the_waterfall_nests_children_under_parents_in_start_order():
+    rows = waterfall([view(3, 1, 5.0, 6.0), view(2, 1, 1.0, 4.0), view(1, 99, 0.0, 10.0),
+                      view(4, 2, 2.0, 3.0)])
+    assert [(row.span_id, row.depth) for row in rows] == [(1, 0), (2, 1), (4, 2), (3, 1)]
+    assert [(round(row.offset), round(row.width)) for row in rows] == [
+        (0, 100), (10, 30), (20, 10), (50, 10)]
+
+
+def test_a_span_too_short_to_see_still_gets_a_visible_bar():
+    rows = waterfall([view(1, None, 0.0, 10.0), view(2, 1, 5.0, 5.0)])
+    assert rows[1].width > 0
+
+
+# -- the setting ----------------------------------------------------------------
+
+@pytest.mark.parametrize('url', ['http://jaeger/trace/', 'http://jaeger/{trace}/{trace_id}', ''])
+def test_a_trace_url_without_the_trace_id_fails_at_start_up(url):
+    with pytest.raises(ConfigurationError, match=r'ot\.toolbar\.trace_url = '):
+        toolbar_app.make_app({'ot.toolbar.trace_url': url, 'ot.base_tracer': MockTracer()})
+
+
+def test_the_trace_url_is_a_known_setting_and_links_the_trace(caplog):
+    caplog.set_level(logging.WARNING, logger='pyramid_opentracing')
+    tracer = MockTracer()
+    app = webapp({'ot.base_tracer': tracer,
+                   'ot.toolbar.trace_url': 'http://localhost:16686/trace/{trace_id}'})
+    html = panel_html(app)
+    assert not [r for r in caplog.records if 'unknown setting' in r.getMessage()]
+    trace_id = '%016x' % tracer.finished_spans()[0].context.trace_id
+    assert 'value="http://localhost:16686/trace/%s"' % trace_id in html
+    assert '<code class="ot-trace-id">%s</code>' % trace_id in html
+
+
+# -- each tracer ----------------------------------------------------------------
+
+EXPECTED_OPENTRACING_ROWS = [(0, 'work'), (1, 'load user'), (2, 'query database'), (1, 'GET')]
+
+
+def test_mocktracer_spans_are_shown_nested_with_the_failed_call_in_red():
+    html = panel_html(webapp({'ot.base_tracer': MockTracer()}))
+    assert row_names(html) == EXPECTED_OPENTRACING_ROWS
+    assert error_rows(html) == ['GET']
+
+
+def test_basictracer_spans_are_shown_and_its_recorder_still_gets_every_span():
+    recorder = InMemoryRecorder()
+    basic = BasicTracer(recorder=recorder)
+    basic.register_required_propagators()
+    html = panel_html(webapp({'ot.base_tracer': basic}))
+    assert row_names(html) == EXPECTED_OPENTRACING_ROWS
+    assert error_rows(html) == ['GET']
+    work_trace = next(s for s in recorder.get_spans() if s.operation_name == 'work').context.trace_id
+    assert sorted(s.operation_name for s in recorder.get_spans()
+                  if s.context.trace_id == work_trace) == ['GET', 'load user', 'query database', 'work']
+
+
+def test_bridge_spans_are_shown_with_their_kinds_and_the_client_error(bridge):
+    app, tracer = bridge()
+    html = panel_html(app)
+    assert row_names(html) == [(0, 'GET /work'), (1, 'load user'), (2, 'query database'),
+                               (1, 'GET')]
+    assert error_rows(html) == ['GET']
+    assert re.findall(r'data-kind="(\w+)"', html) == ['server', 'internal', 'internal', 'client']
+    assert 'ConnectionRefusedError' in html  # the client span's error type, on click
+    trace_id = '%032x' % tracer.exporter.get_finished_spans()[0].context.trace_id
+    assert '<code class="ot-trace-id">%s</code>' % trace_id in html
+
+
+def test_the_exporter_gets_the_same_spans_with_and_without_the_panel(bridge):
+    def exported(toolbar):
+        app, tracer = bridge(toolbar=toolbar)
+        app.get('/work')
+        return sorted((s.name, s.kind.name, s.status.status_code.name, s.parent is None,
+                       tuple(sorted(k for k in s.attributes if k != 'server.port')))
+                      for s in tracer.exporter.get_finished_spans())
+    assert exported(toolbar=True) == exported(toolbar=False)
+
+
+def test_a_tracer_that_keeps_no_spans_is_said_so():
+    tracer = JaegerTracer('test', reporter=InMemoryReporter(), sampler=ConstSampler(True))
+    html = panel_html(webapp({'ot.base_tracer': tracer}))
+    assert 'cannot be shown here' in html and 'Tracer' in html
+    assert 'class="ot-trace-id"' in html
+
+
+def test_an_untraced_request_is_said_so():
+    html = panel_html(webapp({'ot.base_tracer': MockTracer(), 'ot.trace_all': False}))
+    assert 'This request was not traced' in html
+
+
+# -- safety and cost ------------------------------------------------------------
+
+def test_span_names_and_attributes_are_escaped():
+    html = panel_html(webapp({'ot.base_tracer': MockTracer()}))
+    assert toolbar_app.SCRIPT not in html
+    assert '&lt;script&gt;window.tracingPanelInjected = true&lt;/script&gt;' in html
+
+
+def test_spans_are_kept_only_for_the_requests_in_the_toolbar_history(bridge):
+    app, tracer = bridge(**{'debugtoolbar.max_request_history': '2'})
+    for _ in range(5):
+        app.get('/work')
+    gc.collect()
+    sources = SpanSources.of(app.app.registry)
+    watched = sources.get(tracer)._watched
+    history = [toolbar for _, toolbar in app.app.registry.pdtb_history]
+    assert len(history) == 2
+    assert sorted(watched) == sorted(
+        next(p for p in t.panels if p.name == 'tracing').trace.trace_id for t in history)
+
+
+def test_without_the_toolbar_nothing_is_added_to_the_tracer(bridge):
+    app, tracer = bridge(toolbar=False)
+    app.get('/work')
+    processors = tracer.provider._active_span_processor._span_processors
+    assert processors and not [p for p in processors
+                               if type(p).__module__.startswith('pyramid_opentracing.toolbar')]
+    recorder = InMemoryRecorder()
+    basic = BasicTracer(recorder=recorder)
+    webapp({'ot.base_tracer': basic}, toolbar=False).get('/work')
+    assert basic.recorder is recorder
+
+
+def test_the_panel_module_is_not_imported_by_the_package():
+    code = 'import pyramid_opentracing, sys; print("pyramid_opentracing.toolbar" in sys.modules)'
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == 'False'
+
+
+class FixedRecorderTracer(BasicTracer):
+    """A basictracer whose recorder cannot be replaced once set."""
+
+    @property
+    def recorder(self):
+        return self._fixed_recorder
+
+    @recorder.setter
+    def recorder(self, value):
+        if hasattr(self, '_fixed_recorder'):
+            raise AttributeError('this tracer keeps its recorder')
+        self._fixed_recorder = value
+
+
+def test_a_tracer_the_panel_cannot_read_from_still_serves_the_request(caplog):
+    caplog.set_level(logging.ERROR, logger='pyramid_opentracing')
+    recorder = InMemoryRecorder()
+    tracer = FixedRecorderTracer(recorder=recorder)
+    tracer.register_required_propagators()
+    app = webapp({'ot.base_tracer': tracer})
+    html = panel_html(app)
+    assert 'could not be read back' in html and 'this tracer keeps its recorder' in html
+    app.get('/work', status=200)
+    problems = [r for r in caplog.records if 'Tracing panel' in r.getMessage()]
+    assert len(problems) == 1
+    assert 'work' in [span.operation_name for span in recorder.get_spans()]
+
+
+def test_a_trace_keeps_a_bounded_number_of_spans_and_says_how_many_more(bridge, monkeypatch):
+    monkeypatch.setattr(collect, 'MAX_SPANS_PER_TRACE', 2)
+    app, _ = bridge()
+    html = panel_html(app)
+    assert len(row_names(html)) == 2
+    assert '2 more spans of this trace were not kept' in html
+
+
+def test_the_wheel_carries_the_panel_template_and_static_files(tmp_path):
+    subprocess.run([sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps',
+                    '--no-build-isolation', '-w', str(tmp_path), ROOT],
+                   check=True, capture_output=True)
+    wheel, = tmp_path.glob('pyramid_opentracing-*.whl')
+    names = zipfile.ZipFile(wheel).namelist()
+    for name in ('templates/tracing.dbtmako', 'static/tracing.css', 'static/tracing.js'):
+        assert 'pyramid_opentracing/toolbar/' + name in names
