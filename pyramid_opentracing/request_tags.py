@@ -158,6 +158,8 @@ def attribute_tag(name, value, policy, known=()):
         return None
     if name in SECRET_ATTRIBUTES:
         return REDACTED
+    if name == 'matched_route':
+        return policy.text(str(value.name))  # its repr says only where it is in memory
     if isinstance(value, _SCALARS):
         return value
     if name in BODY_ATTRIBUTES:
