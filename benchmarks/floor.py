@@ -83,7 +83,7 @@ def otel_floor_tween_factory(handler, registry):
     from opentelemetry.trace import SpanKind
     from pyramid_opentracing.otel.shim_internals import ServerScope
     from pyramid_opentracing.otel.spans import parent_context, server_attributes, wrap
-    from pyramid_opentracing.tracer import TagPolicy
+    from pyramid_opentracing.request_tags import TagPolicy
     tracer = registry.settings['bench.floor_tracer']
     otel_tracer = tracer.unwrap()
     scope_manager = tracer.scope_manager
@@ -137,7 +137,7 @@ def sdk_minimum_tween_factory(handler, registry):
     from opentelemetry.trace import SpanKind, set_span_in_context
     from pyramid_opentracing.otel.bridge import _REQUEST_HEADERS
     from pyramid_opentracing.otel.spans import server_attributes
-    from pyramid_opentracing.tracer import TagPolicy
+    from pyramid_opentracing.request_tags import TagPolicy
     tracer = registry.settings['bench.floor_tracer']
     otel_tracer = tracer.unwrap()
     propagator = tracer.propagator

@@ -18,7 +18,7 @@ header are removed, and every value is bounded like any tag.
 import re
 
 from .redaction import REDACTED
-from .request_tags import bound
+from .scrub import bound
 from .selection import any_of
 
 #: Request headers that WSGI keeps without the ``HTTP_`` prefix.

@@ -18,7 +18,6 @@ import sys
 import opentracing
 from pyramid.threadlocal import get_current_request
 
-from .request_span import ENVIRON_KEY
 
 __all__ = ['TraceContextFilter', 'TraceContextFormatter', 'trace_context_ids']
 

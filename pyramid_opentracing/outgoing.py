@@ -16,7 +16,6 @@ untraced and the failure is logged once on the ``pyramid_opentracing`` logger.
 Request headers never become tags, so Authorization and Cookie stay out.
 """
 import logging
-import urllib.request
 import weakref
 from contextlib import contextmanager
 

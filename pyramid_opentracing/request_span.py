@@ -24,8 +24,8 @@ import opentracing
 from opentracing.ext import tags
 
 from .redaction import BODY_ATTRIBUTES
-from .request_tags import attribute_tag, bound, error_fields, http_url, url_waits_for_route
-from .scrub import safe_text
+from .request_tags import attribute_tag, error_fields, http_url, url_waits_for_route
+from .scrub import bound, safe_text
 from .streaming import finish_on_close
 
 #: Where the span of a request is kept while the request runs.

@@ -11,7 +11,6 @@ from opentracing.ext import tags
 from pyramid.interfaces import IRoutesMapper
 
 from .redaction import BODY_ATTRIBUTES, REDACTED, SECRET_ATTRIBUTES, Redactor
-from .scrub import bound, bound_tail  # noqa: F401 - the size rules, re-exported
 
 _SCALARS = (bool, int, float)
 

@@ -3,7 +3,7 @@ import opentracing
 
 from .failures import FailureLog
 from .request_span import ENVIRON_KEY, strategy_for
-from .request_tags import DEFAULT_MAX_TAG_LENGTH, TagPolicy  # noqa: F401 - TagPolicy's old home
+from .request_tags import TagPolicy
 
 class PyramidTracer:
     """Traces Pyramid requests with an OpenTracing ``tracer``.

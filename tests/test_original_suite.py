@@ -18,7 +18,6 @@ with its reason (README, "Differences from pyramid_opentracing 1.0"): a new
 failure or a new pass fails this test.
 """
 import os
-import pathlib
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree

@@ -4,8 +4,9 @@ from pyramid.testing import DummyRequest
 
 from opentracing.mocktracer import MockTracer
 
-from pyramid_opentracing.request_tags import attribute_tag, bound, bound_tail, error_fields, http_url
-from pyramid_opentracing.tracer import PyramidTracer, TagPolicy
+from pyramid_opentracing.request_tags import TagPolicy, attribute_tag, error_fields, http_url
+from pyramid_opentracing.scrub import bound, bound_tail
+from pyramid_opentracing.tracer import PyramidTracer
 
 
 def start_tags(request):

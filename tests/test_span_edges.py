@@ -5,7 +5,6 @@ import io
 import tracemalloc
 
 import opentracing
-import pytest
 import webtest
 from opentracing.mocktracer import MockTracer
 from pyramid.response import Response

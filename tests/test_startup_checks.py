@@ -11,7 +11,6 @@ import webtest
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 
-import pyramid_opentracing
 
 from . import apps
 

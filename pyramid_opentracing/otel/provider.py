@@ -17,7 +17,6 @@ from ..failures import rate_limit_logs
 from ..settings import fail
 from .bridge import BridgeTracer
 from .metrics import measure_server_spans
-from .semconv import SCHEMA_URL, SCOPE_NAME, package_version
 from .shutdown import CountingBatchSpanProcessor, flush_at_exit
 
 logger = logging.getLogger('pyramid_opentracing')
