@@ -5,7 +5,7 @@ that records them (basictracer, MockTracer); :func:`span_view` reads either
 into one :class:`SpanView`, and :func:`waterfall` orders and places them.
 Every value shown is turned into bounded text here; the template escapes it.
 """
-from ..request_tags import bound
+from ..scrub import bound
 
 #: Most characters shown of one attribute or log value.
 MAX_VALUE_LENGTH = 2000
