@@ -89,7 +89,7 @@ class RequestSelection:
 
     def _asked(self, request):
         try:
-            return self.should_trace(request)
+            return bool(self.should_trace(request))  # its truth value may fail too
         except Exception as exc:
             self.failures.report('the ot.should_trace callback', exc, 'the request is traced')
             return True

@@ -221,6 +221,21 @@ def test_a_failing_should_trace_is_logged_once_and_the_request_traced(counting, 
     assert 'the ot.should_trace callback failed' in logged[0].getMessage()
 
 
+class NoTruth:
+    """An answer with no truth value, as a numpy array of several items."""
+
+    def __bool__(self):
+        raise ValueError('the truth value is ambiguous')
+
+
+def test_a_should_trace_answer_without_a_truth_value_is_logged_and_the_request_traced(
+        counting, failures):
+    app, tracer = counting(**{'ot.should_trace': lambda request: NoTruth()})
+    app.get('/plain')
+    assert span_names(tracer) == ['plain']
+    assert 'the ot.should_trace callback failed' in failures()[0].getMessage()
+
+
 def test_should_trace_must_be_callable(clean_env):
     with pytest.raises(ConfigurationError, match="ot.should_trace = 42: is not callable"):
         apps.make_app({'ot.trace_all': True, 'ot.should_trace': 42})
