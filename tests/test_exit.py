@@ -374,3 +374,18 @@ def test_the_exit_flush_exports_what_is_queued_and_counts_what_is_lost(caplog):
     # (bridges other tests left behind are shut down too, with their own lines)
     [line] = [r.getMessage() for r in caplog.records if 'ot.otel.timeout = 0.3 s' in r.getMessage()]
     assert '2 of 2 spans were not exported' in line
+
+
+@pytest.mark.parametrize('exporter', ['memory', 'console'])
+def test_a_bridge_shut_down_by_the_application_is_not_shut_down_again_at_exit(exporter):
+    code = textwrap.dedent('''
+        from pyramid_opentracing.otel import tracer_from_settings
+        tracer = tracer_from_settings(**{'ot.otel.exporter': %r})
+        with tracer.start_active_span('work'):
+            pass
+        tracer.shutdown()
+    ''' % exporter)
+    done = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          env=environment(), cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert 'shutdown can only be called once' not in done.stderr + done.stdout

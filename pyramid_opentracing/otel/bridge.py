@@ -15,6 +15,7 @@ from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, get_curr
 
 from . import shim_internals
 from .semconv import SCHEMA_URL, SCOPE_NAME, package_version
+from .shutdown import shut_down
 
 _FORMATS = (opentracing.Format.HTTP_HEADERS, opentracing.Format.TEXT_MAP)
 
@@ -106,9 +107,9 @@ class BridgeTracer(TracerShim):
     def shutdown(self):
         """Flush and stop the exporters (also done when the process exits)."""
         if self.owns_provider:
-            self.provider.shutdown()
+            shut_down(self.provider)
             if self.meter_provider is not None:
-                self.meter_provider.shutdown()
+                shut_down(self.meter_provider)
 
 
 class _RequestHeadersGetter(Getter):

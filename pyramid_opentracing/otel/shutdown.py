@@ -120,6 +120,16 @@ def flush_at_exit(provider, ledger, timeout, destination):
     install_sigterm_handler()
 
 
+def shut_down(provider):
+    """Shut ``provider`` down now, once: the flush at exit then leaves it
+    alone (a second shutdown makes the SDK's MeterProvider complain)."""
+    with _lock:
+        for provider_exit in _providers:
+            if provider_exit.provider is provider:
+                provider_exit.done = True
+    provider.shutdown()
+
+
 def shut_down_all():
     """Shut every provider down at once, each within its timeout: the exit
     takes the longest timeout, not their sum."""
