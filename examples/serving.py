@@ -20,6 +20,9 @@ def serving(app, threads=4):
     try:
         yield 'http://127.0.0.1:%s' % server.effective_port
     finally:
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        try:
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        except OSError:
+            pass  # the loop closed its sockets, its trigger among them, already
         loop.join(10)
         server.task_dispatcher.shutdown()
