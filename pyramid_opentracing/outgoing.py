@@ -26,6 +26,7 @@ from . import _global_pyramid_tracer, pyramid_tracer_of
 from .request_span import is_otel_shim
 from .request_tags import error_fields
 from .scrub import url_secrets
+from .selection import EXCLUDED_KEY
 from .tracer import PyramidTracer
 
 #: The PyramidTracer of each plain OpenTracing tracer outgoing calls were
@@ -113,8 +114,19 @@ def client_span(method, url, target=None, headers=None, name=None):
         finish_call(call)
 
 
+def is_excluded_request(target):
+    """Whether ``target`` is a request the application chose not to trace
+    (``ot.excluded_paths``, ``ot.should_trace``...): the calls it makes are
+    not traced either, rather than each starting a trace of its own."""
+    environ = getattr(target, 'environ', None)
+    return isinstance(environ, dict) and EXCLUDED_KEY in environ
+
+
 def start_call(pyramid_tracer, target, method, url, headers, name=None):
-    """A ClientCall with a started CLIENT span and its context in ``headers``."""
+    """A ClientCall with a started CLIENT span and its context in ``headers``
+    (no span, and the headers as they are, for an excluded request)."""
+    if is_excluded_request(target):
+        return ClientCall(pyramid_tracer, None, headers, None)
     policy = pyramid_tracer.policy
     safe_url = policy.text(url)
     try:
@@ -150,6 +162,8 @@ def outgoing_headers(target=None, headers=None):
     request made with any client; no span is started."""
     pyramid_tracer = pyramid_tracer_for(target)
     headers = dict(headers or {})
+    if is_excluded_request(target):
+        return headers
     try:
         tracer = pyramid_tracer.tracer
         parent = _parent(tracer, target)

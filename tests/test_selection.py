@@ -10,6 +10,7 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.response import Response
 
 import pyramid_opentracing
+from pyramid_opentracing import outgoing
 
 from . import apps
 from .conftest import OTEL_HTTP_VARIABLES
@@ -295,3 +296,24 @@ def test_trace_under_the_tween_does_not_ask_should_trace_again(clean_env):
     app = decorated_app(tracer, **{'ot.trace_all': True, 'ot.should_trace': should_trace})
     app.get('/kept')
     assert span_names(tracer) == [] and asked == ['/kept']
+
+
+def calls_out(request):
+    """A view calling a service the way application code does: one span and
+    its headers (any client), and the headers alone."""
+    with outgoing.client_span('GET', 'http://127.0.0.1:9/stock', request) as call:
+        call.set_status(200)
+    return {'sent': call.headers, 'headers': outgoing.outgoing_headers(request)}
+
+
+@pytest.mark.parametrize('excluded, spans', [(True, []), (False, ['GET', 'health'])])
+def test_calls_out_of_an_excluded_request_are_not_traced_either(clean_env, excluded, spans):
+    tracer = CountingTracer()
+    config = apps.make_config({'ot.trace_all': True, 'ot.base_tracer': tracer,
+                               'ot.excluded_paths': '^/health$' if excluded else '^/none$'})
+    config.add_route('health', '/health')
+    config.add_view(calls_out, route_name='health', renderer='json')
+    sent = webtest.TestApp(config.make_wsgi_app()).get('/health').json
+    assert sorted(span.operation_name for span in tracer.finished_spans()) == spans
+    # an excluded request's calls carry no trace context: no orphan traces downstream
+    assert bool(sent['sent']) is bool(sent['headers']) is not excluded
