@@ -373,8 +373,20 @@ def parse_settings(settings, config):
     if headers is not None:
         tracer.span_headers = headers
     configure_tag_policy(tracer, settings, options)
+    warn_unread_bridge_settings(settings, tracer)
     options['ot.tracer'] = options['ot.tracing'] = tracer
     return options
+
+
+def warn_unread_bridge_settings(settings, pyramid_tracer):
+    """Log the ``ot.otel.*`` settings when the tracer is not the bridge,
+    the only reader of them: usually a forgotten ``ot.base_tracer_func``."""
+    names = sorted(name for name in settings if name.startswith(FACTORY_PREFIXES))
+    if names and not type(pyramid_tracer.tracer).__module__.startswith('pyramid_opentracing.otel'):
+        logger.warning('pyramid_opentracing: %s ignored: only the OpenTelemetry bridge reads '
+                       'ot.otel.* settings, and the tracer is %r (set ot.base_tracer_func = '
+                       'pyramid_opentracing.otel.tracer_from_settings to use it)',
+                       ', '.join(names), pyramid_tracer.tracer)
 
 
 def configure_tag_policy(tracer, settings, options):

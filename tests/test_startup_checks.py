@@ -77,6 +77,21 @@ def test_unknown_otel_settings_are_warned_like_unknown_ot_settings(caplog, monke
     assert 'ot.otel.endpoint' in otel_warning and 'ot.otel.timeout' in otel_warning
 
 
+@pytest.mark.parametrize('tracer_settings', [{}, {'ot.base_tracer': opentracing.mocktracer.MockTracer()}])
+def test_otel_settings_without_the_bridge_are_warned(caplog, tracer_settings):
+    caplog.set_level(logging.WARNING, logger='pyramid_opentracing')
+    commit(dict(tracer_settings, **{'ot.otel.service_name': 'shop', 'ot.otel.exporter': 'console'}))
+    [warning] = [r.getMessage() for r in caplog.records if 'only the OpenTelemetry bridge' in r.getMessage()]
+    assert 'ot.otel.exporter, ot.otel.service_name ignored' in warning
+
+
+def test_otel_settings_with_the_bridge_are_not_warned(caplog):
+    caplog.set_level(logging.WARNING, logger='pyramid_opentracing')
+    config = commit({'ot.base_tracer_func': BRIDGE, 'ot.otel.exporter': 'memory'})
+    config.registry.settings['ot.tracer'].tracer.shutdown()
+    assert 'only the OpenTelemetry bridge' not in caplog.text
+
+
 @pytest.mark.parametrize('endpoint, problem', [
     ('http://h:abc/', 'port'),
     ('http://h:99999', 'port'),
