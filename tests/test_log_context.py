@@ -81,7 +81,7 @@ def jaeger():
 
 
 @pytest.mark.parametrize('make, text', [
-    (MockTracer, str),  # decimal, as its propagator writes them
+    (MockTracer, '{:x}'.format),  # hex, as its propagator writes them
     (BasicTracer, '{:x}'.format),
     (jaeger, '{:x}'.format),
 ], ids=['mock', 'basictracer', 'jaeger'])
