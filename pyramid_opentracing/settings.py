@@ -127,6 +127,8 @@ def as_trace_url(name, value, config=None):
     if not isinstance(value, str) or not value.strip():
         raise fail(name, value, 'expected a URL with {trace_id} in it')
     url = value.strip()
+    if not url.lower().startswith(('http://', 'https://', '/')):
+        raise fail(name, value, 'expected an http:// or https:// URL (or a path)')
     if '{trace_id}' not in url:
         raise fail(name, value, 'must contain {trace_id}, where the trace id goes')
     try:

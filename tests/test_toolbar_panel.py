@@ -80,6 +80,13 @@ def test_the_waterfall_nests_children_under_parents_in_start_order():
         (0, 100), (10, 30), (20, 10), (50, 10)]
 
 
+def test_a_span_with_a_broken_clock_does_not_scale_the_others():
+    rows = waterfall([view(1, None, 0.0, 10.0), view(2, 1, float('nan'), float('inf')),
+                      view(3, 1, 5.0, 10.0)])
+    placed = {row.span_id: (round(row.offset), round(row.width)) for row in rows}
+    assert placed == {1: (0, 100), 2: (0, 0), 3: (50, 50)}
+
+
 def test_a_span_too_short_to_see_still_gets_a_visible_bar():
     rows = waterfall([view(1, None, 0.0, 10.0), view(2, 1, 5.0, 5.0)])
     assert rows[1].width > 0
@@ -87,7 +94,8 @@ def test_a_span_too_short_to_see_still_gets_a_visible_bar():
 
 # -- the setting ----------------------------------------------------------------
 
-@pytest.mark.parametrize('url', ['http://jaeger/trace/', 'http://jaeger/{trace}/{trace_id}', ''])
+@pytest.mark.parametrize('url', ['http://jaeger/trace/', 'http://jaeger/{trace}/{trace_id}', '',
+                                 'javascript:alert(1)//{trace_id}'])
 def test_a_trace_url_without_the_trace_id_fails_at_start_up(url):
     with pytest.raises(ConfigurationError, match=r'ot\.toolbar\.trace_url = '):
         toolbar_app.make_app({'ot.toolbar.trace_url': url, 'ot.base_tracer': MockTracer()})
@@ -235,6 +243,7 @@ def test_a_trace_keeps_a_bounded_number_of_spans_and_says_how_many_more(bridge, 
     html = panel_html(app)
     assert len(row_names(html)) == 2
     assert '2 more spans of this trace were not kept' in html
+    assert (0, 'GET /work') in row_names(html)  # the request's own span, which finishes last
 
 
 def test_the_wheel_carries_the_panel_template_and_static_files(tmp_path):

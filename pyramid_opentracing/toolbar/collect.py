@@ -37,10 +37,13 @@ class RequestTrace:
         self.dropped = 0
 
     def add(self, span):
-        if len(self.spans) < MAX_SPANS_PER_TRACE:
-            self.spans.append(span)
-        else:
+        """Keep ``span``; past the limit, drop the earliest one kept: the
+        latest request's spans, its server span (which finishes last) among
+        them, are the ones its panel shows."""
+        if len(self.spans) >= MAX_SPANS_PER_TRACE:
+            del self.spans[0]
             self.dropped += 1
+        self.spans.append(span)
 
 
 class SpanSource:

@@ -5,6 +5,8 @@ that records them (basictracer, MockTracer); :func:`span_view` reads either
 into one :class:`SpanView`, and :func:`waterfall` orders and places them.
 Every value shown is turned into bounded text here; the template escapes it.
 """
+import math
+
 from ..scrub import bound
 
 #: Most characters shown of one attribute or log value.
@@ -100,15 +102,19 @@ def waterfall(views):
             children.setdefault(view.parent_id, []).append(view)
         else:
             roots.append(view)
-    begin = min(view.start for view in views)
-    total = max(view.end for view in views) - begin or 1e-9
+    timed = [view for view in views if math.isfinite(view.start) and math.isfinite(view.end)]
+    begin = min((view.start for view in timed), default=0.0)
+    total = max((view.end for view in timed), default=0.0) - begin or 1e-9
     rows = []
     stack = [(root, 0) for root in sorted(roots, key=start_order, reverse=True)]
     while stack:
         view, depth = stack.pop()
         view.depth = depth
-        view.offset = 100.0 * (view.start - begin) / total
-        view.width = max(100.0 * (view.end - view.start) / total, 0.3)
+        if math.isfinite(view.start) and math.isfinite(view.end):
+            view.offset = 100.0 * (view.start - begin) / total
+            view.width = max(100.0 * (view.end - view.start) / total, 0.3)
+        else:  # a tracer's bad clock: listed, not placed, and not the scale of the rest
+            view.offset, view.width = 0.0, 0.3
         rows.append(view)
         below = sorted(children.get(view.span_id, ()), key=start_order, reverse=True)
         stack.extend((child, depth + 1) for child in below)
