@@ -9,10 +9,15 @@ The span goes through the same lifecycle as the tween's
 import functools
 
 from pyramid.interfaces import IRequest, IResponse
+from pyramid.threadlocal import get_current_request
 from pyramid.viewderivers import requestonly
 
+from .failures import FailureLog
 from .request_span import ENVIRON_KEY, outcome_of_exception
 from .selection import is_excluded
+
+#: Reports views whose request cannot be found, once, whatever their tracer.
+_failures = FailureLog()
 
 #: Where venusian (``@view_config``) keeps the callbacks ``config.scan()`` runs.
 VENUSIAN_CALLBACKS = '__venusian_callbacks__'
@@ -44,10 +49,8 @@ def traced_view(view, pyramid_tracer_of, attributes):
                         'config.scan() would not register %s' % getattr(view, '__qualname__', view))
     if requestonly(view):
         def traced(request_or_view):
-            request = request_or_view
-            if not IRequest.providedBy(request):
-                request = getattr(request_or_view, 'request', request_or_view)
-            return run_traced(pyramid_tracer_of, request, attributes, view, request_or_view)
+            return run_traced(pyramid_tracer_of, find_request((request_or_view,)), attributes,
+                              view, request_or_view)
     else:
         def traced(*args, **kwargs):
             return run_traced(pyramid_tracer_of, find_request(args), attributes, view,
@@ -57,19 +60,27 @@ def traced_view(view, pyramid_tracer_of, attributes):
 
 def find_request(args):
     """The request among a view's arguments: last for ``(context, request)``,
-    on ``self.request`` for a method of a class-based view."""
+    on ``self.request`` for a method of a class-based view, else the request
+    Pyramid is serving on this thread (a class view may keep it under any
+    name); None if there is none."""
     for arg in reversed(args):
         if IRequest.providedBy(arg):
             return arg
     for arg in args:
         request = getattr(arg, 'request', None)
-        if request is not None:
+        if IRequest.providedBy(request):
             return request
-    raise TypeError('pyramid_opentracing cannot find the request among %r' % (args,))
+    return get_current_request()
 
 
 def run_traced(pyramid_tracer_of, request, attributes, view, *args, **kwargs):
-    """Call ``view(*args, **kwargs)`` inside a span for ``request``."""
+    """Call ``view(*args, **kwargs)`` inside a span for ``request``; untraced
+    if there is no request to trace."""
+    if request is None:
+        _failures.report('finding the request of a view traced by @trace',
+                         LookupError(getattr(view, '__qualname__', repr(view))),
+                         'the view runs untraced')
+        return view(*args, **kwargs)
     pyramid_tracer = pyramid_tracer_of(request)
     strategy = pyramid_tracer.server_span_strategy()
     span = request.environ.get(ENVIRON_KEY)

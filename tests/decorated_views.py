@@ -45,6 +45,28 @@ class CallView:
         return Response('call view')
 
 
+class OddNameView:
+    """A class view keeping the request under a name of its own."""
+
+    def __init__(self, request):
+        self.req = request
+
+    @view_config(route_name='odd_name_view')
+    @traced.trace('method')
+    def method(self):
+        return Response('odd name view')
+
+
+@view_config(route_name='odd_call_view')
+class OddCallView:
+    def __init__(self, context, request):
+        self._r = request
+
+    @traced.trace('method')
+    def __call__(self):
+        return Response('odd call view')
+
+
 @view_config(route_name='returns_response')
 @traced.trace('method')
 def returns_response(request):

@@ -19,8 +19,9 @@ def scanned_app():
     """The app of tests/decorated_views.py, set up by config.scan()."""
     def make(**settings):
         config = Configurator(settings=settings)
-        for name in ('function', 'context_view', 'class_view', 'call_view', 'forbidden',
-                     'fails', 'registry_traced', 'returns_response'):
+        for name in ('function', 'context_view', 'class_view', 'call_view', 'odd_name_view',
+                     'odd_call_view', 'forbidden', 'fails', 'registry_traced',
+                     'returns_response'):
             config.add_route(name, '/' + name)
         config.include('pyramid_opentracing')
         config.scan('tests.decorated_views')
@@ -41,6 +42,8 @@ def test_decorator_keeps_name_and_docstring():
     ('/context_view', 'context view'),
     ('/class_view', 'class view'),
     ('/call_view', 'call view'),
+    ('/odd_name_view', 'odd name view'),  # found as the request Pyramid is serving
+    ('/odd_call_view', 'odd call view'),
 ])
 def test_every_view_shape_is_traced_without_the_tween(scanned_app, path, body):
     response = scanned_app().get(path)
@@ -139,14 +142,18 @@ def test_decorator_with_failing_tracer_still_runs_the_view(failures):
         'pyramid_opentracing: starting the server span']
 
 
-def test_decorator_needs_a_request():
-    traced = PyramidTracer(MockTracer())
+def test_a_view_called_without_any_request_runs_untraced(failures):
+    tracer = MockTracer()
+    traced = PyramidTracer(tracer)
 
     @traced.trace()
     def view(context, request):
         return 'x'
-    with pytest.raises(TypeError, match='cannot find the request'):
-        view(object(), object())
+    assert view(object(), object()) == 'x'
+    assert view(object(), object()) == 'x'
+    assert tracer.finished_spans() == []
+    [logged] = failures()
+    assert 'finding the request of a view traced by @trace failed' in logged.getMessage()
 
 
 def test_default_global_tracer_is_used_when_none_given(tracer):
