@@ -24,7 +24,8 @@ import opentracing
 from opentracing.ext import tags
 
 from .redaction import BODY_ATTRIBUTES
-from .request_tags import attribute_tag, error_fields, http_url, url_waits_for_route
+from .request_tags import (
+    attribute_tag, error_fields, http_url, request_path_url, url_waits_for_route)
 from .scrub import bound, safe_text
 from .streaming import finish_on_close
 
@@ -339,7 +340,7 @@ class OpenTracingStrategy(ServerSpanStrategy):
         with what is known before routing."""
         policy = self.pyramid_tracer.policy
         limit = policy.max_tag_length
-        url = request.path_url
+        url = request_path_url(request)
         if (policy.trace_query_string or len(url) > limit
                 or '@' in url or '=' in url or '%' in url):
             url = http_url(request, policy)  # scrubbed, bounded: a plain URL needs neither

@@ -5,7 +5,7 @@ scrubber, before it is bounded to ``max_tag_length``.
 """
 import re
 import traceback
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from opentracing.ext import tags
 from pyramid.interfaces import IRoutesMapper
@@ -134,13 +134,34 @@ def path_redacted(path, secrets):
     return '/'.join(segments)
 
 
+#: The characters webob leaves as they are when it percent-encodes a path.
+PATH_SAFE = "/~!$&'()*+,;=:@"
+
+
+def request_path(environ):
+    """The path of the request, percent-encoded as the client sent it: what
+    webob's ``request.path`` gives, also for bytes that are not UTF-8 (which
+    any client can send, and on which webob raises)."""
+    path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
+    try:
+        raw = path.encode('latin-1')  # WSGI's native strings carry the bytes so
+    except UnicodeEncodeError:
+        raw = path.encode('utf-8')  # a test harness's path
+    return quote(raw, safe=PATH_SAFE)
+
+
+def request_path_url(request):
+    """``request.path_url``, for any bytes in the path (see :func:`request_path`)."""
+    return request.host_url + request_path(request.environ)
+
+
 def http_url(request, policy, path_secrets=()):
     """The request URL for the ``http.url`` tag.
 
     Without the query string unless ``policy.trace_query_string``; scrubbed
     (no user info, secret query values and path segments redacted); bounded.
     """
-    url = request.path_url
+    url = request_path_url(request)
     if path_secrets:
         url = path_redacted(url, path_secrets)
     if policy.trace_query_string:

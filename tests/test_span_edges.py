@@ -5,6 +5,7 @@ import io
 import tracemalloc
 
 import opentracing
+import pytest
 import webtest
 from opentracing.mocktracer import MockTracer
 from pyramid.response import Response
@@ -274,3 +275,24 @@ def test_query_parameters_are_still_tagged_without_a_body():
     app.get('/plain?q=search')
     span = server_span(tracer)
     assert span.tags['params'] == 'q: search'
+
+
+# -- a path that is not UTF-8 is traced like any other ---------------------------
+
+def test_a_path_of_bytes_that_are_not_utf8_is_traced_with_the_500_the_client_gets():
+    tracer = MockTracer()
+    app = app_with({'ot.base_tracer': tracer})
+    with pytest.raises(UnicodeDecodeError):  # Pyramid's routing: a 500 from the server
+        app.get('/hello/%FF%FE')
+    span = server_span(tracer)
+    assert span.tags['http.url'] == 'http://localhost/hello/%FF%FE'
+    assert (span.tags['http.status_code'], span.tags['error']) == (500, True)
+
+
+def test_a_path_of_bytes_that_are_not_utf8_is_traced_with_the_otel_bridge():
+    tracer = tracer_from_settings(**{'ot.otel.exporter': 'memory'})
+    with pytest.raises(UnicodeDecodeError):
+        app_with({'ot.base_tracer': tracer}).get('/hello/%FF%FE')
+    (span,) = tracer.exporter.get_finished_spans()
+    assert span.attributes['url.path'] == '/hello/%FF%FE'
+    assert span.attributes['http.response.status_code'] == 500

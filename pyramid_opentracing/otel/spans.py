@@ -14,7 +14,7 @@ from opentelemetry.trace import (
     NonRecordingSpan, SpanKind, Status, StatusCode, get_current_span, set_span_in_context)
 
 from ..request_span import ServerSpanStrategy, request_method
-from ..request_tags import exception_texts, path_redacted, qualified_name
+from ..request_tags import exception_texts, path_redacted, qualified_name, request_path
 from . import shim_internals
 from .options import HOST
 from .semconv import SCOPE_NAME, old_outcome_attributes, old_server_attributes
@@ -98,7 +98,7 @@ def url_path(request, policy, path_secrets=()):
             and '=' not in path and '@' not in path):
         return path
     if not plain:
-        path = request.path  # percent-encoded, as the client sent it
+        path = request_path(environ)  # percent-encoded, as the client sent it
     if path_secrets:
         path = path_redacted(path, path_secrets)
     return policy.text(path, path_secrets)
