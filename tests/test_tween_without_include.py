@@ -37,6 +37,7 @@ def test_the_tween_named_in_an_ini_file_traces_with_its_settings(tmp_path):
         '[app:main]\n'
         'use = call:tests.apps:paste_app\n'
         'pyramid.tweens = %s\n'
+        '                 pyramid.tweens.excview_tween_factory\n'  # as the README says
         'ot.trace_all = true\n'
         'ot.traced_attributes = host\n'
         '                       method\n'
@@ -51,6 +52,7 @@ def test_the_tween_named_in_an_ini_file_traces_with_its_settings(tmp_path):
     assert span.operation_name == 'renamed by callback'
     assert span.tags['host'] == 'localhost:80' and span.tags['method'] == 'GET'
     assert span.tags['http.status_code'] == 200
+    webtest.TestApp(app).get('/nowhere', status=404)  # the exception view still answers
 
 
 def test_the_tween_added_with_add_tween_traces_with_its_settings(tracer):
