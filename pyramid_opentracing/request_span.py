@@ -27,7 +27,7 @@ from .redaction import BODY_ATTRIBUTES
 from .request_tags import (
     attribute_tag, error_fields, http_url, request_path_url, url_waits_for_route)
 from .scrub import bound, safe_text
-from .streaming import finish_on_close
+from .streaming import conditional_status, finish_on_close
 
 #: Where the span of a request is kept while the request runs.
 ENVIRON_KEY = 'pyramid_opentracing.span'
@@ -167,6 +167,8 @@ class ServerSpanStrategy:
             if not isinstance(response.app_iter, COMPLETE_BODIES):
                 finish_on_close(response, self, span, request, status, error)
                 return response
+            if response.conditional_response:
+                status = conditional_status(response, request.environ)
         except Exception as exc:
             self.report('reading the response', exc, 'its span may be incomplete')
             status = error = None

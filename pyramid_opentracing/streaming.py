@@ -108,6 +108,21 @@ def record_sent_status(response, end):
     response.conditional_response_app = conditional_response_app
 
 
+def conditional_status(response, environ):
+    """The status WebOb will send for ``response``, a conditional response
+    with a complete body (a list): 304, 206 or 416 as the request's
+    validators and ``Range`` say, else its own. WebOb decides it when the
+    server calls the response, after the tween; asked now, it reads headers
+    only (a list body has nothing to close)."""
+    sent = []
+
+    def start_response(status, headers, exc_info=None):
+        sent.append(int(status.split(None, 1)[0]))
+
+    response.conditional_response_app(dict(environ), start_response)
+    return sent[0] if sent else response.status_int
+
+
 def ranged(app_iter, start, stop):
     """The bytes ``start:stop`` of ``app_iter``, as ``Response.app_iter_range`` makes them."""
     own = getattr(app_iter, 'app_iter_range', None)

@@ -49,6 +49,9 @@ def wsgi_app(tracer, static_dir):
     config.add_route('generated', '/generated')
     config.add_view(generated, route_name='generated')
     config.add_static_view('static', str(static_dir))
+    config.add_route('listed', '/listed')
+    config.add_view(lambda request: Response(body=CONTENT, conditional_response=True,
+                                             etag='listed-v1'), route_name='listed')
     return config.make_wsgi_app()
 
 
@@ -237,3 +240,18 @@ def test_a_body_refusing_a_range_is_sent_whole_and_its_span_says_200(tracer):
     response = app.get('/no-ranges', headers={'Range': 'bytes=1-2'})
     assert response.status_int == 200 and response.body == b'whole'
     assert server_span(tracer).tags['http.status_code'] == 200
+
+
+@pytest.mark.parametrize('headers, status', [
+    ({}, 200),
+    ({'If-None-Match': '"listed-v1"'}, 304),
+    ({'Range': 'bytes=100-'}, 206),
+    ({'Range': 'bytes=999999-'}, 416),
+])
+def test_a_conditional_complete_body_is_tagged_with_the_status_webob_sends(
+        wsgi_app, tracer, headers, status):
+    with serving(wsgi_app) as url:
+        response = requests.get(url + '/listed', headers=headers, timeout=10)
+        assert response.status_code == status
+        (span,) = finished_server_spans(tracer)
+    assert span.tags['http.status_code'] == status
