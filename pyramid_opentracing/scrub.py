@@ -14,7 +14,7 @@ Texts with none of ``@ = : %`` (nor a quoted ``', '`` pair) are returned as
 they are, with no work done: most tag values on most requests.
 """
 import re
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote, unquote, unquote_plus
 
 REDACTED = '[REDACTED]'
 
@@ -202,12 +202,7 @@ def url_secrets(url, is_secret=name_is_secret):
     values of its secret query and fragment parameters. A client error
     message may quote any of them without the URL's shape
     (``nonnumeric port: 'PW@host'``)."""
-    secrets = []
-    authority = _USERINFO.match(url)
-    if authority is not None and authority.group(2):
-        userinfo = authority.group(2)
-        secrets.append(userinfo)
-        secrets.append(userinfo.partition(':')[2])
+    secrets = list(userinfo_secrets(url))
     position = 0
     while True:
         start = _PAIR_START.search(url, position)
@@ -217,7 +212,37 @@ def url_secrets(url, is_secret=name_is_secret):
         value = _PAIR_VALUE.match(url, position)
         if value is not None and _pair_is_secret(start.group('name'), is_secret):
             secrets.append(value.group(0).strip('\'"'))
-    return tuple(secret for secret in secrets if secret)
+    return tuple(sorted({secret for secret in secrets if secret}, key=len, reverse=True))
+
+
+#: Where a client's parser may cut user info: ``urlsplit`` ends the authority
+#: at the first ``/ ? #``, ``http.client`` splits host and port at ``:``.
+_USERINFO_CUTS = re.compile(r'[/?#@:]')
+
+
+def userinfo_secrets(url):
+    """The user info of ``url`` (to the last ``@`` of its first word, as
+    ``urlsplit`` takes it; ``/p?mail=a@b`` is a path), as it is and
+    percent-decoded, and each of their pieces between ``/ ? # @ :``: the
+    forms a client's error message quotes it in (``nonnumeric port: 'PW'``,
+    ``Failed to parse: 'dave:PW'``)."""
+    scheme_end = url.find('://')
+    if scheme_end < 0 or not _USERINFO.match(url):
+        return ()
+    rest = url[scheme_end + 3:]
+    word_end = len(rest)
+    for blank in (' ', '\t', '\n'):
+        index = rest.find(blank)
+        if 0 <= index < word_end:
+            word_end = index
+    userinfo = rest[:word_end].rpartition('@')[0]
+    cut = _USERINFO_CUTS.search(userinfo)
+    if not userinfo or (cut is not None and cut.group() != ':' and cut.group() != '@'):
+        return ()  # a path holding ``@``, not user info
+    forms = {userinfo, unquote(userinfo)}
+    for form in tuple(forms):
+        forms.update(_USERINFO_CUTS.split(form))
+    return tuple(form for form in forms if form)
 
 
 # -- size ---------------------------------------------------------------------

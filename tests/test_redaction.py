@@ -132,9 +132,17 @@ def test_known_secrets_go_as_they_are_and_percent_encoded():
 
 
 def test_url_secrets_lists_userinfo_password_and_secret_values():
-    assert url_secrets('http://dave:PW@127.0.0.1:1/x?token=T&page=2#sig=S') == (
-        'dave:PW', 'PW', 'T', 'S')
+    assert set(url_secrets('http://dave:PW@127.0.0.1:1/x?token=T&page=2#sig=S')) == {
+        'dave:PW', 'dave', 'PW', 'T', 'S'}
     assert url_secrets('http://example.com/') == ()
+    assert url_secrets('http://example.com/p?mail=a@b.example') == ()
+
+
+def test_url_secrets_has_each_piece_a_client_may_quote():
+    secrets = url_secrets('http://dave:pw/x#y?z%2Fw@host/p')
+    for piece in ('dave:pw/x#y?z%2Fw', 'dave:pw/x#y?z/w', 'pw', 'x', 'y', 'z', 'w', 'z%2Fw'):
+        assert piece in secrets
+    assert list(secrets) == sorted(secrets, key=len, reverse=True)  # longest removed first
 
 
 def test_huge_texts_are_scrubbed_in_bounded_time_and_size():

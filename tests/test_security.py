@@ -312,6 +312,30 @@ def test_urllib_errors_do_not_quote_the_password(any_tracer, url):
     assert 'error' in text and 'out-pw-2' not in text
 
 
+@pytest.mark.parametrize('url', [
+    'http://dave:pw-slash-1/tail-slash-1@127.0.0.1:{port}/x',
+    'http://dave:pw-hash-2#tail-hash-2@127.0.0.1:{port}/x',
+    'http://dave:pw-query-3?tail-query-3@127.0.0.1:{port}/x',
+    'http://dave:pw-pct-4%2Ftail-pct-4@127.0.0.1:{port}/x',
+])
+@pytest.mark.parametrize('client', ['urlopen', 'requests'])
+def test_a_password_the_client_cuts_is_not_quoted_by_its_error(any_tracer, client, url):
+    """urllib and requests cut the authority at ``/ ? #`` and quote what
+    they parsed as host or port (``nonnumeric port: 'pw-slash-1'``); the
+    user info, decoded too, is removed from the error in every piece."""
+    tracer, dump = any_tracer
+    url = url.format(port=closed_port())
+    with pytest.raises(Exception):
+        if client == 'urlopen':
+            outgoing.urlopen(url, target=PyramidTracer(tracer), timeout=2)
+        else:
+            outgoing.http_request(PyramidTracer(tracer), 'GET', url, timeout=2)
+    text = dump()
+    assert 'error' in text
+    for piece in ('pw-', 'tail-'):
+        assert piece not in text
+
+
 def test_a_name_from_operation_name_func_is_scrubbed(make_testapp, tracer):
     app = make_testapp(**{'ot.operation_name_func': lambda request: 'GET ' + request.url})
     app.get('/plain?access_token=tok-in-name')
