@@ -219,7 +219,11 @@ class ServerSpanStrategy:
         if function is not None:
             try:
                 name = function(request)
-                name = pyramid_tracer.policy.text(str(name)) if name else None
+                if name:
+                    policy = pyramid_tracer.policy
+                    name = policy.text(str(name), policy.path_secrets(request))
+                else:
+                    name = None
             except Exception as exc:
                 self.report('ot.operation_name_func', exc, 'the default span name is used')
                 name = None

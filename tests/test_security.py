@@ -285,7 +285,7 @@ def closed_port():
 def any_tracer(request):
     if request.param == 'mocktracer':
         tracer = MockTracer()
-        return tracer, lambda: json.dumps([[s.tags, [log.key_values for log in s.logs]]
+        return tracer, lambda: json.dumps([[s.operation_name, s.tags, [log.key_values for log in s.logs]]
                                            for s in tracer.finished_spans()], default=repr)
     tracer = tracer_from_settings(**{'ot.otel.exporter': 'memory'})
     return tracer, lambda: '\n'.join(s.to_json() for s in tracer.exporter.get_finished_spans())
@@ -340,6 +340,20 @@ def test_a_name_from_operation_name_func_is_scrubbed(make_testapp, tracer):
     app = make_testapp(**{'ot.operation_name_func': lambda request: 'GET ' + request.url})
     app.get('/plain?access_token=tok-in-name')
     assert tracer.finished_spans()[0].operation_name == 'GET http://localhost/plain?access_token=[REDACTED]'
+
+
+@pytest.mark.parametrize('name_of', [
+    lambda request: request.path,
+    lambda request: '%s %s' % (request.method, request.path_qs),
+    lambda request: request.url,
+])
+def test_a_name_from_operation_name_func_has_no_path_secret(any_tracer, name_of):
+    tracer, dump = any_tracer
+    path_app(tracer, **{'ot.operation_name_func': name_of}).get(
+        '/reset/path-secret-in-name?access_token=tok-in-name')
+    text = dump()
+    assert '/reset/[REDACTED]' in text
+    assert 'path-secret-in-name' not in text and 'tok-in-name' not in text
 
 
 def test_http_url_waits_for_routing_in_an_app_with_a_secret_placeholder(tracer):
