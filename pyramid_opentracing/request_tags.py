@@ -11,6 +11,7 @@ from opentracing.ext import tags
 from pyramid.interfaces import IRoutesMapper
 
 from .redaction import BODY_ATTRIBUTES, REDACTED, SECRET_ATTRIBUTES, Redactor
+from .scrub import text_of
 
 _SCALARS = (bool, int, float)
 
@@ -206,7 +207,7 @@ def exception_texts(exc, policy, known=()):
     """(message, stack) of ``exc``, scrubbed and bounded. The stack is the
     traceback's text, without frame locals."""
     redactor = policy.redactor
-    message = redactor.bounded(str(exc), policy.max_tag_length, known)
+    message = redactor.bounded(text_of(exc), policy.max_tag_length, known)
     stack = redactor.bounded_tail(
         ''.join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
         policy.max_stack_length, known)

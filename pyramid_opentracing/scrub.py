@@ -14,6 +14,7 @@ Texts with none of ``@ = : %`` (nor a quoted ``', '`` pair) are returned as
 they are, with no work done: most tag values on most requests.
 """
 import re
+import traceback
 from urllib.parse import quote, unquote, unquote_plus
 
 REDACTED = '[REDACTED]'
@@ -247,6 +248,15 @@ def userinfo_secrets(url):
 
 # -- size ---------------------------------------------------------------------
 
+def text_of(exc):
+    """``str(exc)``, or ``<unprintable Name>`` when its ``__str__`` raises:
+    whose own message must not be shown either, since it is about ``exc``."""
+    try:
+        return str(exc)
+    except Exception:
+        return '<unprintable %s>' % type(exc).__name__
+
+
 def bound(text, limit):
     """``text`` cut to ``limit`` characters, saying how much was cut."""
     if len(text) <= limit:
@@ -290,3 +300,29 @@ def safe_tail(text, limit, is_secret=name_is_secret, known=()):
         return shown
     return '[%d characters before]...%s' % (len(shown) - limit + len(text) - len(window),
                                            shown[-limit:])
+
+
+def safe_stack(exc, limit, is_secret=name_is_secret, known=()):
+    """The last ``limit`` characters of the traceback of ``exc``, without
+    frame locals, scrubbed: the form of a stack.
+
+    Each piece of the traceback (a frame, an exception's message) is
+    scrubbed from its start before the whole is cut, so a secret value
+    longer than what is shown (a 12 KB ``SAMLResponse=...``) is recognised
+    by its name and never shown in part. Pieces are scrubbed from the last
+    one back, only until ``limit`` is reached."""
+    pieces = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    shown = []
+    size = 0
+    index = len(pieces)
+    while index and size < limit:
+        index -= 1
+        piece = safe_text(pieces[index], limit, is_secret, known)
+        shown.append(piece)
+        size += len(piece)
+    text = ''.join(reversed(shown))
+    before = sum(len(piece) for piece in pieces[:index])
+    if not before and len(text) <= limit:
+        return text
+    return '[%d characters before]...%s' % (before + len(text) - limit if len(text) > limit else before,
+                                           text[-limit:])

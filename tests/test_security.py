@@ -181,6 +181,41 @@ def test_the_opentelemetry_exception_event_and_status_are_scrubbed():
         assert secret not in text
 
 
+class UnprintableError(Exception):
+    def __str__(self):
+        raise RuntimeError('cannot render, token=%s' % self.args[0])
+
+
+def raise_unprintable(request):
+    raise UnprintableError(request.params['v'])
+
+
+def unprintable_app(tracer):
+    config = apps.make_config({'ot.trace_all': True, 'ot.base_tracer': tracer})
+    config.add_route('unprintable', '/unprintable')
+    config.add_view(raise_unprintable, route_name='unprintable')
+    config.add_view(lambda exc, request: Response('failed', status=500), context=Exception)
+    return webtest.TestApp(config.make_wsgi_app())
+
+
+def test_an_exception_whose_str_raises_is_still_logged(tracer, caplog):
+    unprintable_app(tracer).get('/unprintable', {'v': 'tok-in-str'}, status=500)
+    (log,) = tracer.finished_spans()[0].logs
+    assert log.key_values['message'] == '<unprintable UnprintableError>'
+    assert log.key_values['error.kind'].endswith('UnprintableError')
+    assert 'tok-in-str' not in repr(log.key_values) + caplog.text
+
+
+def test_an_exception_whose_str_raises_is_still_an_opentelemetry_error(caplog):
+    tracer = tracer_from_settings(**{'ot.otel.exporter': 'memory'})
+    unprintable_app(tracer).get('/unprintable', {'v': 'tok-in-str'}, status=500)
+    (span,) = tracer.exporter.get_finished_spans()
+    assert span.status.status_code.name == 'ERROR'
+    assert span.status.description == 'UnprintableError: <unprintable UnprintableError>'
+    assert [event.name for event in span.events] == ['exception']
+    assert 'tok-in-str' not in span.to_json() + caplog.text
+
+
 def test_a_huge_exception_message_gives_bounded_opentelemetry_values():
     span = otel_error_span('/huge-error', **{'ot.max_tag_length': 100})
     (event,) = span.events
