@@ -4,7 +4,6 @@ Every text goes through the policy's :class:`~.redaction.Redactor`, the one
 scrubber, before it is bounded to ``max_tag_length``.
 """
 import re
-import traceback
 from urllib.parse import unquote
 
 from opentracing.ext import tags
@@ -208,9 +207,7 @@ def exception_texts(exc, policy, known=()):
     traceback's text, without frame locals."""
     redactor = policy.redactor
     message = redactor.bounded(text_of(exc), policy.max_tag_length, known)
-    stack = redactor.bounded_tail(
-        ''.join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-        policy.max_stack_length, known)
+    stack = redactor.stack(exc, policy.max_stack_length, known)
     return message, stack
 
 

@@ -8,7 +8,7 @@ Three rules, one place:
   secret ``name=value``, ``name: value`` and ``"name": "value"`` pairs,
   wherever they appear (a header, a URL's query or fragment, an exception
   message, a stack), and without secrets known by value.
-* :func:`bound` and :func:`bound_tail`: every value has a size limit.
+* :func:`bound`, :func:`safe_text` and :func:`safe_stack`: every value has a size limit.
 
 Texts with none of ``@ = : %`` (nor a quoted ``', '`` pair) are returned as
 they are, with no work done: most tag values on most requests.
@@ -288,18 +288,6 @@ def safe_text(text, limit, is_secret=name_is_secret, known=()):
     if len(shown) <= limit and window is text:
         return shown
     return '%s...[%d more characters]' % (shown[:limit], len(shown) - limit + len(text) - len(window))
-
-
-def safe_tail(text, limit, is_secret=name_is_secret, known=()):
-    """The last ``limit`` characters of ``text``, scrubbed: the form of a stack."""
-    if known:
-        text = _remove_known(text, known)
-    window = text if len(text) <= limit + MARGIN else text[-(limit + MARGIN):]
-    shown = scrub(window, is_secret)
-    if len(shown) <= limit and window is text:
-        return shown
-    return '[%d characters before]...%s' % (len(shown) - limit + len(text) - len(window),
-                                           shown[-limit:])
 
 
 def safe_stack(exc, limit, is_secret=name_is_secret, known=()):

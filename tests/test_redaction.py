@@ -2,7 +2,7 @@
 import pytest
 
 from pyramid_opentracing.redaction import REDACTED, Redactor
-from pyramid_opentracing.scrub import name_is_secret, safe_tail, safe_text, scrub, url_secrets
+from pyramid_opentracing.scrub import name_is_secret, safe_stack, safe_text, scrub, url_secrets
 
 #: Names of secrets from public API documentation, as they are written there.
 SECRET_NAMES = [
@@ -148,15 +148,28 @@ def test_url_secrets_has_each_piece_a_client_may_quote():
 def test_huge_texts_are_scrubbed_in_bounded_time_and_size():
     text = 'a:' * 500_000 + 'password=hunter2'
     assert len(safe_text(text, 100)) < 140
-    tail = safe_tail(text, 100)
-    assert tail.endswith('password=[REDACTED]') and len(tail) < 140
+    tail = safe_stack(raised(ValueError(text)), 100)
+    assert 'hunter2' not in tail and len(tail) < 140
 
 
 def test_a_secret_at_the_cut_is_never_shown_in_part():
     for cut in range(1, 60):
         text = 'x' * cut + ' https://user:hunter2secret@host/p?token=t0ken '
         assert 'hunter2' not in safe_text(text, 50) and 't0ken' not in safe_text(text, 50)
-        assert 'hunter2' not in safe_tail(text, 40)
+        assert 'hunter2' not in safe_stack(raised(ValueError(text)), 40)
+
+
+def raised(exc):
+    try:
+        raise exc
+    except Exception as caught:
+        return caught
+
+
+def test_a_stack_never_shows_the_tail_of_a_long_secret_value():
+    value = 'v' * 20_000
+    stack = safe_stack(raised(ValueError('bad SAMLResponse=%s end' % value)), 500)
+    assert 'SAMLResponse=[REDACTED]' in stack and 'vvvv' not in stack
 
 
 def test_verdicts_are_cached_without_growing_for_ever():

@@ -1,6 +1,7 @@
 """Secrets planted in every place a request carries them never reach a span:
 not a tag, not a log field, not an OpenTelemetry attribute; URL userinfo
 never appears; tag values are bounded in size."""
+import base64
 import json
 import socket
 
@@ -138,12 +139,22 @@ def raise_huge_key_error(request):
     raise KeyError('k' * 200_000)
 
 
+#: A signed SAML response is about this long: longer than a stack is shown.
+LONG_SAML = base64.b64encode(bytes(range(256)) * 36).decode()
+
+
+def raise_long_secret(request):
+    raise ValueError('invalid SAMLResponse=' + LONG_SAML)
+
+
 def error_app(tracer, **settings):
     config = apps.make_config(dict({'ot.trace_all': True, 'ot.base_tracer': tracer}, **settings))
     config.add_route('secret_error', '/secret-error')
     config.add_view(raise_secret, route_name='secret_error')
     config.add_route('huge_error', '/huge-error')
     config.add_view(raise_huge_key_error, route_name='huge_error')
+    config.add_route('long_secret', '/long-secret')
+    config.add_view(raise_long_secret, route_name='long_secret')
     config.add_view(lambda exc, request: Response('failed', status=500), context=Exception)
     return webtest.TestApp(config.make_wsgi_app())
 
@@ -179,6 +190,17 @@ def test_the_opentelemetry_exception_event_and_status_are_scrubbed():
     text = span.to_json()
     for secret in ('pw-in-url', 'tok-in-query', 'pw-in-pair'):
         assert secret not in text
+
+
+def test_no_part_of_a_long_secret_value_survives_in_a_stack(any_tracer):
+    """The pair's name is far before the part of the stack that is shown:
+    the value is still recognised by it."""
+    tracer, dump = any_tracer
+    error_app(tracer).get('/long-secret', status=500)
+    text = dump()
+    assert 'SAMLResponse=[REDACTED]' in text
+    pieces = [LONG_SAML[start:start + 16] for start in range(0, len(LONG_SAML) - 16, 16)]
+    assert not [piece for piece in pieces if piece in text]
 
 
 class UnprintableError(Exception):
