@@ -8,6 +8,7 @@ import socket
 import pytest
 import requests
 import webtest
+from opentelemetry.sdk.trace import SpanProcessor
 from opentracing.mocktracer import MockTracer
 from pyramid.response import Response
 
@@ -328,6 +329,45 @@ def test_the_old_http_target_has_no_path_secret(monkeypatch):
     (span,) = tracer.exporter.get_finished_spans()
     assert span.attributes['http.target'] == '/reset/[REDACTED]/x'
     assert 'path-secret-3' not in span.to_json()
+
+
+class StartedAttributes(SpanProcessor):
+    """What a span processor sees when a span starts."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_start(self, span, parent_context=None):
+        self.seen.append(dict(span.attributes or {}))
+
+
+@pytest.mark.parametrize('semconv', ['', 'http/dup'])
+def test_opentelemetry_url_path_waits_for_routing_in_an_app_with_a_secret_placeholder(
+        monkeypatch, semconv):
+    """A sampler and SpanProcessor.on_start see the attributes a span starts with."""
+    monkeypatch.setenv('OTEL_SEMCONV_STABILITY_OPT_IN', semconv)
+    tracer = tracer_from_settings(**{'ot.otel.exporter': 'memory'})
+    started = StartedAttributes()
+    tracer.provider.add_span_processor(started)
+    app = path_app(tracer, **{'ot.trace_query_string': True})
+    app.get('/reset/path-secret-4?page=2')
+    app.get('/plain')
+    assert not [attributes for attributes in started.seen
+                if 'url.path' in attributes or 'http.target' in attributes]
+    finished = [dict(span.attributes) for span in tracer.exporter.get_finished_spans()]
+    assert [attributes['url.path'] for attributes in finished] == ['/reset/[REDACTED]', '/plain']
+    if semconv:
+        assert [attributes['http.target'] for attributes in finished] == [
+            '/reset/[REDACTED]?page=2', '/plain']
+    assert 'path-secret-4' not in repr(started.seen) + repr(finished)
+
+
+def test_opentelemetry_url_path_is_set_at_start_in_an_app_without_one():
+    tracer = tracer_from_settings(**{'ot.otel.exporter': 'memory'})
+    started = StartedAttributes()
+    tracer.provider.add_span_processor(started)
+    path_app(tracer, '/reset/{name}').get('/reset/alice')
+    assert started.seen[0]['url.path'] == '/reset/alice'
 
 
 # -- outgoing calls ------------------------------------------------------------------
