@@ -23,8 +23,34 @@ REDACTED = '[REDACTED]'
 SECRET_PARTS = frozenset({
     'key', 'keys', 'auth', 'authn', 'authz', 'oauth', 'pw', 'pwd', 'pass', 'pin',
     'sig', 'sign', 'otp', 'totp', 'hotp', 'mfa', 'oidc', 'bearer', 'cvv', 'cvc',
-    'cvv2',
+    'cvv2', 'psw', 'pswd',
 })
+
+#: A part ending in ``key`` or ``pass`` after one of these, run together in
+#: lower case: ``masterkey``, ``appkey``, ``userpass``, ``dbpass`` (while
+#: ``monkey``, ``turnkey``, ``bypass``, ``compass`` are words).
+RUN_TOGETHER = {
+    'key': frozenset({
+        'master', 'signing', 'sign', 'encryption', 'encrypt', 'crypto', 'account',
+        'subscription', 'auth', 'app', 'client', 'access', 'private', 'secret', 'session',
+        'shared', 'storage', 'function', 'functions', 'host', 'admin', 'root', 'service',
+        'webhook', 'consumer', 'license', 'hmac', 'aes', 'ssh', 'deploy', 'merchant',
+        'partner', 'server', 'user', 'db', 'integration', 'developer', 'dev', 'secure'}),
+    'pass': frozenset({
+        'user', 'db', 'admin', 'root', 'sql', 'mysql', 'pg', 'ftp', 'smtp', 'mail', 'ldap',
+        'wifi', 'ssh', 'proxy', 'app', 'api', 'master', 'login', 'ssl', 'key', 'vnc',
+        'redis', 'auth', 'basic'}),
+}
+
+#: A ``code`` after one of these (separated or not) is a secret code:
+#: ``invite_code``, ``securityCode``, ``one_time_code``, ``pincode``, while
+#: ``zip_code``, ``country_code``, ``status_code``, ``error_code``,
+#: ``promo_code`` stay readable.
+CODE_QUALIFIERS = (
+    'security', 'invite', 'invitation', 'recovery', 'backup', 'verification', 'verify',
+    'onetime', 'pin', 'pass', 'auth', 'access', 'device', 'otp', 'mfa', 'sms', '2fa',
+    'twofactor', 'reset', 'activation', 'confirmation', 'login', 'unlock',
+)
 
 #: Stems that make a name secret wherever they appear in it, separators
 #: removed: ``access_token``, ``authtoken``, ``X-Hub-Signature-256``,
@@ -33,11 +59,13 @@ SECRET_STEMS = (
     'token', 'secret', 'passw', 'passphrase', 'passkey', 'credential', 'signature',
     'cookie', 'session', 'sessid', 'apikey', 'accesskey', 'privatekey', 'authoriz',
     'csrf', 'xsrf', 'jwt', 'saml', 'hmac', 'assertion', 'verifier', 'dpop',
+    'cardnum', 'ccnum', 'magiclink', 'appcheck',
 )
 
 #: Names secret only as a whole: OAuth's authorization ``code`` (while
-#: ``zip_code`` is not), and the user a server authenticated.
-SECRET_NAMES = frozenset({'code', 'device-code', 'remote-user'})
+#: ``zip_code`` is not), the user a server authenticated, and the token
+#: response of WS-Federation.
+SECRET_NAMES = frozenset({'code', 'device-code', 'remote-user', 'wresult'})
 
 #: Names ending so are exception classes (``KeyError: 'k'``), not secrets.
 _EXCEPTION_SUFFIXES = ('error', 'exception', 'warning')
@@ -80,8 +108,26 @@ def _judge(name):
     compact = ''.join(_PARTS.findall(normal))
     if any(stem in compact for stem in SECRET_STEMS):
         return True
-    parts = _PARTS.findall(raw[5:] if raw[:5].lower() == 'http_' else raw)
-    return any(part.lower() in SECRET_PARTS for part in parts)
+    if 'code' in compact and _is_secret_code(compact):
+        return True
+    parts = [part.lower() for part in _PARTS.findall(raw[5:] if raw[:5].lower() == 'http_' else raw)]
+    return any(part in SECRET_PARTS or _is_run_together(part) for part in parts)
+
+
+def _is_secret_code(compact):
+    position = compact.find('code')
+    while position >= 0:
+        if compact[:position].endswith(CODE_QUALIFIERS):
+            return True
+        position = compact.find('code', position + 1)
+    return False
+
+
+def _is_run_together(part):
+    for ending, prefixes in RUN_TOGETHER.items():
+        if part.endswith(ending) and part[:-len(ending)] in prefixes:
+            return True
+    return False
 
 
 # -- text ---------------------------------------------------------------------

@@ -298,6 +298,13 @@ def test_a_path_segment_filling_a_secret_placeholder_is_redacted(make_testapp, t
     assert span.tags['path'] == '/reset/[REDACTED]'
 
 
+def test_an_invite_code_in_the_path_is_redacted(tracer):
+    path_app(tracer, '/invite/{invite_code}').get('/invite/path-secret-invite')
+    span = tracer.finished_spans()[0]
+    assert span.tags['http.url'] == 'http://localhost/invite/[REDACTED]'
+    assert 'path-secret-invite' not in json.dumps(span.tags)
+
+
 def test_an_ordinary_placeholder_is_kept(tracer):
     path_app(tracer, '/reset/{name}').get('/reset/alice')
     span = tracer.finished_spans()[0]
