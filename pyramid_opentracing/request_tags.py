@@ -175,7 +175,7 @@ def attribute_tag(name, value, policy, known=()):
     items = getattr(value, 'items', None)
     if callable(items):
         return policy.text(_render_mapping(items(), redactor), known)
-    return policy.text(str(value), known)
+    return policy.text(text_of(value), known)
 
 
 def _render_mapping(items, redactor):

@@ -478,3 +478,8 @@ def test_http_url_is_tagged_at_start_in_an_app_without_one(tracer):
                    **{'ot.start_span_cb': lambda span, request: at_start.append(dict(span.tags))})
     app.get('/reset/alice')
     assert at_start[0]['http.url'] == 'http://localhost/reset/alice'
+
+
+def test_a_traced_attribute_whose_str_raises_is_tagged_by_its_type():
+    tag = attribute_tag('exception', UnprintableError('tok-in-str'), TagPolicy())
+    assert tag == '<unprintable UnprintableError>'
