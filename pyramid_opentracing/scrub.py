@@ -140,6 +140,11 @@ _TRIGGERS = ('@', '=', ':', '%', "', '", '", "')
 #: before an ``@`` is a path (``/p?mail=a@b``), not user info.
 _USERINFO = re.compile(r'''(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,31}://)([^\s<>"'`@]{0,1024})@''')
 
+#: The same, percent-encoded as a query value is (``next=https%3A%2F%2Fu%3APW%40host``).
+_ENCODED_USERINFO = re.compile(
+    r'''(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,31}%3[Aa]%2[Ff]%2[Ff])'''
+    r'''((?:[^\s<>"'`@&%]|%(?!40)[0-9A-Fa-f]{2}){0,1024})%40''')
+
 #: ``user:password@host`` without a scheme: a Host header, an authority
 #: quoted in a message.
 _BARE_USERINFO = re.compile(r'''(?<![\w.%+:/@-])[\w.%+-]{1,256}:[^\s@/<>"'`]{1,1024}@(?=[\w\[])''')
@@ -180,12 +185,21 @@ def scrub(text, is_secret=name_is_secret, known=()):
         text = _USERINFO.sub(_drop_userinfo, text)
         if '@' in text:
             text = _BARE_USERINFO.sub('', text)
+    if '%40' in text:
+        text = _ENCODED_USERINFO.sub(_drop_encoded_userinfo, text)
     return _redact_pairs(text, is_secret)
 
 
 def _drop_userinfo(match):
     userinfo = match.group(2)
     if '/' in userinfo and ':' not in userinfo:
+        return match.group(0)
+    return match.group(1)
+
+
+def _drop_encoded_userinfo(match):
+    userinfo = match.group(2).lower()
+    if ('/' in userinfo or '%2f' in userinfo) and '%3a' not in userinfo and ':' not in userinfo:
         return match.group(0)
     return match.group(1)
 

@@ -140,6 +140,9 @@ def test_plain_url_is_returned_unchanged():
     ("KeyError: 'missing'", "KeyError: 'missing'"),
     ('mail me: http://host/p?email=a@b.example', 'mail me: http://host/p?email=a@b.example'),
     ('at 12:30, page=2', 'at 12:30, page=2'),
+    ('next=https%3A%2F%2Falice%3APW%40app.example%2Fcb', 'next=https%3A%2F%2Fapp.example%2Fcb'),
+    ('next=https%3a%2f%2fPW%40app.example', 'next=https%3a%2f%2fapp.example'),
+    ('next=https%3A%2F%2Fh%2Fp%3Fmail%3Da%40b.example', 'next=https%3A%2F%2Fh%2Fp%3Fmail%3Da%40b.example'),
 ])
 def test_scrub_finds_secrets_in_free_text(text, scrubbed):
     assert scrub(text) == scrubbed

@@ -4,6 +4,7 @@ never appears; tag values are bounded in size."""
 import base64
 import json
 import socket
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -93,6 +94,19 @@ def test_no_secret_reaches_an_opentelemetry_attribute_or_event():
     assert len(spans) == 4
     assert_no_secret_in('\n'.join(span.to_json() for span in spans))
     assert any('headers' in span.attributes for span in spans), 'the headers were not traced'
+
+
+def test_userinfo_percent_encoded_in_a_query_value_never_appears(any_tracer):
+    """As a secret parameter encoded in a query value is redacted, so is an
+    encoded URL's user info (a login's ``next=``)."""
+    tracer, dump = any_tracer
+    query = urlencode({'next': 'https://alice:pw-encoded-1@app.example/cb',
+                       'return_to': 'https://app.example/cb?access_token=tok-encoded-2'})
+    webtest.TestApp(apps.make_app({'ot.trace_all': True, 'ot.base_tracer': tracer,
+                                   'ot.trace_query_string': True})).get('/plain?' + query)
+    text = dump()
+    assert 'app.example%2Fcb' in text
+    assert 'pw-encoded-1' not in text and 'tok-encoded-2' not in text
 
 
 def test_userinfo_never_appears(make_testapp, tracer):
