@@ -24,7 +24,7 @@ import opentracing
 from opentracing.ext import tags
 
 from .redaction import BODY_ATTRIBUTES
-from .request_tags import attribute_tag, error_fields, http_url, url_waits_for_route
+from .request_tags import attribute_tag, error_fields, host_secrets, http_url, url_waits_for_route
 from .scrub import bound, safe_text
 from .streaming import finish_on_close
 
@@ -250,7 +250,7 @@ class ServerSpanStrategy:
         Body attributes are tagged with the announced size, never read.
         """
         policy = self.pyramid_tracer.policy
-        secrets = policy.path_secrets(request)
+        secrets = policy.path_secrets(request) + host_secrets(request)
         for name in attributes:
             try:
                 if name in UNREAD_ATTRIBUTES and (name not in QUERY_ATTRIBUTES or has_body(request)):

@@ -82,6 +82,19 @@ class TagPolicy:
         return tuple(value for value in values if value)
 
 
+_HOST_USERINFO_CUTS = re.compile('[:@]')
+
+
+def host_secrets(request):
+    """The user and password of user info in the request's ``Host``
+    header, which webob's ``host_port`` and ``domain`` quote without a
+    URL's shape (``PW@example.com``); none for a Host without ``@``."""
+    host = request.environ.get('HTTP_HOST')
+    if not host or '@' not in host:
+        return ()
+    return tuple(piece for piece in _HOST_USERINFO_CUTS.split(host.rpartition('@')[0]) if piece)
+
+
 #: Where a registry keeps (policy, whether one of its routes has a secret
 #: placeholder).
 _SECRET_ROUTES = '_pyramid_opentracing_secret_routes'

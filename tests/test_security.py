@@ -270,11 +270,13 @@ def test_the_session_is_redacted_whole():
 
 
 def test_user_info_in_the_host_header_never_reaches_a_span(make_testapp, tracer):
-    app = make_testapp(**{'ot.traced_attributes': ['host', 'host_url', 'headers', 'environ', 'url']})
+    app = make_testapp(**{'ot.traced_attributes': [
+        'host', 'host_url', 'headers', 'environ', 'url', 'host_port', 'domain', 'application_url']})
     app.get('/plain', headers={'Host': 'bob:pw-in-host@example.com'})
     span = tracer.finished_spans()[0]
     assert 'pw-in-host' not in json.dumps(span.tags)
     assert span.tags['host'] == 'example.com'
+    assert span.tags['host_port'] == '[REDACTED]@example.com'
 
 
 def test_url_userinfo_inside_any_header_is_removed(make_testapp, tracer):
