@@ -187,11 +187,16 @@ def attribute_tag(name, value, policy, known=()):
         return None  # a method: its repr shows the request, URL and all
     items = getattr(value, 'items', None)
     if callable(items):
-        return policy.text(_render_mapping(items(), redactor), known)
+        return policy.text(_render_mapping(items(), redactor, known), known)
     return policy.text(text_of(value), known)
 
 
-def _render_mapping(items, redactor):
+#: Environ keys holding the request target as the client sent it (waitress,
+#: gunicorn): a path secret may be percent-encoded there in any way.
+RAW_TARGETS = frozenset({'REQUEST_URI', 'RAW_URI'})
+
+
+def _render_mapping(items, redactor, known=()):
     lines = []
     for key, item in items:
         key = str(key)
@@ -200,6 +205,9 @@ def _render_mapping(items, redactor):
         elif isinstance(item, str):
             if key.lower() == 'query_string':
                 item = redactor.query(item)
+            elif known and key in RAW_TARGETS:
+                path, mark, query = item.partition('?')
+                item = path_redacted(path, known) + mark + query
         elif not isinstance(item, _SCALARS):
             # objects in the environ (the request, parsed query and form
             # data) would show secrets in their repr

@@ -252,7 +252,10 @@ def _remove_known(text, known):
     for secret in known:
         if len(secret) < MIN_KNOWN_LENGTH:
             continue
-        for form in {secret, quote(secret, safe=''), quote(secret, safe="/:@!$&'()*+,;=")}:
+        forms = {secret, quote(secret, safe=''), quote(secret, safe="/:@!$&'()*+,;=")}
+        if not secret.isascii():
+            forms.add(secret.encode('utf-8', 'replace').decode('latin-1'))  # as a WSGI environ holds it
+        for form in forms:
             if form in text:
                 text = text.replace(form, REDACTED)
     return text

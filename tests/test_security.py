@@ -321,6 +321,18 @@ def test_an_invite_code_in_the_path_is_redacted(tracer):
     assert 'path-secret-invite' not in json.dumps(span.tags)
 
 
+@pytest.mark.parametrize('sent', ['path%2Dsecret%2D5', 'path-secret-%c3%a95'])
+def test_a_path_secret_sent_with_any_percent_encoding_is_redacted_in_the_raw_target(tracer, sent):
+    """waitress and gunicorn keep the request target as sent, in REQUEST_URI
+    and RAW_URI: its segments are compared decoded."""
+    path_app(tracer).get('/reset/' + sent, extra_environ={
+        'REQUEST_URI': '/reset/%s?page=2' % sent, 'RAW_URI': '/reset/%s' % sent})
+    environ = tracer.finished_spans()[0].tags['environ']
+    assert 'REQUEST_URI: /reset/[REDACTED]?page=2' in environ
+    assert 'RAW_URI: /reset/[REDACTED]' in environ
+    assert 'secret' not in environ
+
+
 def test_an_ordinary_placeholder_is_kept(tracer):
     path_app(tracer, '/reset/{name}').get('/reset/alice')
     span = tracer.finished_spans()[0]
