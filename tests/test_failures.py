@@ -58,20 +58,22 @@ def raised(exc):
         return caught
 
 
-def test_the_line_and_its_traceback_are_scrubbed(caplog):
+def logged(caplog, exc):
+    """The message and the formatted line of the one record reporting ``exc``."""
     caplog.set_level(logging.DEBUG, logger='pyramid_opentracing')
-    FailureLog().report('tagging', raised(ValueError('db said password=pw-in-failure')), 'x')
+    FailureLog().report('tagging', raised(exc), 'x')
     (record,) = caplog.records
-    line = logging.Formatter().format(record)
-    assert 'password=[REDACTED]' in record.getMessage()
+    return record.getMessage(), logging.Formatter().format(record)
+
+
+def test_the_line_and_its_traceback_are_scrubbed(caplog):
+    message, line = logged(caplog, ValueError('db said password=pw-in-failure'))
+    assert 'password=[REDACTED]' in message
     assert 'Traceback' in line and 'ValueError: db said password=[REDACTED]' in line
     assert 'pw-in-failure' not in line
 
 
 def test_an_exception_whose_str_raises_is_logged_by_its_name(caplog):
-    caplog.set_level(logging.DEBUG, logger='pyramid_opentracing')
-    FailureLog().report('tagging', raised(UnprintableError('tok-in-str')), 'x')
-    (record,) = caplog.records
-    line = logging.Formatter().format(record)
-    assert '(UnprintableError: <unprintable UnprintableError>)' in record.getMessage()
+    message, line = logged(caplog, UnprintableError('tok-in-str'))
+    assert '(UnprintableError: <unprintable UnprintableError>)' in message
     assert 'tok-in-str' not in line
