@@ -8,11 +8,17 @@ next report after the interval says how many were left out.
 import logging
 import time
 
+from .scrub import safe_stack, safe_text, text_of
+
 logger = logging.getLogger('pyramid_opentracing')
 
 #: At most this many distinct kinds of failure are remembered; past it the
 #: memory is reset, so a stream of ever-new exception types cannot grow it.
 MAX_KINDS = 256
+
+#: The longest exception message and traceback a line shows.
+MAX_MESSAGE = 1024
+MAX_STACK = 8192
 
 
 class FailureLog:
@@ -41,11 +47,24 @@ class FailureLog:
         repeats = entry[1] if entry is not None else 0
         self._seen[key] = [now, 0]
         message = 'pyramid_opentracing: %s failed (%s: %s); %s.'
-        args = [operation, type(exc).__name__, exc, consequence]
+        args = [operation, type(exc).__name__, safe_text(text_of(exc), MAX_MESSAGE), consequence]
         if repeats:
             message += ' %d more such failures were not logged in the last %d s.'
             args += [repeats, self.interval]
-        self._log.log(level, message, *args, exc_info=(type(exc), exc, exc.__traceback__))
+        self._write(level, message, args, exc)
+
+    def _write(self, level, message, args, exc):
+        """Log ``message`` with the traceback of ``exc``, scrubbed: the record
+        keeps ``exc_info`` for handlers that want the exception, and its
+        ``exc_text``, which formatters print instead of formatting the
+        traceback anew, is the scrubbed one."""
+        log = self._log
+        if not log.isEnabledFor(level):
+            return
+        record = log.makeRecord(log.name, level, __file__, 0, message, tuple(args),
+                                (type(exc), exc, exc.__traceback__))
+        record.exc_text = safe_stack(exc, MAX_STACK).rstrip('\n')
+        log.handle(record)
 
 
 class RateLimitFilter(logging.Filter):

@@ -7,7 +7,7 @@ be switched off.
 """
 from urllib.parse import unquote_plus
 
-from .scrub import REDACTED, name_is_secret, normal_name, safe_tail, safe_text, scrub
+from .scrub import REDACTED, name_is_secret, normal_name, safe_stack, safe_text, scrub
 
 #: Request attributes whose whole value is a secret: the session holds the
 #: CSRF token and whatever the application keeps there.
@@ -84,6 +84,6 @@ class Redactor:
                 self._texts[key] = shown
         return shown
 
-    def bounded_tail(self, text, limit, known=()):
-        """The last ``limit`` characters of ``text``, scrubbed."""
-        return safe_tail(text, limit, self.is_secret, known)
+    def stack(self, exc, limit, known=()):
+        """The last ``limit`` characters of the traceback of ``exc``, scrubbed."""
+        return safe_stack(exc, limit, self.is_secret, known)

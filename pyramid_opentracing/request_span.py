@@ -25,7 +25,7 @@ from opentracing.ext import tags
 
 from .redaction import BODY_ATTRIBUTES
 from .request_tags import (
-    attribute_tag, error_fields, http_url, request_path_url, url_waits_for_route)
+    attribute_tag, error_fields, host_secrets, http_url, request_path_url, url_waits_for_route)
 from .scrub import bound, safe_text
 from .streaming import conditional_status, finish_on_close
 
@@ -222,7 +222,11 @@ class ServerSpanStrategy:
         if function is not None:
             try:
                 name = function(request)
-                name = pyramid_tracer.policy.text(str(name)) if name else None
+                if name:
+                    policy = pyramid_tracer.policy
+                    name = policy.text(str(name), policy.path_secrets(request))
+                else:
+                    name = None
             except Exception as exc:
                 self.report('ot.operation_name_func', exc, 'the default span name is used')
                 name = None
@@ -249,7 +253,7 @@ class ServerSpanStrategy:
         Body attributes are tagged with the announced size, never read.
         """
         policy = self.pyramid_tracer.policy
-        secrets = policy.path_secrets(request)
+        secrets = policy.path_secrets(request) + host_secrets(request)
         for name in attributes:
             try:
                 if name in UNREAD_ATTRIBUTES and (name not in QUERY_ATTRIBUTES or has_body(request)):

@@ -4,13 +4,13 @@ Every text goes through the policy's :class:`~.redaction.Redactor`, the one
 scrubber, before it is bounded to ``max_tag_length``.
 """
 import re
-import traceback
 from urllib.parse import quote, unquote
 
 from opentracing.ext import tags
 from pyramid.interfaces import IRoutesMapper
 
 from .redaction import BODY_ATTRIBUTES, REDACTED, SECRET_ATTRIBUTES, Redactor
+from .scrub import text_of
 
 _SCALARS = (bool, int, float)
 
@@ -80,6 +80,19 @@ class TagPolicy:
             elif isinstance(value, (tuple, list)):  # *traverse
                 values.extend(item for item in value if isinstance(item, str))
         return tuple(value for value in values if value)
+
+
+_HOST_USERINFO_CUTS = re.compile('[:@]')
+
+
+def host_secrets(request):
+    """The user and password of user info in the request's ``Host``
+    header, which webob's ``host_port`` and ``domain`` quote without a
+    URL's shape (``PW@example.com``); none for a Host without ``@``."""
+    host = request.environ.get('HTTP_HOST')
+    if not host or '@' not in host:
+        return ()
+    return tuple(piece for piece in _HOST_USERINFO_CUTS.split(host.rpartition('@')[0]) if piece)
 
 
 #: Where a registry keeps (policy, whether one of its routes has a secret
@@ -195,11 +208,16 @@ def attribute_tag(name, value, policy, known=()):
         return None  # a method: its repr shows the request, URL and all
     items = getattr(value, 'items', None)
     if callable(items):
-        return policy.text(_render_mapping(items(), redactor), known)
-    return policy.text(str(value), known)
+        return policy.text(_render_mapping(items(), redactor, known), known)
+    return policy.text(text_of(value), known)
 
 
-def _render_mapping(items, redactor):
+#: Environ keys holding the request target as the client sent it (waitress,
+#: gunicorn): a path secret may be percent-encoded there in any way.
+RAW_TARGETS = frozenset({'REQUEST_URI', 'RAW_URI'})
+
+
+def _render_mapping(items, redactor, known=()):
     lines = []
     for key, item in items:
         key = str(key)
@@ -208,6 +226,9 @@ def _render_mapping(items, redactor):
         elif isinstance(item, str):
             if key.lower() == 'query_string':
                 item = redactor.query(item)
+            elif known and key in RAW_TARGETS:
+                path, mark, query = item.partition('?')
+                item = path_redacted(path, known) + mark + query
         elif not isinstance(item, _SCALARS):
             # objects in the environ (the request, parsed query and form
             # data) would show secrets in their repr
@@ -227,10 +248,8 @@ def exception_texts(exc, policy, known=()):
     """(message, stack) of ``exc``, scrubbed and bounded. The stack is the
     traceback's text, without frame locals."""
     redactor = policy.redactor
-    message = redactor.bounded(str(exc), policy.max_tag_length, known)
-    stack = redactor.bounded_tail(
-        ''.join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-        policy.max_stack_length, known)
+    message = redactor.bounded(text_of(exc), policy.max_tag_length, known)
+    stack = redactor.stack(exc, policy.max_stack_length, known)
     return message, stack
 
 

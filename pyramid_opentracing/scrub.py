@@ -8,13 +8,14 @@ Three rules, one place:
   secret ``name=value``, ``name: value`` and ``"name": "value"`` pairs,
   wherever they appear (a header, a URL's query or fragment, an exception
   message, a stack), and without secrets known by value.
-* :func:`bound` and :func:`bound_tail`: every value has a size limit.
+* :func:`bound`, :func:`safe_text` and :func:`safe_stack`: every value has a size limit.
 
 Texts with none of ``@ = : %`` (nor a quoted ``', '`` pair) are returned as
 they are, with no work done: most tag values on most requests.
 """
 import re
-from urllib.parse import quote, unquote_plus
+import traceback
+from urllib.parse import quote, unquote, unquote_plus
 
 REDACTED = '[REDACTED]'
 
@@ -22,8 +23,34 @@ REDACTED = '[REDACTED]'
 SECRET_PARTS = frozenset({
     'key', 'keys', 'auth', 'authn', 'authz', 'oauth', 'pw', 'pwd', 'pass', 'pin',
     'sig', 'sign', 'otp', 'totp', 'hotp', 'mfa', 'oidc', 'bearer', 'cvv', 'cvc',
-    'cvv2',
+    'cvv2', 'psw', 'pswd',
 })
+
+#: A part ending in ``key`` or ``pass`` after one of these, run together in
+#: lower case: ``masterkey``, ``appkey``, ``userpass``, ``dbpass`` (while
+#: ``monkey``, ``turnkey``, ``bypass``, ``compass`` are words).
+RUN_TOGETHER = {
+    'key': frozenset({
+        'master', 'signing', 'sign', 'encryption', 'encrypt', 'crypto', 'account',
+        'subscription', 'auth', 'app', 'client', 'access', 'private', 'secret', 'session',
+        'shared', 'storage', 'function', 'functions', 'host', 'admin', 'root', 'service',
+        'webhook', 'consumer', 'license', 'hmac', 'aes', 'ssh', 'deploy', 'merchant',
+        'partner', 'server', 'user', 'db', 'integration', 'developer', 'dev', 'secure'}),
+    'pass': frozenset({
+        'user', 'db', 'admin', 'root', 'sql', 'mysql', 'pg', 'ftp', 'smtp', 'mail', 'ldap',
+        'wifi', 'ssh', 'proxy', 'app', 'api', 'master', 'login', 'ssl', 'key', 'vnc',
+        'redis', 'auth', 'basic'}),
+}
+
+#: A ``code`` after one of these (separated or not) is a secret code:
+#: ``invite_code``, ``securityCode``, ``one_time_code``, ``pincode``, while
+#: ``zip_code``, ``country_code``, ``status_code``, ``error_code``,
+#: ``promo_code`` stay readable.
+CODE_QUALIFIERS = (
+    'security', 'invite', 'invitation', 'recovery', 'backup', 'verification', 'verify',
+    'onetime', 'pin', 'pass', 'auth', 'access', 'device', 'otp', 'mfa', 'sms', '2fa',
+    'twofactor', 'reset', 'activation', 'confirmation', 'login', 'unlock',
+)
 
 #: Stems that make a name secret wherever they appear in it, separators
 #: removed: ``access_token``, ``authtoken``, ``X-Hub-Signature-256``,
@@ -32,11 +59,13 @@ SECRET_STEMS = (
     'token', 'secret', 'passw', 'passphrase', 'passkey', 'credential', 'signature',
     'cookie', 'session', 'sessid', 'apikey', 'accesskey', 'privatekey', 'authoriz',
     'csrf', 'xsrf', 'jwt', 'saml', 'hmac', 'assertion', 'verifier', 'dpop',
+    'cardnum', 'ccnum', 'magiclink', 'appcheck',
 )
 
 #: Names secret only as a whole: OAuth's authorization ``code`` (while
-#: ``zip_code`` is not), and the user a server authenticated.
-SECRET_NAMES = frozenset({'code', 'device-code', 'remote-user'})
+#: ``zip_code`` is not), the user a server authenticated, and the token
+#: response of WS-Federation.
+SECRET_NAMES = frozenset({'code', 'device-code', 'remote-user', 'wresult'})
 
 #: Names ending so are exception classes (``KeyError: 'k'``), not secrets.
 _EXCEPTION_SUFFIXES = ('error', 'exception', 'warning')
@@ -79,8 +108,26 @@ def _judge(name):
     compact = ''.join(_PARTS.findall(normal))
     if any(stem in compact for stem in SECRET_STEMS):
         return True
-    parts = _PARTS.findall(raw[5:] if raw[:5].lower() == 'http_' else raw)
-    return any(part.lower() in SECRET_PARTS for part in parts)
+    if 'code' in compact and _is_secret_code(compact):
+        return True
+    parts = [part.lower() for part in _PARTS.findall(raw[5:] if raw[:5].lower() == 'http_' else raw)]
+    return any(part in SECRET_PARTS or _is_run_together(part) for part in parts)
+
+
+def _is_secret_code(compact):
+    position = compact.find('code')
+    while position >= 0:
+        if compact[:position].endswith(CODE_QUALIFIERS):
+            return True
+        position = compact.find('code', position + 1)
+    return False
+
+
+def _is_run_together(part):
+    for ending, prefixes in RUN_TOGETHER.items():
+        if part.endswith(ending) and part[:-len(ending)] in prefixes:
+            return True
+    return False
 
 
 # -- text ---------------------------------------------------------------------
@@ -92,6 +139,11 @@ _TRIGGERS = ('@', '=', ':', '%', "', '", '", "')
 #: quote, so a password may hold ``/ # ?``; text holding ``/`` but no ``:``
 #: before an ``@`` is a path (``/p?mail=a@b``), not user info.
 _USERINFO = re.compile(r'''(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,31}://)([^\s<>"'`@]{0,1024})@''')
+
+#: The same, percent-encoded as a query value is (``next=https%3A%2F%2Fu%3APW%40host``).
+_ENCODED_USERINFO = re.compile(
+    r'''(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,31}%3[Aa]%2[Ff]%2[Ff])'''
+    r'''((?:[^\s<>"'`@&%]|%(?!40)[0-9A-Fa-f]{2}){0,1024})%40''')
 
 #: ``user:password@host`` without a scheme: a Host header, an authority
 #: quoted in a message.
@@ -133,12 +185,21 @@ def scrub(text, is_secret=name_is_secret, known=()):
         text = _USERINFO.sub(_drop_userinfo, text)
         if '@' in text:
             text = _BARE_USERINFO.sub('', text)
+    if '%40' in text:
+        text = _ENCODED_USERINFO.sub(_drop_encoded_userinfo, text)
     return _redact_pairs(text, is_secret)
 
 
 def _drop_userinfo(match):
     userinfo = match.group(2)
     if '/' in userinfo and ':' not in userinfo:
+        return match.group(0)
+    return match.group(1)
+
+
+def _drop_encoded_userinfo(match):
+    userinfo = match.group(2).lower()
+    if ('/' in userinfo or '%2f' in userinfo) and '%3a' not in userinfo and ':' not in userinfo:
         return match.group(0)
     return match.group(1)
 
@@ -191,7 +252,10 @@ def _remove_known(text, known):
     for secret in known:
         if len(secret) < MIN_KNOWN_LENGTH:
             continue
-        for form in {secret, quote(secret, safe=''), quote(secret, safe="/:@!$&'()*+,;=")}:
+        forms = {secret, quote(secret, safe=''), quote(secret, safe="/:@!$&'()*+,;=")}
+        if not secret.isascii():
+            forms.add(secret.encode('utf-8', 'replace').decode('latin-1'))  # as a WSGI environ holds it
+        for form in forms:
             if form in text:
                 text = text.replace(form, REDACTED)
     return text
@@ -202,12 +266,7 @@ def url_secrets(url, is_secret=name_is_secret):
     values of its secret query and fragment parameters. A client error
     message may quote any of them without the URL's shape
     (``nonnumeric port: 'PW@host'``)."""
-    secrets = []
-    authority = _USERINFO.match(url)
-    if authority is not None and authority.group(2):
-        userinfo = authority.group(2)
-        secrets.append(userinfo)
-        secrets.append(userinfo.partition(':')[2])
+    secrets = list(userinfo_secrets(url))
     position = 0
     while True:
         start = _PAIR_START.search(url, position)
@@ -217,10 +276,49 @@ def url_secrets(url, is_secret=name_is_secret):
         value = _PAIR_VALUE.match(url, position)
         if value is not None and _pair_is_secret(start.group('name'), is_secret):
             secrets.append(value.group(0).strip('\'"'))
-    return tuple(secret for secret in secrets if secret)
+    return tuple(sorted({secret for secret in secrets if secret}, key=len, reverse=True))
+
+
+#: Where a client's parser may cut user info: ``urlsplit`` ends the authority
+#: at the first ``/ ? #``, ``http.client`` splits host and port at ``:``.
+_USERINFO_CUTS = re.compile(r'[/?#@:]')
+
+
+def userinfo_secrets(url):
+    """The user info of ``url`` (to the last ``@`` of its first word, as
+    ``urlsplit`` takes it; ``/p?mail=a@b`` is a path), as it is and
+    percent-decoded, and each of their pieces between ``/ ? # @ :``: the
+    forms a client's error message quotes it in (``nonnumeric port: 'PW'``,
+    ``Failed to parse: 'dave:PW'``)."""
+    scheme_end = url.find('://')
+    if scheme_end < 0 or not _USERINFO.match(url):
+        return ()
+    rest = url[scheme_end + 3:]
+    word_end = len(rest)
+    for blank in (' ', '\t', '\n'):
+        index = rest.find(blank)
+        if 0 <= index < word_end:
+            word_end = index
+    userinfo = rest[:word_end].rpartition('@')[0]
+    cut = _USERINFO_CUTS.search(userinfo)
+    if not userinfo or (cut is not None and cut.group() != ':' and cut.group() != '@'):
+        return ()  # a path holding ``@``, not user info
+    forms = {userinfo, unquote(userinfo)}
+    for form in tuple(forms):
+        forms.update(_USERINFO_CUTS.split(form))
+    return tuple(form for form in forms if form)
 
 
 # -- size ---------------------------------------------------------------------
+
+def text_of(exc):
+    """``str(exc)``, or ``<unprintable Name>`` when its ``__str__`` raises:
+    whose own message must not be shown either, since it is about ``exc``."""
+    try:
+        return str(exc)
+    except Exception:
+        return '<unprintable %s>' % type(exc).__name__
+
 
 def bound(text, limit):
     """``text`` cut to ``limit`` characters, saying how much was cut."""
@@ -255,13 +353,27 @@ def safe_text(text, limit, is_secret=name_is_secret, known=()):
     return '%s...[%d more characters]' % (shown[:limit], len(shown) - limit + len(text) - len(window))
 
 
-def safe_tail(text, limit, is_secret=name_is_secret, known=()):
-    """The last ``limit`` characters of ``text``, scrubbed: the form of a stack."""
-    if known:
-        text = _remove_known(text, known)
-    window = text if len(text) <= limit + MARGIN else text[-(limit + MARGIN):]
-    shown = scrub(window, is_secret)
-    if len(shown) <= limit and window is text:
-        return shown
-    return '[%d characters before]...%s' % (len(shown) - limit + len(text) - len(window),
-                                           shown[-limit:])
+def safe_stack(exc, limit, is_secret=name_is_secret, known=()):
+    """The last ``limit`` characters of the traceback of ``exc``, without
+    frame locals, scrubbed: the form of a stack.
+
+    Each piece of the traceback (a frame, an exception's message) is
+    scrubbed from its start before the whole is cut, so a secret value
+    longer than what is shown (a 12 KB ``SAMLResponse=...``) is recognised
+    by its name and never shown in part. Pieces are scrubbed from the last
+    one back, only until ``limit`` is reached."""
+    pieces = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    shown = []
+    size = 0
+    index = len(pieces)
+    while index and size < limit:
+        index -= 1
+        piece = safe_text(pieces[index], limit, is_secret, known)
+        shown.append(piece)
+        size += len(piece)
+    text = ''.join(reversed(shown))
+    before = sum(len(piece) for piece in pieces[:index])
+    if not before and len(text) <= limit:
+        return text
+    return '[%d characters before]...%s' % (before + len(text) - limit if len(text) > limit else before,
+                                           text[-limit:])

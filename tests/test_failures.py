@@ -44,3 +44,36 @@ def test_memory_is_bounded():
     for number in range(MAX_KINDS * 3):
         log.report('operation %d' % number, ValueError(), 'x')
     assert len(log._seen) <= MAX_KINDS
+
+
+class UnprintableError(Exception):
+    def __str__(self):
+        raise RuntimeError('cannot render, token=%s' % self.args[0])
+
+
+def raised(exc):
+    try:
+        raise exc
+    except Exception as caught:
+        return caught
+
+
+def logged(caplog, exc):
+    """The message and the formatted line of the one record reporting ``exc``."""
+    caplog.set_level(logging.DEBUG, logger='pyramid_opentracing')
+    FailureLog().report('tagging', raised(exc), 'x')
+    (record,) = caplog.records
+    return record.getMessage(), logging.Formatter().format(record)
+
+
+def test_the_line_and_its_traceback_are_scrubbed(caplog):
+    message, line = logged(caplog, ValueError('db said password=pw-in-failure'))
+    assert 'password=[REDACTED]' in message
+    assert 'Traceback' in line and 'ValueError: db said password=[REDACTED]' in line
+    assert 'pw-in-failure' not in line
+
+
+def test_an_exception_whose_str_raises_is_logged_by_its_name(caplog):
+    message, line = logged(caplog, UnprintableError('tok-in-str'))
+    assert '(UnprintableError: <unprintable UnprintableError>)' in message
+    assert 'tok-in-str' not in line

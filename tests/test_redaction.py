@@ -2,7 +2,7 @@
 import pytest
 
 from pyramid_opentracing.redaction import REDACTED, Redactor
-from pyramid_opentracing.scrub import name_is_secret, safe_tail, safe_text, scrub, url_secrets
+from pyramid_opentracing.scrub import name_is_secret, safe_stack, safe_text, scrub, url_secrets
 
 #: Names of secrets from public API documentation, as they are written there.
 SECRET_NAMES = [
@@ -38,7 +38,16 @@ SECRET_NAMES = [
     # passwords and keys in forms and configs
     'password', 'passwd', 'pwd', 'pw', 'pass', 'user.pwd', 'db_password', 'X-Passphrase',
     'passphrase', 'private_key', 'access_key', 'api_key', 'apiKey', 'X-Api-Key', 'otp', 'totp',
-    'mfa_code', 'pin', 'secret', 'credentials', 'X-Upstream-Authorization',
+    'mfa_code', 'pin', 'secret', 'credentials', 'X-Upstream-Authorization', 'pswd', 'psw',
+    # codes, cards and links sent to a user
+    'invite_code', 'security_code', 'securityCode', 'card_number', 'cardNumber', 'cc_number',
+    'one_time_code', 'recovery_code', 'backup_code', 'verification_code', 'magic_link',
+    'pincode', 'passcode', 'sms_code', 'reset_code', 'X-Firebase-AppCheck',
+    # WS-Federation
+    'wresult',
+    # run together in lower case
+    'masterkey', 'signingkey', 'encryptionkey', 'accountkey', 'subscriptionkey', 'authkey',
+    'appkey', 'clientkey', 'userpass', 'dbpass',
 ]
 
 #: Ordinary names whose values must stay readable.
@@ -50,8 +59,13 @@ ORDINARY_NAMES = [
     'redirect_uri', 'client_id', 'response_type', 'scope', 'nonce', 'login_hint', 'RelayState',
     'WWW-Authenticate', 'ETag', 'If-None-Match', 'Cache-Control', 'REQUEST_METHOD', 'PATH_INFO',
     'SERVER_NAME', 'wsgi.url_scheme', 'bypass', 'compass', 'design', 'signal', 'turnkey',
-    'KeyError', 'ValueError',
+    'KeyError', 'ValueError', 'keyboard', 'error_code', 'promo_code', 'postcode', 'barcode',
+    'unicode', 'encode', 'hotkey', 'donkey', 'overpass', 'card_type', 'order_number',
+    'api', 'X-Api-Version',
 ]
+
+#: Secret by a vendor's convention only: no rule can tell, the settings add them.
+VENDOR_NAMES = ['X-Honeycomb-Team', 'X-JFrog-Art-Api']
 
 
 def test_the_tables_are_as_wide_as_promised():
@@ -67,6 +81,12 @@ def test_secret_names(name):
 @pytest.mark.parametrize('name', ORDINARY_NAMES)
 def test_ordinary_names(name):
     assert not Redactor().is_secret(name)
+
+
+@pytest.mark.parametrize('name', VENDOR_NAMES)
+def test_vendor_names_are_added_by_the_settings(name):
+    assert not Redactor().is_secret(name)
+    assert Redactor(headers=[name.upper()]).is_secret('HTTP_' + name.upper().replace('-', '_'))
 
 
 def test_extra_names_add_to_the_builtin_ones():
@@ -120,6 +140,9 @@ def test_plain_url_is_returned_unchanged():
     ("KeyError: 'missing'", "KeyError: 'missing'"),
     ('mail me: http://host/p?email=a@b.example', 'mail me: http://host/p?email=a@b.example'),
     ('at 12:30, page=2', 'at 12:30, page=2'),
+    ('next=https%3A%2F%2Falice%3APW%40app.example%2Fcb', 'next=https%3A%2F%2Fapp.example%2Fcb'),
+    ('next=https%3a%2f%2fPW%40app.example', 'next=https%3a%2f%2fapp.example'),
+    ('next=https%3A%2F%2Fh%2Fp%3Fmail%3Da%40b.example', 'next=https%3A%2F%2Fh%2Fp%3Fmail%3Da%40b.example'),
 ])
 def test_scrub_finds_secrets_in_free_text(text, scrubbed):
     assert scrub(text) == scrubbed
@@ -132,23 +155,44 @@ def test_known_secrets_go_as_they_are_and_percent_encoded():
 
 
 def test_url_secrets_lists_userinfo_password_and_secret_values():
-    assert url_secrets('http://dave:PW@127.0.0.1:1/x?token=T&page=2#sig=S') == (
-        'dave:PW', 'PW', 'T', 'S')
+    assert set(url_secrets('http://dave:PW@127.0.0.1:1/x?token=T&page=2#sig=S')) == {
+        'dave:PW', 'dave', 'PW', 'T', 'S'}
     assert url_secrets('http://example.com/') == ()
+    assert url_secrets('http://example.com/p?mail=a@b.example') == ()
+
+
+def test_url_secrets_has_each_piece_a_client_may_quote():
+    secrets = url_secrets('http://dave:pw/x#y?z%2Fw@host/p')
+    for piece in ('dave:pw/x#y?z%2Fw', 'dave:pw/x#y?z/w', 'pw', 'x', 'y', 'z', 'w', 'z%2Fw'):
+        assert piece in secrets
+    assert list(secrets) == sorted(secrets, key=len, reverse=True)  # longest removed first
 
 
 def test_huge_texts_are_scrubbed_in_bounded_time_and_size():
     text = 'a:' * 500_000 + 'password=hunter2'
     assert len(safe_text(text, 100)) < 140
-    tail = safe_tail(text, 100)
-    assert tail.endswith('password=[REDACTED]') and len(tail) < 140
+    tail = safe_stack(raised(ValueError(text)), 100)
+    assert 'hunter2' not in tail and len(tail) < 140
 
 
 def test_a_secret_at_the_cut_is_never_shown_in_part():
     for cut in range(1, 60):
         text = 'x' * cut + ' https://user:hunter2secret@host/p?token=t0ken '
         assert 'hunter2' not in safe_text(text, 50) and 't0ken' not in safe_text(text, 50)
-        assert 'hunter2' not in safe_tail(text, 40)
+        assert 'hunter2' not in safe_stack(raised(ValueError(text)), 40)
+
+
+def raised(exc):
+    try:
+        raise exc
+    except Exception as caught:
+        return caught
+
+
+def test_a_stack_never_shows_the_tail_of_a_long_secret_value():
+    value = 'v' * 20_000
+    stack = safe_stack(raised(ValueError('bad SAMLResponse=%s end' % value)), 500)
+    assert 'SAMLResponse=[REDACTED]' in stack and 'vvvv' not in stack
 
 
 def test_verdicts_are_cached_without_growing_for_ever():

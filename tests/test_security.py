@@ -1,12 +1,15 @@
 """Secrets planted in every place a request carries them never reach a span:
 not a tag, not a log field, not an OpenTelemetry attribute; URL userinfo
 never appears; tag values are bounded in size."""
+import base64
 import json
 import socket
+from urllib.parse import urlencode
 
 import pytest
 import requests
 import webtest
+from opentelemetry.sdk.trace import SpanProcessor
 from opentracing.mocktracer import MockTracer
 from pyramid.response import Response
 
@@ -93,6 +96,19 @@ def test_no_secret_reaches_an_opentelemetry_attribute_or_event():
     assert any('headers' in span.attributes for span in spans), 'the headers were not traced'
 
 
+def test_userinfo_percent_encoded_in_a_query_value_never_appears(any_tracer):
+    """As a secret parameter encoded in a query value is redacted, so is an
+    encoded URL's user info (a login's ``next=``)."""
+    tracer, dump = any_tracer
+    query = urlencode({'next': 'https://alice:pw-encoded-1@app.example/cb',
+                       'return_to': 'https://app.example/cb?access_token=tok-encoded-2'})
+    webtest.TestApp(apps.make_app({'ot.trace_all': True, 'ot.base_tracer': tracer,
+                                   'ot.trace_query_string': True})).get('/plain?' + query)
+    text = dump()
+    assert 'app.example%2Fcb' in text
+    assert 'pw-encoded-1' not in text and 'tok-encoded-2' not in text
+
+
 def test_userinfo_never_appears(make_testapp, tracer):
     app = make_testapp(**dict(SETTINGS, **{'ot.traced_attributes': ['environ', 'url']}))
     app.get('/plain', extra_environ={'REQUEST_URI': 'https://bob:hunter2@example.com/plain',
@@ -138,12 +154,22 @@ def raise_huge_key_error(request):
     raise KeyError('k' * 200_000)
 
 
+#: A signed SAML response is about this long: longer than a stack is shown.
+LONG_SAML = base64.b64encode(bytes(range(256)) * 36).decode()
+
+
+def raise_long_secret(request):
+    raise ValueError('invalid SAMLResponse=' + LONG_SAML)
+
+
 def error_app(tracer, **settings):
     config = apps.make_config(dict({'ot.trace_all': True, 'ot.base_tracer': tracer}, **settings))
     config.add_route('secret_error', '/secret-error')
     config.add_view(raise_secret, route_name='secret_error')
     config.add_route('huge_error', '/huge-error')
     config.add_view(raise_huge_key_error, route_name='huge_error')
+    config.add_route('long_secret', '/long-secret')
+    config.add_view(raise_long_secret, route_name='long_secret')
     config.add_view(lambda exc, request: Response('failed', status=500), context=Exception)
     return webtest.TestApp(config.make_wsgi_app())
 
@@ -181,6 +207,52 @@ def test_the_opentelemetry_exception_event_and_status_are_scrubbed():
         assert secret not in text
 
 
+def test_no_part_of_a_long_secret_value_survives_in_a_stack(any_tracer):
+    """The pair's name is far before the part of the stack that is shown:
+    the value is still recognised by it."""
+    tracer, dump = any_tracer
+    error_app(tracer).get('/long-secret', status=500)
+    text = dump()
+    assert 'SAMLResponse=[REDACTED]' in text
+    pieces = [LONG_SAML[start:start + 16] for start in range(0, len(LONG_SAML) - 16, 16)]
+    assert not [piece for piece in pieces if piece in text]
+
+
+class UnprintableError(Exception):
+    def __str__(self):
+        raise RuntimeError('cannot render, token=%s' % self.args[0])
+
+
+def raise_unprintable(request):
+    raise UnprintableError(request.params['v'])
+
+
+def unprintable_app(tracer):
+    config = apps.make_config({'ot.trace_all': True, 'ot.base_tracer': tracer})
+    config.add_route('unprintable', '/unprintable')
+    config.add_view(raise_unprintable, route_name='unprintable')
+    config.add_view(lambda exc, request: Response('failed', status=500), context=Exception)
+    return webtest.TestApp(config.make_wsgi_app())
+
+
+def test_an_exception_whose_str_raises_is_still_logged(tracer, caplog):
+    unprintable_app(tracer).get('/unprintable', {'v': 'tok-in-str'}, status=500)
+    (log,) = tracer.finished_spans()[0].logs
+    assert log.key_values['message'] == '<unprintable UnprintableError>'
+    assert log.key_values['error.kind'].endswith('UnprintableError')
+    assert 'tok-in-str' not in repr(log.key_values) + caplog.text
+
+
+def test_an_exception_whose_str_raises_is_still_an_opentelemetry_error(caplog):
+    tracer = tracer_from_settings(**{'ot.otel.exporter': 'memory'})
+    unprintable_app(tracer).get('/unprintable', {'v': 'tok-in-str'}, status=500)
+    (span,) = tracer.exporter.get_finished_spans()
+    assert span.status.status_code.name == 'ERROR'
+    assert span.status.description == 'UnprintableError: <unprintable UnprintableError>'
+    assert [event.name for event in span.events] == ['exception']
+    assert 'tok-in-str' not in span.to_json() + caplog.text
+
+
 def test_a_huge_exception_message_gives_bounded_opentelemetry_values():
     span = otel_error_span('/huge-error', **{'ot.max_tag_length': 100})
     (event,) = span.events
@@ -198,11 +270,13 @@ def test_the_session_is_redacted_whole():
 
 
 def test_user_info_in_the_host_header_never_reaches_a_span(make_testapp, tracer):
-    app = make_testapp(**{'ot.traced_attributes': ['host', 'host_url', 'headers', 'environ', 'url']})
+    app = make_testapp(**{'ot.traced_attributes': [
+        'host', 'host_url', 'headers', 'environ', 'url', 'host_port', 'domain', 'application_url']})
     app.get('/plain', headers={'Host': 'bob:pw-in-host@example.com'})
     span = tracer.finished_spans()[0]
     assert 'pw-in-host' not in json.dumps(span.tags)
     assert span.tags['host'] == 'example.com'
+    assert span.tags['host_port'] == '[REDACTED]@example.com'
 
 
 def test_url_userinfo_inside_any_header_is_removed(make_testapp, tracer):
@@ -240,6 +314,25 @@ def test_a_path_segment_filling_a_secret_placeholder_is_redacted(make_testapp, t
     assert span.tags['path'] == '/reset/[REDACTED]'
 
 
+def test_an_invite_code_in_the_path_is_redacted(tracer):
+    path_app(tracer, '/invite/{invite_code}').get('/invite/path-secret-invite')
+    span = tracer.finished_spans()[0]
+    assert span.tags['http.url'] == 'http://localhost/invite/[REDACTED]'
+    assert 'path-secret-invite' not in json.dumps(span.tags)
+
+
+@pytest.mark.parametrize('sent', ['path%2Dsecret%2D5', 'path-secret-%c3%a95'])
+def test_a_path_secret_sent_with_any_percent_encoding_is_redacted_in_the_raw_target(tracer, sent):
+    """waitress and gunicorn keep the request target as sent, in REQUEST_URI
+    and RAW_URI: its segments are compared decoded."""
+    path_app(tracer).get('/reset/' + sent, extra_environ={
+        'REQUEST_URI': '/reset/%s?page=2' % sent, 'RAW_URI': '/reset/%s' % sent})
+    environ = tracer.finished_spans()[0].tags['environ']
+    assert 'REQUEST_URI: /reset/[REDACTED]?page=2' in environ
+    assert 'RAW_URI: /reset/[REDACTED]' in environ
+    assert 'secret' not in environ
+
+
 def test_an_ordinary_placeholder_is_kept(tracer):
     path_app(tracer, '/reset/{name}').get('/reset/alice')
     span = tracer.finished_spans()[0]
@@ -273,6 +366,45 @@ def test_the_old_http_target_has_no_path_secret(monkeypatch):
     assert 'path-secret-3' not in span.to_json()
 
 
+class StartedAttributes(SpanProcessor):
+    """What a span processor sees when a span starts."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_start(self, span, parent_context=None):
+        self.seen.append(dict(span.attributes or {}))
+
+
+@pytest.mark.parametrize('semconv', ['', 'http/dup'])
+def test_opentelemetry_url_path_waits_for_routing_in_an_app_with_a_secret_placeholder(
+        monkeypatch, semconv):
+    """A sampler and SpanProcessor.on_start see the attributes a span starts with."""
+    monkeypatch.setenv('OTEL_SEMCONV_STABILITY_OPT_IN', semconv)
+    tracer = tracer_from_settings(**{'ot.otel.exporter': 'memory'})
+    started = StartedAttributes()
+    tracer.provider.add_span_processor(started)
+    app = path_app(tracer, **{'ot.trace_query_string': True})
+    app.get('/reset/path-secret-4?page=2')
+    app.get('/plain')
+    assert not [attributes for attributes in started.seen
+                if 'url.path' in attributes or 'http.target' in attributes]
+    finished = [dict(span.attributes) for span in tracer.exporter.get_finished_spans()]
+    assert [attributes['url.path'] for attributes in finished] == ['/reset/[REDACTED]', '/plain']
+    if semconv:
+        assert [attributes['http.target'] for attributes in finished] == [
+            '/reset/[REDACTED]?page=2', '/plain']
+    assert 'path-secret-4' not in repr(started.seen) + repr(finished)
+
+
+def test_opentelemetry_url_path_is_set_at_start_in_an_app_without_one():
+    tracer = tracer_from_settings(**{'ot.otel.exporter': 'memory'})
+    started = StartedAttributes()
+    tracer.provider.add_span_processor(started)
+    path_app(tracer, '/reset/{name}').get('/reset/alice')
+    assert started.seen[0]['url.path'] == '/reset/alice'
+
+
 # -- outgoing calls ------------------------------------------------------------------
 
 def closed_port():
@@ -285,7 +417,7 @@ def closed_port():
 def any_tracer(request):
     if request.param == 'mocktracer':
         tracer = MockTracer()
-        return tracer, lambda: json.dumps([[s.tags, [log.key_values for log in s.logs]]
+        return tracer, lambda: json.dumps([[s.operation_name, s.tags, [log.key_values for log in s.logs]]
                                            for s in tracer.finished_spans()], default=repr)
     tracer = tracer_from_settings(**{'ot.otel.exporter': 'memory'})
     return tracer, lambda: '\n'.join(s.to_json() for s in tracer.exporter.get_finished_spans())
@@ -312,10 +444,48 @@ def test_urllib_errors_do_not_quote_the_password(any_tracer, url):
     assert 'error' in text and 'out-pw-2' not in text
 
 
+@pytest.mark.parametrize('url', [
+    'http://dave:pw-slash-1/tail-slash-1@127.0.0.1:{port}/x',
+    'http://dave:pw-hash-2#tail-hash-2@127.0.0.1:{port}/x',
+    'http://dave:pw-query-3?tail-query-3@127.0.0.1:{port}/x',
+    'http://dave:pw-pct-4%2Ftail-pct-4@127.0.0.1:{port}/x',
+])
+@pytest.mark.parametrize('client', ['urlopen', 'requests'])
+def test_a_password_the_client_cuts_is_not_quoted_by_its_error(any_tracer, client, url):
+    """urllib and requests cut the authority at ``/ ? #`` and quote what
+    they parsed as host or port (``nonnumeric port: 'pw-slash-1'``); the
+    user info, decoded too, is removed from the error in every piece."""
+    tracer, dump = any_tracer
+    url = url.format(port=closed_port())
+    with pytest.raises(Exception):
+        if client == 'urlopen':
+            outgoing.urlopen(url, target=PyramidTracer(tracer), timeout=2)
+        else:
+            outgoing.http_request(PyramidTracer(tracer), 'GET', url, timeout=2)
+    text = dump()
+    assert 'error' in text
+    for piece in ('pw-', 'tail-'):
+        assert piece not in text
+
+
 def test_a_name_from_operation_name_func_is_scrubbed(make_testapp, tracer):
     app = make_testapp(**{'ot.operation_name_func': lambda request: 'GET ' + request.url})
     app.get('/plain?access_token=tok-in-name')
     assert tracer.finished_spans()[0].operation_name == 'GET http://localhost/plain?access_token=[REDACTED]'
+
+
+@pytest.mark.parametrize('name_of', [
+    lambda request: request.path,
+    lambda request: '%s %s' % (request.method, request.path_qs),
+    lambda request: request.url,
+])
+def test_a_name_from_operation_name_func_has_no_path_secret(any_tracer, name_of):
+    tracer, dump = any_tracer
+    path_app(tracer, **{'ot.operation_name_func': name_of}).get(
+        '/reset/path-secret-in-name?access_token=tok-in-name')
+    text = dump()
+    assert '/reset/[REDACTED]' in text
+    assert 'path-secret-in-name' not in text and 'tok-in-name' not in text
 
 
 def test_http_url_waits_for_routing_in_an_app_with_a_secret_placeholder(tracer):
@@ -336,3 +506,8 @@ def test_http_url_is_tagged_at_start_in_an_app_without_one(tracer):
                    **{'ot.start_span_cb': lambda span, request: at_start.append(dict(span.tags))})
     app.get('/reset/alice')
     assert at_start[0]['http.url'] == 'http://localhost/reset/alice'
+
+
+def test_a_traced_attribute_whose_str_raises_is_tagged_by_its_type():
+    tag = attribute_tag('exception', UnprintableError('tok-in-str'), TagPolicy())
+    assert tag == '<unprintable UnprintableError>'

@@ -49,8 +49,8 @@ def old_server_attributes(attributes):
 
 def old_outcome_attributes(otel_span, status_code, attributes):
     """``attributes`` (set at the end of a request) with their old names
-    beside them: the status code, and ``http.target`` again when the
-    ``url.path`` is set anew (a secret path segment was redacted)."""
+    beside them: the status code, and ``http.target`` when the ``url.path``
+    is set at the end (an application with a secret route placeholder)."""
     if status_code is not None:
         attributes['http.status_code'] = status_code
     path = attributes.get('url.path')

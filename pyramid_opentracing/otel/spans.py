@@ -14,7 +14,8 @@ from opentelemetry.trace import (
     NonRecordingSpan, SpanKind, Status, StatusCode, get_current_span, set_span_in_context)
 
 from ..request_span import ServerSpanStrategy, request_method
-from ..request_tags import exception_texts, path_redacted, qualified_name, request_path
+from ..request_tags import (
+    exception_texts, path_redacted, qualified_name, request_path, url_waits_for_route)
 from . import shim_internals
 from .options import HOST
 from .semconv import SCOPE_NAME, old_outcome_attributes, old_server_attributes
@@ -56,13 +57,17 @@ def server_attributes(request, policy):
 
     Read from the environ: webob's ``request.path`` and ``request.scheme``
     would cost more than the rest together. Values from the client are
-    bounded like every tag.
+    bounded like every tag. In an application with a secret route
+    placeholder, ``url.path`` is left for the end of the request, when the
+    route is known: a sampler and ``SpanProcessor.on_start`` see the
+    attributes a span starts with.
     """
     environ = request.environ
     limit = policy.max_tag_length
     attributes = method_attributes(request_method(request, limit))
     attributes['url.scheme'] = environ['wsgi.url_scheme']
-    attributes['url.path'] = url_path(request, policy)
+    if not url_waits_for_route(request, policy):
+        attributes['url.path'] = url_path(request, policy)  # else set by tag_outcome
     if policy.trace_query_string:
         query = environ.get('QUERY_STRING')
         if query:
@@ -200,9 +205,10 @@ class OtelStrategy(ServerSpanStrategy):
         secrets = ()
         if route is not None:
             attributes = {'http.route': route.pattern, 'pyramid.route': route.name}
-            if policy.secret_placeholders(route):
-                secrets = policy.path_secrets(request)
-                attributes['url.path'] = url_path(request, policy, secrets)
+            secrets = policy.path_secrets(request)
+        if url_waits_for_route(request, policy):
+            attributes = attributes or {}
+            attributes['url.path'] = url_path(request, policy, secrets)
         if self.old_http_attributes:
             attributes = old_outcome_attributes(span.unwrap(), status_code, attributes or {})
         record_outcome(span.unwrap(), status_code, error_type(status_code, error), error,
