@@ -22,6 +22,8 @@ import weakref
 
 from opentracing.mocktracer import MockTracer
 
+from ..request_span import is_otel_shim
+
 #: Most spans kept for one trace: a loop making spans must not fill memory.
 MAX_SPANS_PER_TRACE = 1000
 
@@ -169,8 +171,7 @@ def otel_provider(tracer):
     The bridge carries its provider; another OpenTelemetry shim is assumed
     to use the global provider.
     """
-    shim = sys.modules.get('opentelemetry.shim.opentracing_shim')
-    if shim is None or not isinstance(tracer, shim.TracerShim):
+    if not is_otel_shim(tracer):
         return None
     provider = getattr(tracer, 'provider', None)
     if provider is None:
