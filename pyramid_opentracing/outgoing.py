@@ -26,7 +26,7 @@ from . import _global_pyramid_tracer, pyramid_tracer_of
 from .request_span import is_otel_shim
 from .request_tags import error_fields
 from .scrub import url_secrets
-from .selection import EXCLUDED_KEY
+from .selection import marked_excluded
 from .tracer import PyramidTracer
 
 #: The PyramidTracer of each plain OpenTracing tracer outgoing calls were
@@ -119,7 +119,7 @@ def is_excluded_request(target):
     (``ot.excluded_paths``, ``ot.should_trace``...): the calls it makes are
     not traced either, rather than each starting a trace of its own."""
     environ = getattr(target, 'environ', None)
-    return isinstance(environ, dict) and EXCLUDED_KEY in environ
+    return isinstance(environ, dict) and marked_excluded(environ)
 
 
 def start_call(pyramid_tracer, target, method, url, headers, name=None):

@@ -95,9 +95,14 @@ class RequestSelection:
             return True
 
 
+def marked_excluded(environ):
+    """Whether the request of ``environ`` was found not to be traced already."""
+    return EXCLUDED_KEY in environ
+
+
 def is_excluded(owner, request):
     """Whether ``owner`` (a PyramidTracer) leaves ``request`` untraced."""
-    if EXCLUDED_KEY in request.environ:
+    if marked_excluded(request.environ):
         return True
     selection = owner.selection
     return selection is not None and not selection.traces(request)
