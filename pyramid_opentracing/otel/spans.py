@@ -19,6 +19,7 @@ from ..request_tags import (
 from . import shim_internals
 from .options import HOST
 from .semconv import SCOPE_NAME, old_outcome_attributes, old_server_attributes
+from .shim_spans import bridge_span
 
 #: A path with only the characters webob leaves as they are when it
 #: percent-encodes ``request.path``: it can be used without encoding it.
@@ -111,8 +112,7 @@ def url_path(request, policy, path_secrets=()):
 
 def wrap(tracer, otel_span, baggage=None):
     """``otel_span`` as a shim span of ``tracer``, keeping the caller's baggage."""
-    return SpanShim(tracer, shim_internals.span_context(otel_span.get_span_context(), baggage),
-                    otel_span)
+    return bridge_span(tracer, otel_span, baggage)
 
 
 #: The context of a span without a parent: a new trace, whatever is active.
@@ -171,6 +171,8 @@ class OtelStrategy(ServerSpanStrategy):
         super().__init__(pyramid_tracer, tracer)
         self.otel_tracer = tracer.unwrap()
         self.old_http_attributes = getattr(tracer, 'old_http_attributes', False)
+        if getattr(tracer, 'policy_source', False) is None:  # a BridgeTracer's first
+            tracer.policy_source = pyramid_tracer
 
     def start_active(self, request, parent):
         """Start the SERVER span of ``request`` and make it the active span."""
