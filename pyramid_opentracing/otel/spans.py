@@ -185,6 +185,8 @@ class OtelStrategy(ServerSpanStrategy):
         otel_span = self.otel_tracer.start_span(
             self.start_name(request), context=context, kind=kind, attributes=attributes)
         baggage = None if parent is None or isinstance(parent, SpanShim) else parent.baggage
+        if kind is SpanKind.INTERNAL:  # the caller's baggage is in the outer span's context
+            baggage = otel_context.get_current()
         return shim_internals.activate(self.tracer.scope_manager,
                                        wrap(self.tracer, otel_span, baggage))
 
