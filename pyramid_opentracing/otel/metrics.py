@@ -7,6 +7,14 @@ goes up in ``on_start`` and down in ``on_end``, where
 attributes semantic conventions list for them (``server.address`` and
 ``server.port`` are opt-in there and left out: they multiply the series by
 every Host a client sends).
+
+With ``OTEL_SEMCONV_STABILITY_OPT_IN=http/dup`` the spans carry the old
+HTTP attribute names too, and the metrics follow them as OpenTelemetry's own
+HTTP instrumentations do: ``http.server.duration`` (milliseconds, old
+attributes) beside ``http.server.request.duration`` (seconds, stable
+attributes), and ``http.server.active_requests`` with both attribute sets
+in one series. ``net.host.name`` is left out of the old one for the reason
+``server.address`` is left out of the stable one.
 """
 import weakref
 
@@ -18,9 +26,19 @@ from .semconv import SCHEMA_URL, SCOPE_NAME, package_version
 #: The bucket boundaries semantic conventions advise, in seconds.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
 
-ACTIVE_ATTRIBUTES = ('http.request.method', 'url.scheme')
 DURATION_ATTRIBUTES = ('http.request.method', 'url.scheme', 'http.response.status_code',
                        'http.route', 'error.type', 'network.protocol.version')
+
+#: The old attributes of ``http.server.duration``, as far as our spans carry them.
+OLD_DURATION_ATTRIBUTES = ('http.method', 'http.scheme', 'http.status_code', 'http.flavor',
+                           'net.host.port')
+
+#: Stable and old: a span has the old ones only with ``http/dup``.
+ACTIVE_ATTRIBUTES = ('http.request.method', 'url.scheme', 'http.method', 'http.scheme',
+                     'http.flavor')
+
+#: The old attribute whose presence says a span has the old names.
+OLD_NAMES_MARK = 'http.method'
 
 
 def pick(attributes, names):
@@ -49,6 +67,9 @@ class ServerMetrics(SpanProcessor):
             'http.server.request.duration', unit='s',
             description='Duration of HTTP server requests.',
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS))
+        self.old_duration = meter.create_histogram(
+            'http.server.duration', unit='ms',
+            description='Measures the duration of inbound HTTP requests.')
         self.active_requests = meter.create_up_down_counter(
             'http.server.active_requests', unit='{request}',
             description='Number of active HTTP server requests.')
@@ -64,5 +85,7 @@ class ServerMetrics(SpanProcessor):
         if self._is_ours(span):
             attributes = span.attributes
             self.active_requests.add(-1, pick(attributes, ACTIVE_ATTRIBUTES))
-            self.duration.record(max((span.end_time - span.start_time) / 1e9, 0.0),
-                                 pick(attributes, DURATION_ATTRIBUTES))
+            seconds = max((span.end_time - span.start_time) / 1e9, 0.0)
+            self.duration.record(seconds, pick(attributes, DURATION_ATTRIBUTES))
+            if OLD_NAMES_MARK in attributes:
+                self.old_duration.record(seconds * 1000, pick(attributes, OLD_DURATION_ATTRIBUTES))
