@@ -2,8 +2,6 @@
 its parent's, so an outgoing call made inside a span the view started
 carries the caller's baggage and what the view added, within the W3C
 limits; and OpenTelemetry's WSGI middleware's baggage reaches them too."""
-import threading
-
 import pytest
 import webtest
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
@@ -16,32 +14,24 @@ from webtest.http import StopableWSGIServer
 
 from pyramid_opentracing import get_span, outgoing
 
+from .test_baggage_limits import NextService
 from .test_otel_bridge import BRIDGE, no_otel_env  # noqa: F401 (fixture)
 
 CALLER = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
 
 
-class NextService:
-    """A service on 127.0.0.1 keeping the ``baggage`` header of each request."""
-
-    def __init__(self):
-        self.baggage = []
-        self.lock = threading.Lock()
-
-    def __call__(self, environ, start_response):
-        with self.lock:
-            self.baggage.append(environ.get('HTTP_BAGGAGE'))
-        start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', '2')])
-        return [b'ok']
-
-
 @pytest.fixture
 def next_service():
+    """A service on 127.0.0.1 keeping the headers of each request."""
     service = NextService()
     server = StopableWSGIServer.create(service, host='127.0.0.1')
     service.url = server.application_url
     yield service
     server.shutdown()
+
+
+def sent_baggage(service):
+    return [headers.get('baggage') for headers in service.received]
 
 
 def entries(header):
@@ -98,13 +88,13 @@ def bridged(no_otel_env, next_service):  # noqa: F811
 @pytest.mark.parametrize('path', ['direct', 'in_child', 'in_grandchild_urlopen'])
 def test_the_callers_baggage_reaches_calls_made_inside_child_spans(bridged, next_service, path):
     bridged.get('/' + path, headers={'traceparent': CALLER, 'baggage': 'user=alice,plan=gold'})
-    (sent,) = next_service.baggage
+    (sent,) = sent_baggage(next_service)
     assert entries(sent) == {'user': 'alice', 'plan': 'gold'}
 
 
 def test_baggage_a_view_adds_reaches_the_calls_of_the_spans_below(bridged, next_service):
     bridged.get('/added_then_child', headers={'traceparent': CALLER, 'baggage': 'user=alice'})
-    in_child, from_server_span = next_service.baggage
+    in_child, from_server_span = sent_baggage(next_service)
     assert entries(in_child) == {'user': 'alice', 'tenant': 'acme', 'step': 'two'}
     # a child's baggage is its own: the server span never got 'step'
     assert entries(from_server_span) == {'user': 'alice', 'tenant': 'acme'}
@@ -113,7 +103,7 @@ def test_baggage_a_view_adds_reaches_the_calls_of_the_spans_below(bridged, next_
 def test_baggage_inherited_by_child_spans_is_bounded_as_ever(bridged, next_service):
     incoming = ','.join('item%03d=v' % n for n in range(150))
     bridged.get('/in_child', headers={'traceparent': CALLER, 'baggage': incoming})
-    (sent,) = next_service.baggage
+    (sent,) = sent_baggage(next_service)
     assert len(entries(sent)) == 64
     assert set(sent.split(',')) <= set(incoming.split(','))
 
@@ -135,5 +125,5 @@ def test_behind_opentelemetrys_wsgi_middleware_its_baggage_reaches_the_calls(
     finally:
         propagate.set_global_textmap(saved)
         tracer.shutdown()
-    (sent,) = next_service.baggage
+    (sent,) = sent_baggage(next_service)
     assert entries(sent) == {'user': 'alice'}
