@@ -63,6 +63,11 @@ def make_app(next_url, **settings):
         outgoing.http_request(request, 'GET', next_url, timeout=5)  # the server span's alone
         return Response('ok')
 
+    def in_otel_span(request):
+        with tracer_of(request).unwrap().start_as_current_span('query'):
+            outgoing.http_request(request, 'GET', next_url, timeout=5)
+        return Response('ok')
+
     def direct(request):
         outgoing.http_request(request, 'GET', next_url, timeout=5)
         return Response('ok')
@@ -70,7 +75,7 @@ def make_app(next_url, **settings):
     config = Configurator(settings=dict({
         'ot.trace_all': 'true', 'ot.base_tracer_func': BRIDGE, 'ot.otel.exporter': 'memory',
         'ot.otel.propagators': 'tracecontext,baggage'}, **settings))
-    for view in (in_child, in_grandchild_urlopen, added_then_child, direct):
+    for view in (in_child, in_grandchild_urlopen, added_then_child, in_otel_span, direct):
         config.add_route(view.__name__, '/' + view.__name__)
         config.add_view(view, route_name=view.__name__)
     config.include('pyramid_opentracing')
@@ -81,15 +86,27 @@ def make_app(next_url, **settings):
 def bridged(no_otel_env, next_service):  # noqa: F811
     app = make_app(next_service.url)
     tracer = app.registry.settings['ot.tracer'].tracer
-    yield webtest.TestApp(app)
+    app = webtest.TestApp(app)
+    app.tracer = tracer
+    yield app
     tracer.shutdown()
 
 
-@pytest.mark.parametrize('path', ['direct', 'in_child', 'in_grandchild_urlopen'])
+@pytest.mark.parametrize('path', ['direct', 'in_child', 'in_grandchild_urlopen', 'in_otel_span'])
 def test_the_callers_baggage_reaches_calls_made_inside_child_spans(bridged, next_service, path):
     bridged.get('/' + path, headers={'traceparent': CALLER, 'baggage': 'user=alice,plan=gold'})
     (sent,) = sent_baggage(next_service)
     assert entries(sent) == {'user': 'alice', 'plan': 'gold'}
+
+
+def test_a_call_inside_a_span_of_the_opentelemetry_api_is_its_child_with_the_baggage(
+        bridged, next_service):
+    bridged.get('/in_otel_span', headers={'traceparent': CALLER, 'baggage': 'user=alice'})
+    spans = {span.name: span for span in bridged.tracer.exporter.get_finished_spans()}
+    assert spans['GET'].parent.span_id == spans['query'].context.span_id
+    assert spans['query'].parent.span_id == spans['GET /in_otel_span'].context.span_id
+    (sent,) = sent_baggage(next_service)
+    assert entries(sent) == {'user': 'alice'}
 
 
 def test_baggage_a_view_adds_reaches_the_calls_of_the_spans_below(bridged, next_service):

@@ -74,7 +74,8 @@ def log_error_object(request):
     try:
         raise Declined('declined for password=%s' % SECRET)
     except Declined as exc:
-        get_span(request).log_kv({'event': 'error', 'error.object': exc, 'order': 7})
+        get_span(request).log_kv({'event': 'error', 'error.object': exc, 'order': 7,
+                                  'retry': 'https://shop:%s@pay.example/' % SECRET})
     return Response('ok')
 
 
@@ -183,6 +184,7 @@ def test_an_error_log_with_error_object_is_the_scrubbed_exception_event(bridged)
     assert 'raise Declined' in event.attributes['exception.stacktrace']
     assert SECRET not in event.attributes['exception.stacktrace']
     assert event.attributes['order'] == 7
+    assert event.attributes['retry'] == 'https://pay.example/'
     assert 'error.object' not in event.attributes
 
 

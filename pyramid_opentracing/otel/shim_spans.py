@@ -18,8 +18,8 @@ baggage. :class:`BridgeSpan` and :class:`BridgeScopeManager` keep both:
   which would copy the exception's raw message and stack).
 * A child span starts with its parent's baggage, activating a span keeps
   that very span active, and a span made current with the OpenTelemetry
-  API is the active span (with the current context's baggage), as
-  OpenTelemetry's specification of the shim says.
+  API is the active span, as OpenTelemetry's specification of the shim
+  says, with the baggage of the span it was started in.
 """
 import opentracing
 from opentelemetry import context as otel_context
@@ -153,13 +153,15 @@ class BridgeScopeManager(ScopeManagerShim):
         """The scope of the active span: the one activated through this
         manager if its span is the current OpenTelemetry span, else (a span
         made current with the OpenTelemetry API) a scope of that span, with
-        the current context's baggage; None when no span is current."""
+        the baggage of the span activated around it (else the current
+        context's); None when no span is current."""
         scope = super().active
         current = get_current_span()
         if scope is not None and scope.span.unwrap() is current:
             return scope
         if not current.get_span_context().is_valid:
             return None
+        baggage = otel_context.get_current() if scope is None else inherited_baggage(scope.span)
         span = BridgeSpan(self.tracer, shim_internals.span_context(
-            current.get_span_context(), otel_context.get_current()), current)
+            current.get_span_context(), baggage), current)
         return opentracing.Scope(self, span)  # closing it leaves the span current
