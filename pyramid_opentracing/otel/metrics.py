@@ -33,12 +33,10 @@ DURATION_ATTRIBUTES = ('http.request.method', 'url.scheme', 'http.response.statu
 OLD_DURATION_ATTRIBUTES = ('http.method', 'http.scheme', 'http.status_code', 'http.flavor',
                            'net.host.port')
 
-#: Stable and old: a span has the old ones only with ``http/dup``.
-ACTIVE_ATTRIBUTES = ('http.request.method', 'url.scheme', 'http.method', 'http.scheme',
-                     'http.flavor')
+ACTIVE_ATTRIBUTES = ('http.request.method', 'url.scheme')
 
-#: The old attribute whose presence says a span has the old names.
-OLD_NAMES_MARK = 'http.method'
+#: With ``http/dup``, one series with both sets, as OpenTelemetry's own do.
+ACTIVE_ATTRIBUTES_WITH_OLD = ACTIVE_ATTRIBUTES + ('http.method', 'http.scheme', 'http.flavor')
 
 
 def pick(attributes, names):
@@ -50,26 +48,33 @@ def pick(attributes, names):
 _MEASURED = weakref.WeakKeyDictionary()
 
 
-def measure_server_spans(provider, meter_provider):
-    """Record the HTTP server metrics of our SERVER spans on ``provider``."""
+def measure_server_spans(provider, meter_provider, old_http_attributes=False):
+    """Record the HTTP server metrics of our SERVER spans on ``provider``;
+    the old metric and attributes too if ``old_http_attributes``."""
     if provider not in _MEASURED:
-        _MEASURED[provider] = processor = ServerMetrics(meter_provider)
+        _MEASURED[provider] = processor = ServerMetrics(meter_provider, old_http_attributes)
         provider.add_span_processor(processor)
 
 
 class ServerMetrics(SpanProcessor):
     """Records the HTTP server metrics of our SERVER spans (those of our
-    instrumentation scope) on ``meter_provider``."""
+    instrumentation scope) on ``meter_provider``; with
+    ``old_http_attributes``, ``http.server.duration`` and the old attributes
+    too (the spans carry them)."""
 
-    def __init__(self, meter_provider):
+    def __init__(self, meter_provider, old_http_attributes=False):
         meter = meter_provider.get_meter(SCOPE_NAME, package_version(), schema_url=SCHEMA_URL)
         self.duration = meter.create_histogram(
             'http.server.request.duration', unit='s',
             description='Duration of HTTP server requests.',
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS))
-        self.old_duration = meter.create_histogram(
-            'http.server.duration', unit='ms',
-            description='Measures the duration of inbound HTTP requests.')
+        self.old_duration = None
+        if old_http_attributes:
+            self.old_duration = meter.create_histogram(
+                'http.server.duration', unit='ms',
+                description='Measures the duration of inbound HTTP requests.')
+        self.active_attributes = (ACTIVE_ATTRIBUTES_WITH_OLD if old_http_attributes
+                                  else ACTIVE_ATTRIBUTES)
         self.active_requests = meter.create_up_down_counter(
             'http.server.active_requests', unit='{request}',
             description='Number of active HTTP server requests.')
@@ -79,13 +84,13 @@ class ServerMetrics(SpanProcessor):
 
     def on_start(self, span, parent_context=None):
         if self._is_ours(span):
-            self.active_requests.add(1, pick(span.attributes, ACTIVE_ATTRIBUTES))
+            self.active_requests.add(1, pick(span.attributes, self.active_attributes))
 
     def on_end(self, span):
         if self._is_ours(span):
             attributes = span.attributes
-            self.active_requests.add(-1, pick(attributes, ACTIVE_ATTRIBUTES))
+            self.active_requests.add(-1, pick(attributes, self.active_attributes))
             seconds = max((span.end_time - span.start_time) / 1e9, 0.0)
             self.duration.record(seconds, pick(attributes, DURATION_ATTRIBUTES))
-            if OLD_NAMES_MARK in attributes:
+            if self.old_duration is not None:
                 self.old_duration.record(seconds * 1000, pick(attributes, OLD_DURATION_ATTRIBUTES))
