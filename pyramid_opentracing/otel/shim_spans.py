@@ -27,6 +27,7 @@ from opentelemetry.shim.opentracing_shim import ScopeManagerShim, ScopeShim, Spa
 from opentelemetry.trace import Status, StatusCode, get_current_span, use_span
 
 from ..request_tags import TagPolicy, exception_texts, qualified_name
+from ..scrub import text_of
 from . import shim_internals
 
 #: How error texts are scrubbed on spans of a tracer no PyramidTracer uses.
@@ -43,8 +44,11 @@ def policy_of(tracer):
 
 
 def is_error_tag(key, value):
-    """Whether tag ``key`` = ``value`` marks the span as failed."""
-    return key == 'error' and (value is True or value == 'true')
+    """Whether tag ``key`` = ``value`` marks the span as failed: ``True``
+    (or the text ``true``, as some tracers accept it)."""
+    if key != 'error':
+        return False
+    return value is True or (isinstance(value, str) and value.lower() == 'true')
 
 
 class BridgeSpan(SpanShim):
@@ -93,18 +97,18 @@ def exception_attributes(fields, policy):
         kind = fields.get('error.kind')
         if kind is not None:
             attributes['exception.type'] = policy.text(
-                qualified_name(kind) if isinstance(kind, type) else str(kind))
+                qualified_name(kind) if isinstance(kind, type) else text_of(kind))
         if fields.get('message') is not None:
-            attributes['exception.message'] = policy.text(str(fields['message']))
+            attributes['exception.message'] = policy.text(text_of(fields['message']))
         if fields.get('stack') is not None:
             attributes['exception.stacktrace'] = policy.redactor.bounded(
-                str(fields['stack']), policy.max_stack_length)
+                text_of(fields['stack']), policy.max_stack_length)
     for key, value in fields.items():
         if key not in _ERROR_FIELDS and isinstance(key, str):
             if isinstance(value, (bool, int, float)):
                 attributes[key] = value
             else:
-                attributes[key] = policy.text(str(value))
+                attributes[key] = policy.text(text_of(value))
     return attributes
 
 
