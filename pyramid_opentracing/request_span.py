@@ -122,6 +122,9 @@ class ServerSpanStrategy:
     def __init__(self, pyramid_tracer, tracer):
         self.pyramid_tracer = pyramid_tracer
         self.tracer = tracer
+        #: ``extract_parent(format, carrier)``: the caller's context, as
+        #: :meth:`start_active` takes it (the tracer's span context here).
+        self.extract_parent = tracer.extract
 
     # -- the lifecycle -------------------------------------------------------
 
@@ -153,7 +156,7 @@ class ServerSpanStrategy:
         (the request is then served untraced)."""
         try:
             try:
-                parent = self.tracer.extract(HTTP_HEADERS, request.headers)
+                parent = self.extract_parent(HTTP_HEADERS, request.headers)
             except Exception as exc:
                 parent = self.no_parent(exc)
             scope = self.start_active(request, parent)

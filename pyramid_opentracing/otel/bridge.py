@@ -108,6 +108,21 @@ class BridgeTracer(TracerShim):
         The propagators read malformed headers as no parent at all: the
         request starts a new trace.
         """
+        extracted = self.extract_context(format, carrier)
+        if extracted is None:
+            return None
+        shim_context = shim_internals.span_context(
+            get_current_span(extracted).get_span_context(), extracted)
+        #: The Context the propagators made, holding the caller's span and
+        #: baggage: a server span starts in it as it is.
+        shim_context.extracted = extracted
+        return shim_context
+
+    def extract_context(self, format, carrier):
+        """What :meth:`extract` reads, as the OpenTelemetry Context the
+        propagators made (the caller's span and baggage), or None when it
+        holds no valid caller span: all a server span needs, without an
+        OpenTracing span context around it."""
         if format not in _FORMATS:
             raise opentracing.UnsupportedFormatException(format)
         if isinstance(carrier, EnvironHeaders):
@@ -122,14 +137,9 @@ class BridgeTracer(TracerShim):
             extracted = self.propagator.extract(carrier, getter=_REQUEST_HEADERS)
         else:
             extracted = self.propagator.extract(_lower_keys(carrier))
-        span_context = get_current_span(extracted).get_span_context()
-        if not span_context.is_valid:
+        if not get_current_span(extracted).get_span_context().is_valid:
             return None
-        shim_context = shim_internals.span_context(span_context, extracted)
-        #: The Context the propagators made, holding the caller's span and
-        #: baggage: a server span starts in it as it is.
-        shim_context.extracted = extracted
-        return shim_context
+        return extracted
 
     def force_flush(self, timeout_millis=30000):
         """Export every finished span (and the metrics) now; True if all were

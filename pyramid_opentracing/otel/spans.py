@@ -141,6 +141,18 @@ def parent_context(parent):
     return set_span_in_context(NonRecordingSpan(parent.unwrap()), base)
 
 
+def context_and_baggage(parent):
+    """(the OpenTelemetry context to start a server span in, the baggage
+    it carries) for ``parent``: None, the caller's OpenTelemetry Context (as
+    ``BridgeTracer.extract_context`` reads it) or an OpenTracing span or span
+    context."""
+    if parent is None:
+        return _NO_PARENT, None
+    if isinstance(parent, otel_context.Context):
+        return parent, parent
+    return parent_context(parent), (None if isinstance(parent, SpanShim) else parent.baggage)
+
+
 def is_outer_server_span(span):
     """Whether ``span``, current as a request starts, is the SERVER span
     another instrumentation (OpenTelemetry's WSGI middleware) started for
@@ -178,6 +190,9 @@ class OtelStrategy(ServerSpanStrategy):
         self.old_http_attributes = getattr(tracer, 'old_http_attributes', False)
         if getattr(tracer, 'policy_source', False) is None:  # a BridgeTracer's first
             tracer.policy_source = pyramid_tracer
+        # a BridgeTracer reads the caller's Context without an OpenTracing
+        # span context around it (the stock shim's extract gives one)
+        self.extract_parent = getattr(tracer, 'extract_context', tracer.extract)
 
     def start_active(self, request, parent):
         """Start the SERVER span of ``request`` and make it the active span."""
@@ -186,14 +201,14 @@ class OtelStrategy(ServerSpanStrategy):
         attributes = server_attributes(request, policy, method)
         if self.old_http_attributes:
             attributes.update(old_server_attributes(attributes))
-        kind, context = SpanKind.SERVER, parent_context(parent)
-        if otel_context.get_current() and is_outer_server_span(get_current_span()):
-            kind, context, parent = SpanKind.INTERNAL, None, None  # None: the current context
+        kind = SpanKind.SERVER
+        context, baggage = context_and_baggage(parent)
+        current = otel_context.get_current()
+        if current and is_outer_server_span(get_current_span(current)):
+            # the caller's span and baggage are in the outer span's context
+            kind, context, baggage = SpanKind.INTERNAL, None, current  # None: the current context
         otel_span = self.otel_tracer.start_span(
             self.start_name(method), context=context, kind=kind, attributes=attributes)
-        baggage = None if parent is None or isinstance(parent, SpanShim) else parent.baggage
-        if kind is SpanKind.INTERNAL:  # the caller's baggage is in the outer span's context
-            baggage = otel_context.get_current()
         return shim_internals.activate(self.tracer.scope_manager,
                                        wrap(self.tracer, otel_span, baggage))
 
