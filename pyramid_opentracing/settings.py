@@ -356,7 +356,8 @@ def tracer_source(settings):
         raise ConfigurationError(
             'conflicting tracer settings %s: set only one of them'
             % ' and '.join('%s = %r' % pair for pair in given))
-    if 'ot.tracer_parameters' in settings and (not given or given[0][0] != 'ot.tracer_callable'):
+    if is_set(settings.get('ot.tracer_parameters')) and (
+            not given or given[0][0] != 'ot.tracer_callable'):
         raise fail('ot.tracer_parameters', settings['ot.tracer_parameters'],
                    'only used with ot.tracer_callable, which is not set')
     return given[0] if given else (None, None)
@@ -469,7 +470,7 @@ def parse_registry_settings(registry, config=None):
     settings = registry.settings
     if getattr(registry, PARSED_MARK, False):
         return settings
-    if config is None and settings.get('ot.trace_all') is None:
+    if config is None and not is_set(settings.get('ot.trace_all')):
         logger.warning('pyramid_opentracing: the tween is registered without the include and '
                        'ot.trace_all is not set, so it traces nothing (1.0 traced every '
                        'request by default): set ot.trace_all = true')
