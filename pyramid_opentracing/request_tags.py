@@ -3,6 +3,7 @@
 Every text goes through the policy's :class:`~.redaction.Redactor`, the one
 scrubber, before it is bounded to ``max_tag_length``.
 """
+import functools
 import re
 from urllib.parse import quote, unquote
 
@@ -203,23 +204,29 @@ def host_and_port(host):
 DEFAULT_PORTS = {'http': '80', 'https': '443'}
 
 
+@functools.lru_cache(maxsize=256)
+def url_host(host):
+    """(name, port text or None) of a ``Host`` header value, user info left
+    out, for a URL; None when it is no host name or address with a port or
+    none. Cached: a server sees few distinct Hosts (and the cache is bounded
+    against a client sending many)."""
+    name, port = split_host(host.rpartition('@')[2])
+    if is_host(name) and (port is None or is_port(port)):
+        return name, port
+    return None
+
+
 def host_url(environ):
     """``scheme://host[:port]`` of the request, as webob's ``request.host_url``,
-    but from the ``Host`` header only when it is a host name or address
-    with a port or none (user info left out); else from ``SERVER_NAME`` and
-    ``SERVER_PORT``, which the server sets: a crafted Host is not a URL."""
+    but from the ``Host`` header only when it is a host (see :func:`url_host`),
+    else from ``SERVER_NAME`` and ``SERVER_PORT``, which the server sets: a
+    crafted Host does not make the URL."""
     scheme = environ['wsgi.url_scheme']
     host = environ.get('HTTP_HOST')
-    name = None
-    if host:
-        name, port = split_host(host.rpartition('@')[2])
-        if not is_host(name) or (port is not None and not is_port(port)):
-            name = None
-    if name is None:
-        name, port = environ['SERVER_NAME'], environ.get('SERVER_PORT')
+    name, port = (host and url_host(host)) or (environ['SERVER_NAME'], environ.get('SERVER_PORT'))
     if port and port != DEFAULT_PORTS.get(scheme):
-        return '%s://%s:%s' % (scheme, name, port)
-    return '%s://%s' % (scheme, name)
+        return scheme + '://' + name + ':' + port
+    return scheme + '://' + name
 
 
 def request_path_url(request):
