@@ -277,18 +277,18 @@ KNOWN = frozenset([option[0] for option in OPTIONS] + list(TRACER_SOURCES)
 
 
 def is_set(value):
-    """Whether a setting's ``value`` says something: a missing setting
-    (None) and blank text leave it to its variables, else to its default."""
+    """Whether a setting's ``value`` says something: not missing (None) nor
+    blank text. What a blank setting means is its parser's to say."""
     return value is not None and not (isinstance(value, str) and not value.strip())
 
 
 def setting_or_variable(settings, name, variables=(), environ=os.environ):
     """(where it comes from, raw value) of setting ``name``.
 
-    The setting wins if it is set; else the first of OpenTelemetry's
-    ``variables`` set in ``environ`` to something other than blanks, in the
-    order given; else (``name``, None). Errors name the source, so that a
-    bad variable is reported as the variable.
+    The setting wins if it is set (see :func:`is_set`); else the first of
+    OpenTelemetry's ``variables`` set in ``environ`` to something other than
+    blanks, in the order given; else the setting's own value, None or blank.
+    Errors name the source, so that a bad variable is reported as the variable.
     """
     value = settings.get(name)
     if is_set(value):
@@ -297,7 +297,7 @@ def setting_or_variable(settings, name, variables=(), environ=os.environ):
         text = environ.get(variable, '').strip()
         if text:
             return variable, text
-    return name, None
+    return name, value
 
 
 def parse_options(settings, config, environ=os.environ):
@@ -356,8 +356,7 @@ def tracer_source(settings):
         raise ConfigurationError(
             'conflicting tracer settings %s: set only one of them'
             % ' and '.join('%s = %r' % pair for pair in given))
-    if is_set(settings.get('ot.tracer_parameters')) and (
-            not given or given[0][0] != 'ot.tracer_callable'):
+    if 'ot.tracer_parameters' in settings and (not given or given[0][0] != 'ot.tracer_callable'):
         raise fail('ot.tracer_parameters', settings['ot.tracer_parameters'],
                    'only used with ot.tracer_callable, which is not set')
     return given[0] if given else (None, None)
@@ -421,7 +420,7 @@ def configure_tag_policy(tracer, settings, options):
     up, and any other setting may not contradict what the PyramidTracer
     given was made with."""
     given = {argument: options[name] for name, argument in TAG_POLICY_OPTIONS.items()
-             if is_set(settings.get(name))}
+             if settings.get(name) is not None}
     if not given:
         return
     try:
@@ -470,7 +469,7 @@ def parse_registry_settings(registry, config=None):
     settings = registry.settings
     if getattr(registry, PARSED_MARK, False):
         return settings
-    if config is None and not is_set(settings.get('ot.trace_all')):
+    if config is None and settings.get('ot.trace_all') is None:
         logger.warning('pyramid_opentracing: the tween is registered without the include and '
                        'ot.trace_all is not set, so it traces nothing (1.0 traced every '
                        'request by default): set ot.trace_all = true')

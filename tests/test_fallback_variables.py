@@ -1,6 +1,6 @@
 """One rule for OpenTelemetry's ``OTEL_*`` variables, read for a setting that
-is not set: the setting wins, then the first of its variables set, in the
-order its table lists them; a blank setting or variable is as if unset."""
+is not set or blank: the setting wins, then the first of its variables set,
+in the order its table lists them; a blank variable is as if unset."""
 import pytest
 from pyramid.exceptions import ConfigurationError
 from opentracing.mocktracer import MockTracer
@@ -71,7 +71,7 @@ def test_a_blank_variable_is_as_if_unset(name, variables, blank):
 
 @pytest.mark.parametrize('name, variables', ROWS)
 @pytest.mark.parametrize('blank', ['', ' \n '])
-def test_a_blank_setting_is_as_if_unset(name, variables, blank):
+def test_a_blank_setting_reads_the_variables(name, variables, blank):
     (text, value), _ = SAMPLES[name]
     assert parsed(name, {name: blank}, {variables[0]: text}) == value
     assert parsed(name, {name: blank}, {}) == default(name)

@@ -222,9 +222,3 @@ def test_a_given_pyramid_tracer_and_the_settings_may_not_contradict():
     assert "ot.trace_query_string = 'false'" in failure(
         {'ot.tracer': given, 'ot.trace_query_string': 'false'})
 
-
-def test_a_setting_left_empty_is_as_if_unset():
-    settings = configure({'ot.max_tag_length': '', 'ot.tracer_parameters': ' ',
-                          'ot.toolbar.trace_url': '', 'ot.start_span_cb': '', 'ot.base_tracer': ''})
-    assert settings['ot.max_tag_length'] == 1024 and settings['ot.tracer'].policy.max_tag_length == 1024
-    assert settings['ot.toolbar.trace_url'] is None and settings['ot.start_span_cb'] is None

@@ -191,7 +191,8 @@ class BridgeOptions:
                 value = None
             else:
                 source, value = setting_or_variable(settings, name, variables, environ)
-            setattr(self, name[len(PREFIX):], default if value is None else parser(source, value))
+            setattr(self, name[len(PREFIX):],
+                    parser(source, value) if is_set(value) else default)  # blank: the default
         if uses_global:
             self.exporter = self.protocol = self.propagators = None
         if self.install_global and uses_global:
