@@ -29,14 +29,19 @@ KNOWN_METHODS = frozenset({
     'CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE', 'QUERY'})
 
 
+#: The names a server span can start with (:meth:`OtelStrategy.start_name`).
+START_NAMES = KNOWN_METHODS | {'HTTP'}
+
+
 def method_attributes(method):
     if method in KNOWN_METHODS:
         return {'http.request.method': method}
     return {'http.request.method': '_OTHER', 'http.request.method_original': method}
 
 
-def server_attributes(request, policy):
-    """The semantic-convention attributes of the server span of ``request``.
+def server_attributes(request, policy, method):
+    """The semantic-convention attributes of the server span of ``request``
+    (whose HTTP method, bounded, is ``method``).
 
     Read from the environ: webob's ``request.path`` and ``request.scheme``
     would cost more than the rest together. Values from the client are
@@ -47,7 +52,7 @@ def server_attributes(request, policy):
     """
     environ = request.environ
     limit = policy.max_tag_length
-    attributes = method_attributes(request_method(request, limit))
+    attributes = method_attributes(method)
     attributes['url.scheme'] = environ['wsgi.url_scheme']
     if not url_waits_for_route(request, policy):
         attributes['url.path'] = url_path(request, policy)  # else set by tag_outcome
@@ -157,22 +162,30 @@ class OtelStrategy(ServerSpanStrategy):
 
     def start_active(self, request, parent):
         """Start the SERVER span of ``request`` and make it the active span."""
-        attributes = server_attributes(request, self.pyramid_tracer.policy)
+        policy = self.pyramid_tracer.policy
+        method = request_method(request, policy.max_tag_length)
+        attributes = server_attributes(request, policy, method)
         if self.old_http_attributes:
             attributes.update(old_server_attributes(attributes))
         kind, context = SpanKind.SERVER, parent_context(parent)
         if otel_context.get_current() and is_outer_server_span(get_current_span()):
             kind, context, parent = SpanKind.INTERNAL, None, None  # None: the current context
         otel_span = self.otel_tracer.start_span(
-            self.start_name(request), context=context, kind=kind, attributes=attributes)
+            self.start_name(method), context=context, kind=kind, attributes=attributes)
         baggage = None if parent is None or isinstance(parent, SpanShim) else parent.baggage
         return shim_internals.activate(self.tracer.scope_manager,
                                        wrap(self.tracer, otel_span, baggage))
 
-    def name_for(self, method, route):
-        if method not in KNOWN_METHODS:
-            method = 'HTTP'
-        return method if route is None else '%s %s' % (method, route.pattern)
+    def start_name(self, method):
+        """The method, or ``HTTP`` for one semantic conventions do not know."""
+        return method if method in KNOWN_METHODS else 'HTTP'
+
+    def is_start_name(self, name, request):
+        return name in START_NAMES  # no need to read the method again
+
+    def route_name(self, start_name, route):
+        """``{method} {route pattern}``."""
+        return '%s %s' % (start_name, route.pattern)
 
     def current_name(self, span):
         return getattr(span.unwrap(), 'name', None)  # a sampled-out span has none
@@ -185,11 +198,11 @@ class OtelStrategy(ServerSpanStrategy):
         policy = self.pyramid_tracer.policy
         route = getattr(request, 'matched_route', None)
         attributes = None
-        secrets = ()
         if route is not None:
             attributes = {'http.route': route.pattern, 'pyramid.route': route.name}
+        secrets = ()
+        if url_waits_for_route(request, policy):  # the app has secret routes
             secrets = policy.path_secrets(request)
-        if url_waits_for_route(request, policy):
             attributes = attributes or {}
             attributes['url.path'] = url_path(request, policy, secrets)
         if self.old_http_attributes:
