@@ -17,7 +17,7 @@ from ..request_span import ServerSpanStrategy, request_method
 from ..request_tags import (
     exception_texts, path_redacted, qualified_name, request_path, url_waits_for_route)
 from . import shim_internals
-from .options import HOST
+from ..request_tags import host_and_port
 from .semconv import SCOPE_NAME, old_outcome_attributes, old_server_attributes
 from .shim_spans import bridge_span
 
@@ -38,23 +38,6 @@ def method_attributes(method):
     if method in KNOWN_METHODS:
         return {'http.request.method': method}
     return {'http.request.method': '_OTHER', 'http.request.method_original': method}
-
-
-def host_and_port(host):
-    """('example.com', 8080) from a Host header value (IPv6 literals too).
-
-    The header comes from the client: a name with characters no host has
-    is None, and so is a port that is not one (0 to 65535), which an
-    exporter would refuse or fail to encode.
-    """
-    name, sep, port = host.rpartition(':')
-    if not sep or ']' in port:
-        name, port = host, None
-    elif port.isascii() and port.isdigit() and len(port) <= 5 and int(port) <= 65535:
-        port = int(port)
-    else:
-        port = None
-    return (name if HOST.fullmatch(name) else None), port
 
 
 def server_attributes(request, policy, method):
