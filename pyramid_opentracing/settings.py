@@ -60,7 +60,8 @@ def as_list(name, value):
     That one rule serves every list setting and every ``OTEL_*`` list
     variable (written comma-separated): an item given as text therefore has
     no comma nor blank in it (a regular expression matches a blank with
-    ``\\s``; one with a comma, such as ``{1,3}``, can only be in a list).
+    ``\\s``; one with a comma, such as ``{1,3}``, can only be in a list, and
+    :func:`as_patterns` refuses one split at its comma).
     """
     if isinstance(value, str):
         return tuple(value.replace(',', ' ').split())
@@ -80,9 +81,19 @@ def as_names(name, value, config=None):
     return names
 
 
+#: The two halves of a ``{n,m}`` quantifier that the list rule split.
+SPLIT_QUANTIFIER_START = re.compile(r'\{\d*$')
+SPLIT_QUANTIFIER_END = re.compile(r'\d*\}')
+
+
 def as_patterns(name, value, config=None):
     """A tuple of regular expressions, each checked to compile."""
     patterns = as_list(name, value)
+    for before, after in zip(patterns, patterns[1:]) if isinstance(value, str) else ():
+        if SPLIT_QUANTIFIER_START.search(before) and SPLIT_QUANTIFIER_END.match(after):
+            raise fail(name, value, 'the quantifier in %r,%r was split at its comma (commas '
+                       'separate the patterns of a text): give the patterns as a list'
+                       % (before, after))
     for pattern in patterns:
         if not isinstance(pattern, str) or not pattern:
             raise fail(name, value, '%r is not a regular expression' % (pattern,))

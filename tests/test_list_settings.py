@@ -49,3 +49,12 @@ def test_opentelemetrys_list_variables_take_the_same_rule():
     variables = {'OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST': 'x-a,x-b x-c'}
     assert parse_options({}, None, variables)['ot.captured_request_headers'] == (
         'x-a', 'x-b', 'x-c')
+
+
+@pytest.mark.parametrize('text', ['^/v{1,3}/health$', '^/a$, ^/v{2,}$', 'x-a{,2}'])
+def test_a_quantifier_split_at_its_comma_fails_at_start_up(text):
+    """Commas separate the patterns of a text: ``{1,3}`` would silently
+    become two patterns that both compile."""
+    with pytest.raises(ConfigurationError, match='split at its comma'):
+        parse_options({'ot.excluded_paths': text}, None, {})
+
