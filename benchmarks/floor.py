@@ -82,7 +82,8 @@ def include_otel_floor(config, tracer):
 def otel_floor_tween_factory(handler, registry):
     from opentelemetry.trace import SpanKind
     from pyramid_opentracing.otel.shim_internals import ServerScope
-    from pyramid_opentracing.otel.spans import parent_context, server_attributes, wrap
+    from pyramid_opentracing.otel.shim_spans import bridge_span
+    from pyramid_opentracing.otel.spans import parent_context, server_attributes
     from pyramid_opentracing.request_tags import TagPolicy
     tracer = registry.settings['bench.floor_tracer']
     otel_tracer = tracer.unwrap()
@@ -98,7 +99,7 @@ def otel_floor_tween_factory(handler, registry):
         method = request.method
         otel_span = otel_tracer.start_span(method, context=parent_context(parent), kind=server,
                                            attributes=server_attributes(request, policy, method))
-        scope = ServerScope(scope_manager, wrap(tracer, otel_span))
+        scope = ServerScope(scope_manager, bridge_span(tracer, otel_span))
         try:
             response = handler(request)
         except BaseException:

@@ -341,11 +341,11 @@ def test_headers_are_recorded_on_a_server_span_only(kind, recorded):
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.trace import SpanKind
     from pyramid_opentracing.otel import BridgeTracer
-    from pyramid_opentracing.otel.spans import wrap
+    from pyramid_opentracing.otel.shim_spans import bridge_span
     from pyramid_opentracing.span_headers import record
 
     tracer = BridgeTracer(TracerProvider())
     otel_span = tracer.unwrap().start_span('span', kind=getattr(SpanKind, kind))
-    record(wrap(tracer, otel_span), {'http.request.header.x': 'y'}, is_otel=True)
+    record(bridge_span(tracer, otel_span), {'http.request.header.x': 'y'}, is_otel=True)
     otel_span.end()
     assert ('http.request.header.x' in otel_span.attributes) is recorded

@@ -98,11 +98,6 @@ def url_path(request, policy, path_secrets=()):
     return policy.text(path, path_secrets)
 
 
-def wrap(tracer, otel_span, baggage=None):
-    """``otel_span`` as a shim span of ``tracer``, keeping the caller's baggage."""
-    return bridge_span(tracer, otel_span, baggage)
-
-
 #: The context of a span without a parent: a new trace, whatever is active.
 _NO_PARENT = otel_context.Context()
 
@@ -193,7 +188,7 @@ class OtelStrategy(ServerSpanStrategy):
         otel_span = self.otel_tracer.start_span(
             self.start_name(method), context=context, kind=kind, attributes=attributes)
         return shim_internals.activate(self.tracer.scope_manager,
-                                       wrap(self.tracer, otel_span, baggage))
+                                       bridge_span(self.tracer, otel_span, baggage))
 
     def start_name(self, method):
         """The method, or ``HTTP`` for one semantic conventions do not know."""
@@ -256,7 +251,7 @@ def start_client_span(tracer, parent, method, url, attributes, name=None):
     otel_span = tracer.unwrap().start_span(
         name, context=parent_context(parent), kind=SpanKind.CLIENT, attributes=all_attributes)
     baggage = getattr(parent.context if isinstance(parent, SpanShim) else parent, 'baggage', None)
-    return wrap(tracer, otel_span, baggage)
+    return bridge_span(tracer, otel_span, baggage)
 
 
 def tag_client_outcome(span, status_code, error, policy, known=()):
