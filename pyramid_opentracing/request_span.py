@@ -219,9 +219,13 @@ class ServerSpanStrategy:
         except Exception as exc:
             self.report('tagging the finished server span', exc, 'its tags may be incomplete')
         try:
-            span.finish()
+            self.end_span(span)
         except Exception as exc:
             self.report('finishing the server span', exc, 'the span may be lost')
+
+    def end_span(self, span):
+        """Finish ``span``: the last call on it."""
+        span.finish()
 
     # -- naming ----------------------------------------------------------------
 

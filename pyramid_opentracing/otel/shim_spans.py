@@ -21,11 +21,14 @@ baggage. :class:`BridgeSpan` and :class:`BridgeScopeManager` keep both:
   API is the active span, as OpenTelemetry's specification of the shim
   says, with the baggage of the span it was started in.
 """
+import logging
+
 import opentracing
 from opentelemetry import context as otel_context
 from opentelemetry.shim.opentracing_shim import ScopeManagerShim, ScopeShim, SpanShim, util
 from opentelemetry.trace import Status, StatusCode, get_current_span, use_span
 
+from ..failures import FailureLog
 from ..request_tags import TagPolicy, exception_texts, qualified_name
 from ..scrub import text_of
 from . import shim_internals
@@ -52,16 +55,25 @@ def is_error_tag(key, value):
 
 
 class BridgeSpan(SpanShim):
-    """A shim span whose ``error`` tag and error logs are OpenTelemetry errors."""
+    """A shim span whose ``error`` tag and error logs are OpenTelemetry
+    errors, and whose names, tag values and log values (texts) are scrubbed
+    and bounded as the application's TagPolicy says, as every text of
+    the server span is."""
+
+    def set_operation_name(self, operation_name):
+        return super().set_operation_name(policy_of(self.tracer).text(text_of(operation_name)))
 
     def set_tag(self, key, value):
-        super().set_tag(key, value)
+        super().set_tag(key, scrubbed(value, policy_of(self.tracer)))
         if is_error_tag(key, value):
             self.unwrap().set_status(Status(StatusCode.ERROR))
         return self
 
     def log_kv(self, key_values, timestamp=None):
         if not isinstance(key_values, dict) or key_values.get('event') != 'error':
+            if isinstance(key_values, dict):
+                policy = policy_of(self.tracer)
+                key_values = {key: scrubbed(value, policy) for key, value in key_values.items()}
             return super().log_kv(key_values, timestamp)
         attributes = exception_attributes(key_values, policy_of(self.tracer))
         self.unwrap().add_event('exception', attributes, None if timestamp is None
@@ -80,6 +92,31 @@ class BridgeSpan(SpanShim):
             'exception.stacktrace': stack,
             'exception.escaped': 'True',
         })
+
+
+def scrubbed(value, policy):
+    """A tag or log value as it goes on a span: a text scrubbed and bounded
+    by ``policy``, a number or a boolean as it is."""
+    if isinstance(value, str):
+        return policy.text(value)
+    return value
+
+
+class ServerSpan(BridgeSpan):
+    """The server span of a request, which the request lifecycle ends when
+    the request ends, with its route and status. The application's
+    ``finish()`` (or leaving ``with span:``) is ignored and reported once: the
+    span would otherwise be exported without the outcome of its request."""
+
+    def finish(self, finish_time=None):
+        _app_finishes.report(
+            'finishing the server span from the application',
+            RuntimeError('get_span(request).finish() was called'),
+            'the span is ended with its request, with the request\'s outcome', logging.WARNING)
+
+
+#: Reports an application finishing a server span, once in a while.
+_app_finishes = FailureLog()
 
 
 def exception_attributes(fields, policy):
@@ -112,12 +149,12 @@ def exception_attributes(fields, policy):
     return attributes
 
 
-def bridge_span(tracer, otel_span, baggage=None, tags=None):
-    """``otel_span`` as a :class:`BridgeSpan` of ``tracer`` carrying
-    ``baggage`` (an OpenTelemetry Context), marked failed if its first
-    ``tags`` say so."""
-    span = BridgeSpan(tracer, shim_internals.span_context(otel_span.get_span_context(), baggage),
-                      otel_span)
+def bridge_span(tracer, otel_span, baggage=None, tags=None, kind=BridgeSpan):
+    """``otel_span`` as a :class:`BridgeSpan` (or ``kind``) of ``tracer``
+    carrying ``baggage`` (an OpenTelemetry Context), marked failed if its
+    first ``tags`` say so."""
+    span = kind(tracer, shim_internals.span_context(otel_span.get_span_context(), baggage),
+                otel_span)
     if tags and is_error_tag('error', tags.get('error')):
         otel_span.set_status(Status(StatusCode.ERROR))
     return span

@@ -19,7 +19,7 @@ from ..request_tags import (
 from . import shim_internals
 from ..request_tags import host_and_port
 from .semconv import SCOPE_NAME, old_outcome_attributes, old_server_attributes
-from .shim_spans import bridge_span
+from .shim_spans import ServerSpan, bridge_span
 
 #: A path with only the characters webob leaves as they are when it
 #: percent-encodes ``request.path``: it can be used without encoding it.
@@ -188,7 +188,7 @@ class OtelStrategy(ServerSpanStrategy):
         otel_span = self.otel_tracer.start_span(
             self.start_name(method), context=context, kind=kind, attributes=attributes)
         return shim_internals.activate(self.tracer.scope_manager,
-                                       bridge_span(self.tracer, otel_span, baggage))
+                                       bridge_span(self.tracer, otel_span, baggage, kind=ServerSpan))
 
     def start_name(self, method):
         """The method, or ``HTTP`` for one semantic conventions do not know."""
@@ -206,6 +206,9 @@ class OtelStrategy(ServerSpanStrategy):
 
     def set_name(self, span, name):
         span.unwrap().update_name(name)
+
+    def end_span(self, span):
+        span.unwrap().end()  # a ServerSpan's finish() is the application's, ignored
 
     def tag_outcome(self, span, request, status_code, error):
         """Set the route, status, error type and status; record the exception."""
