@@ -111,8 +111,10 @@ class BridgeTracer(TracerShim):
         extracted = self.extract_context(format, carrier)
         if extracted is None:
             return None
-        shim_context = shim_internals.span_context(
-            get_current_span(extracted).get_span_context(), extracted)
+        span_context = get_current_span(extracted).get_span_context()
+        if not span_context.is_valid:
+            return None
+        shim_context = shim_internals.span_context(span_context, extracted)
         #: The Context the propagators made, holding the caller's span and
         #: baggage: a server span starts in it as it is.
         shim_context.extracted = extracted
@@ -120,9 +122,10 @@ class BridgeTracer(TracerShim):
 
     def extract_context(self, format, carrier):
         """What :meth:`extract` reads, as the OpenTelemetry Context the
-        propagators made (the caller's span and baggage), or None when it
-        holds no valid caller span: all a server span needs, without an
-        OpenTracing span context around it."""
+        propagators made (the caller's span and baggage; a span started in
+        it is a new trace if it holds no valid caller span), or None when the
+        carrier has none of the propagators' headers: all a server span needs,
+        without an OpenTracing span context around it."""
         if format not in _FORMATS:
             raise opentracing.UnsupportedFormatException(format)
         if isinstance(carrier, EnvironHeaders):
@@ -134,12 +137,8 @@ class BridgeTracer(TracerShim):
                         break
                 else:
                     return None
-            extracted = self.propagator.extract(carrier, getter=_REQUEST_HEADERS)
-        else:
-            extracted = self.propagator.extract(_lower_keys(carrier))
-        if not get_current_span(extracted).get_span_context().is_valid:
-            return None
-        return extracted
+            return self.propagator.extract(carrier, getter=_REQUEST_HEADERS)
+        return self.propagator.extract(_lower_keys(carrier))
 
     def force_flush(self, timeout_millis=30000):
         """Export every finished span (and the metrics) now; True if all were

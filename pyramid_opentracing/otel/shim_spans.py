@@ -106,7 +106,14 @@ class ServerSpan(BridgeSpan):
     """The server span of a request, which the request lifecycle ends when
     the request ends, with its route and status. The application's
     ``finish()`` (or leaving ``with span:``) is ignored and reported once: the
-    span would otherwise be exported without the outcome of its request."""
+    span would otherwise be exported without the outcome of its request.
+
+    Its OpenTelemetry span is also its ``otel_span`` attribute: the request
+    lifecycle reads it at every step."""
+
+    def __init__(self, tracer, context, otel_span):
+        super().__init__(tracer, context, otel_span)
+        self.otel_span = otel_span
 
     def finish(self, finish_time=None):
         _app_finishes.report(

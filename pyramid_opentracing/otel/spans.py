@@ -202,13 +202,13 @@ class OtelStrategy(ServerSpanStrategy):
         return '%s %s' % (start_name, route.pattern)
 
     def current_name(self, span):
-        return getattr(span.unwrap(), 'name', None)  # a sampled-out span has none
+        return getattr(span.otel_span, 'name', None)  # a sampled-out span has none
 
     def set_name(self, span, name):
-        span.unwrap().update_name(name)
+        span.otel_span.update_name(name)
 
     def end_span(self, span):
-        span.unwrap().end()  # a ServerSpan's finish() is the application's, ignored
+        span.otel_span.end()  # a ServerSpan's finish() is the application's, ignored
 
     def tag_outcome(self, span, request, status_code, error):
         """Set the route, status, error type and status; record the exception."""
@@ -223,8 +223,8 @@ class OtelStrategy(ServerSpanStrategy):
             attributes = attributes or {}
             attributes['url.path'] = url_path(request, policy, secrets)
         if self.old_http_attributes:
-            attributes = old_outcome_attributes(span.unwrap(), status_code, attributes or {})
-        record_outcome(span.unwrap(), status_code, error_type(status_code, error), error,
+            attributes = old_outcome_attributes(span.otel_span, status_code, attributes or {})
+        record_outcome(span.otel_span, status_code, error_type(status_code, error), error,
                        policy, attributes, secrets)
 
 
