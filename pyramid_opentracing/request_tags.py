@@ -189,17 +189,6 @@ def split_host(host):
     return name, port
 
 
-def host_and_port(host):
-    """('example.com', 8080) from a Host header value (IPv6 literals too).
-
-    The header comes from the client: a name with characters no host has
-    is None, and so is a port that is not one (0 to 65535), which an
-    exporter would refuse or fail to encode.
-    """
-    name, port = split_host(host)
-    return (name if is_host(name) else None), (int(port) if port and is_port(port) else None)
-
-
 #: The port a URL of each scheme leaves out.
 DEFAULT_PORTS = {'http': '80', 'https': '443'}
 

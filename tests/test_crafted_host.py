@@ -6,7 +6,6 @@ from opentracing.mocktracer import MockTracer
 from pyramid.exceptions import ConfigurationError
 
 from pyramid_opentracing.otel.options import BridgeOptions
-from pyramid_opentracing.request_tags import host_and_port
 
 from . import apps
 from .conftest import server_span
@@ -60,30 +59,25 @@ def test_without_a_host_header_http_url_has_the_servers_name(traced_app):
     assert server_span(tracer).tags['http.url'] == 'http://server.internal/plain'
 
 
-def test_a_host_longer_than_any_host_name_is_no_server_address(monkeypatch):
+@pytest.mark.parametrize('host', CRAFTED)
+def test_a_crafted_host_gives_the_servers_own_address_and_port(monkeypatch, host):
+    """As for ``http.url``: a Host that is no host (with a port or none)
+    gives way to ``SERVER_NAME`` and ``SERVER_PORT`` as a whole, never half
+    of it (a port next to no address, or the client's port beside the
+    server's name)."""
     for variable in ('OTEL_TRACES_EXPORTER', 'OTEL_SERVICE_NAME', 'OTEL_PROPAGATORS'):
         monkeypatch.delenv(variable, raising=False)
     app = apps.make_app({'ot.trace_all': 'true', 'ot.base_tracer_func': BRIDGE,
                          'ot.otel.exporter': 'memory'})
     tracer = app.registry.settings['ot.tracer'].tracer
     try:
-        webtest.TestApp(app).get('/plain', extra_environ={'HTTP_HOST': 'h' * 5000 + ':8080'})
+        webtest.TestApp(app).get('/plain', extra_environ={
+            'HTTP_HOST': host, 'SERVER_NAME': 'server.internal', 'SERVER_PORT': '8000'})
         [span] = tracer.exporter.get_finished_spans()
     finally:
         tracer.shutdown()
-    assert 'server.address' not in span.attributes
-    assert span.attributes['server.port'] == 8080
-
-
-@pytest.mark.parametrize('host, parts', [
-    ('shop.example:8080', ('shop.example', 8080)),
-    ('evil.example:99999999', ('evil.example', None)),
-    ('a b<script>:8080', (None, 8080)),
-    ('[::1]', ('[::1]', None)),
-    ('h' * 254, (None, None)),
-])
-def test_host_and_port_keeps_what_is_a_host_name_or_a_port(host, parts):
-    assert host_and_port(host) == parts
+    assert span.attributes['server.address'] == 'server.internal'
+    assert span.attributes['server.port'] == 8000
 
 
 def test_an_endpoint_whose_host_is_longer_than_any_host_name_fails_at_start_up():

@@ -17,7 +17,7 @@ from ..request_span import ServerSpanStrategy, request_method
 from ..request_tags import (
     exception_texts, path_redacted, qualified_name, request_path, url_waits_for_route)
 from . import shim_internals
-from ..request_tags import host_and_port
+from ..request_tags import url_host
 from .semconv import SCOPE_NAME, old_outcome_attributes, old_server_attributes
 from .shim_spans import ServerSpan, bridge_span
 
@@ -62,10 +62,11 @@ def server_attributes(request, policy, method):
         if query:
             attributes['url.query'] = policy.text(policy.redactor.query(query))
     host = environ.get('HTTP_HOST')
-    if host:
-        address, port = host_and_port(host.rpartition('@')[2])  # never user info
-    else:
+    named = url_host(host) if host else None  # never user info
+    if named is None:  # no Host, or one that is no host: the server's own name
         address, port = environ.get('SERVER_NAME'), environ.get('SERVER_PORT')
+    else:
+        address, port = named
     if address:
         attributes['server.address'] = address if len(address) <= limit else policy.text(address)
     if port:
