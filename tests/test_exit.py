@@ -591,3 +591,40 @@ def test_a_second_signal_during_the_exit_flush_still_says_what_was_lost(first, s
     assert len(lost) == 1, stderr
     assert '%d of %d spans were not exported' % (REQUESTS, REQUESTS) in lost[0]
     assert 'cut short by %s' % signal.Signals(second).name in lost[0]
+
+
+CUT_SHORT_BY_THE_APPLICATION = '''
+import os, signal, sys
+from pyramid_opentracing.otel import tracer_from_settings
+
+def quit(signum, frame):  # as gunicorn's worker does on SIGINT
+    sys.exit(5)
+
+signal.signal(signal.SIGINT, quit)
+tracer = tracer_from_settings(**{'ot.otel.endpoint': sys.argv[1], 'ot.otel.timeout': '%g'})
+tracer.start_span('queued').finish()
+print('ready', flush=True)
+os.kill(os.getpid(), signal.SIGTERM)
+''' % SILENT_FLUSH_TIMEOUT
+
+
+def test_an_application_handler_cutting_the_exit_flush_short_still_gets_the_lost_span_line():
+    collector = silent_port()
+    endpoint = next(collector)
+    process = subprocess.Popen([sys.executable, '-c', CUT_SHORT_BY_THE_APPLICATION, endpoint],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=environment(), cwd=ROOT)
+    try:
+        assert process.stdout.readline() == 'ready\n'
+        time.sleep(1.0)  # the SIGTERM flush now waits for the collector
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        next(collector, None)
+    # the application's handler raised SystemExit; the exit goes on as SIGTERM's
+    assert process.returncode == -signal.SIGTERM, stderr
+    lost = [line for line in stderr.splitlines() if 'not exported' in line]
+    assert len(lost) == 1, stderr
+    assert '1 of 1 spans were not exported' in lost[0]
+    assert 'cut short by SystemExit' in lost[0]

@@ -19,6 +19,7 @@ after the line counting the spans still queued; so does an exception a
 handler of the application raises then, which goes on its way after the line.
 """
 import atexit
+import contextlib
 import logging
 import os
 import signal
@@ -167,9 +168,10 @@ def shut_down_all(why=EXITED):
     end_live_spans(pending, why, started + min(each.timeout for each in pending))
     workers = [(each, each.start()) for each in pending]
     try:
-        with signals_cut_the_flush_short(pending):
+        with second_signals_end_the_exit(pending):
             for provider_exit, worker in workers:
-                provider_exit.finish(worker, started + provider_exit.timeout)
+                if worker is not None:
+                    provider_exit.finish(worker, started + provider_exit.timeout)
     except BaseException as exc:  # a handler of the application ended the wait
         report_all(pending, 'the exit flush was cut short by %s' % type(exc).__name__)
         raise
@@ -194,33 +196,29 @@ def report_all(pending, why):
         provider_exit.report(why)
 
 
-class signals_cut_the_flush_short:
-    """While the exit waits for the flush, SIGTERM and SIGINT (unless the
-    application handles them) log what is still queued, then end the
-    process as they do by default. Set from the main thread only."""
+#: The signals that end a process, which a second time end it at once.
+ENDING_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
-    SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
-    def __init__(self, pending):
-        self.pending = pending
-        self.previous = {}
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for signum in self.SIGNALS:
-                handler = signal.getsignal(signum)
-                if handler in (signal.SIG_DFL, signal.default_int_handler, on_sigterm):
-                    self.previous[signum] = signal.signal(signum, self.on_signal)
-        return self
-
-    def __exit__(self, *exc_info):
-        for signum, handler in self.previous.items():
-            signal.signal(signum, handler)
-
-    def on_signal(self, signum, frame):
-        report_all(self.pending, 'the exit flush was cut short by %s'
-                   % signal.Signals(signum).name)
+@contextlib.contextmanager
+def second_signals_end_the_exit(pending):
+    """While the exit waits for the flush of ``pending``, SIGTERM and SIGINT
+    (unless the application handles them) log what is still queued, then end
+    the process as they do by default. Set from the main thread only."""
+    def on_second_signal(signum, frame):
+        report_all(pending, 'the exit flush was cut short by %s' % signal.Signals(signum).name)
         end_as(signum)
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in ENDING_SIGNALS:
+            if signal.getsignal(signum) in (signal.SIG_DFL, signal.default_int_handler, on_sigterm):
+                previous[signum] = signal.signal(signum, on_second_signal)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def install_sigterm_handler():
