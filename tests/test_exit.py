@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import webtest
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Status, StatusCode
 from pyramid.config import Configurator
 
 from pyramid_opentracing.failures import RateLimitFilter
@@ -554,16 +555,28 @@ def test_spans_collected_without_being_ended_do_not_pile_up():
     assert len(live._spans) <= live.SWEEP_AT
 
 
-def test_only_the_spans_of_our_instrumentation_are_ended_at_exit():
+def test_every_span_of_the_bridges_provider_still_running_is_ended_at_exit():
+    """Ours, and those of OpenTelemetry's instrumentations when the bridge's
+    provider is the global one; an error recorded already is kept."""
     provider = TracerProvider()
     live = live_spans.LiveSpans()
     provider.add_span_processor(live)
     ours = provider.get_tracer(SCOPE_NAME).start_span('ours')
-    theirs = provider.get_tracer('opentelemetry.instrumentation.sqlalchemy').start_span('theirs')
-    assert live.end_all('why') == 1
-    logging.getLogger(live_spans.SDK_SPAN_LOGGER).removeFilter(live_spans.ignore_calls_on_ended_spans)
-    assert not ours.is_recording() and theirs.is_recording()
-    assert (ours.status.description, ours.attributes['error.type']) == ('why', 'process_exit')
+    theirs = provider.get_tracer('opentelemetry.instrumentation.wsgi').start_span('theirs')
+    failed = provider.get_tracer(SCOPE_NAME).start_span('failed')
+    failed.set_status(Status(StatusCode.ERROR, 'ValueError: bad'))
+    failed.set_attribute('error.type', 'ValueError')
+    provider.get_tracer(SCOPE_NAME).start_span('done').end()
+    try:
+        assert live.end_all('why') == 3
+    finally:
+        logging.getLogger(live_spans.SDK_SPAN_LOGGER).removeFilter(
+            live_spans.ignore_calls_on_ended_spans)
+    for span in (ours, theirs):
+        assert not span.is_recording()
+        assert (span.status.description, span.attributes['error.type']) == ('why', 'process_exit')
+    assert (failed.status.description, failed.attributes['error.type']) == (
+        'ValueError: bad', 'ValueError')
 
 
 SILENT_FLUSH_TIMEOUT = 4.0

@@ -1,13 +1,16 @@
-"""The bridge's spans that have started and not ended, for the exit to end.
+"""The spans of the bridge's provider that have started and not ended, for
+the exit to end.
 
 A process ended by SIGTERM (or exiting while a daemon thread still serves a
 request) would otherwise never export the SERVER span of a request in
 flight, while the children the view already finished are exported: a trace
-with a missing parent. :class:`LiveSpans` follows every span of our
-instrumentation scope (SERVER, the INTERNAL span beside OpenTelemetry's
-Pyramid instrumentation, CLIENT spans of outgoing calls, the application's
-spans through the shim) from ``on_start`` to ``on_end``; the exit ends the
-ones still running, marked as not completed, before its last flush.
+with a missing parent. :class:`LiveSpans` follows every span of the
+provider the bridge made from ``on_start`` to ``on_end``: its SERVER spans,
+CLIENT spans of outgoing calls, the application's spans through the shim,
+and, when the provider is installed globally, those of OpenTelemetry's
+instrumentations (whose SERVER span is then the parent of ours: leaving it
+out would orphan ours). The exit ends the ones still running, marked as not
+completed, before its last flush.
 
 The request path gains no code: the provider calls the processor, which
 costs a dict insertion and removal per span. It holds weak references, so a
@@ -20,8 +23,6 @@ import weakref
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
-from .semconv import SCOPE_NAME
-
 #: The ``error.type`` of a span the exit ended.
 INTERRUPTED = 'process_exit'
 
@@ -30,7 +31,7 @@ SDK_SPAN_LOGGER = 'opentelemetry.sdk.trace'
 
 
 class LiveSpans(SpanProcessor):
-    """The spans of our instrumentation scope started and not yet ended."""
+    """The spans started and not yet ended."""
 
     #: How many spans may be followed before those collected unended are
     #: swept out (then twice as many as are left, at least this many).
@@ -43,11 +44,10 @@ class LiveSpans(SpanProcessor):
         self._sweep_at = self.SWEEP_AT
 
     def on_start(self, span, parent_context=None):
-        if span.instrumentation_scope.name == SCOPE_NAME:
-            spans = self._spans
-            spans[span.context.span_id] = weakref.ref(span)
-            if len(spans) > self._sweep_at:
-                self._sweep()
+        spans = self._spans
+        spans[span.context.span_id] = weakref.ref(span)
+        if len(spans) > self._sweep_at:
+            self._sweep()
 
     def on_end(self, span):
         self._spans.pop(span.context.span_id, None)
