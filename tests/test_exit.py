@@ -12,6 +12,7 @@ import textwrap
 import threading
 import time
 import urllib.request
+import weakref
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -523,36 +524,19 @@ def test_a_request_ending_after_the_exit_ended_its_span_changes_nothing(caplog):
     assert [point['error.type'] for point in duration] == [live_spans.INTERRUPTED]
 
 
-def live_spans_of(tracer):
-    [live] = [processor for processor in tracer.provider._active_span_processor._span_processors
-              if isinstance(processor, live_spans.LiveSpans)]
-    return live
-
-
 def test_a_span_never_ended_is_not_kept_alive_by_the_exit():
-    tracer = tracer_from_settings(**{'ot.otel.endpoint': next(closed_port())})
-    live = live_spans_of(tracer)
-    try:
-        finished = tracer.start_span('finished')
-        tracer.start_span("forgotten")  # and dropped
-        gc.collect()
-        assert len(live) == 1
-        finished.finish()
-        assert len(live) == 0
-    finally:
-        shutdown.shut_down(tracer.provider)
-
-
-def test_spans_collected_without_being_ended_do_not_pile_up():
     provider = TracerProvider()
     live = live_spans.LiveSpans()
     provider.add_span_processor(live)
     tracer = provider.get_tracer(SCOPE_NAME)
-    for _ in range(3 * live.SWEEP_AT):
-        tracer.start_span('forgotten')
+    finished, forgotten = tracer.start_span('finished'), tracer.start_span('forgotten')
+    assert sorted(span.name for span in live.running()) == ['finished', 'forgotten']
+    finished.end()
+    collected = weakref.ref(forgotten)
+    del forgotten
     gc.collect()
-    assert len(live) == 0
-    assert len(live._spans) <= live.SWEEP_AT
+    assert collected() is None
+    assert live.running() == []
 
 
 def test_every_span_of_the_bridges_provider_still_running_is_ended_at_exit():

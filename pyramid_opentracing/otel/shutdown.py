@@ -182,7 +182,7 @@ def end_live_spans(pending, why, deadline):
     a signal handler may have interrupted the thread that holds a span's
     lock, and must not wait for it forever."""
     lives = [each.live for each in pending if each.live is not None]
-    if any(len(live) for live in lives):
+    if any(live.running() for live in lives):
         start_daemon(end_all, lives, why).join(max(0.0, deadline - time.monotonic()))
 
 
