@@ -48,5 +48,9 @@ wheel:
 	rm -rf dist build
 	$(WHEEL_PYTHON) -m pip wheel --no-deps --no-build-isolation -w dist .
 
+# Everything git ignores: the virtualenvs, what the tests and benchmarks fetch
+# (the OpenTelemetry Pyramid test suite, the original 1.0.0) or leave behind.
 clean:
-	rm -rf $(VENV) .coverage .pytest_cache dist build
+	rm -rf $(VENV) .coverage .coverage.* .pytest_cache .hypothesis dist build *.egg-info \
+	    .otel_pyramid_suite benchmarks/.original
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -13,7 +13,7 @@ from pyramid.threadlocal import get_current_request
 from pyramid.viewderivers import requestonly
 
 from .failures import FailureLog
-from .request_span import ENVIRON_KEY, outcome_of_exception
+from .request_span import ENVIRON_KEY
 from .selection import is_excluded
 
 #: Reports views whose request cannot be found, once, whatever their tracer.
@@ -89,15 +89,12 @@ def run_traced(pyramid_tracer_of, request, attributes, view, *args, **kwargs):
         return view(*args, **kwargs)
     if is_excluded(pyramid_tracer, request):
         return view(*args, **kwargs)
-    scope = strategy.start(request)
-    if scope is None:
-        return view(*args, **kwargs)
-    try:
-        result = view(*args, **kwargs)
-    except BaseException as exc:
-        strategy.end(scope, request, attributes, *outcome_of_exception(exc, None))
-        raise
-    response = result if IResponse.providedBy(result) else getattr(request, 'response', None)
-    strategy.on_response(scope.span, response)
-    strategy.end(scope, request, attributes, getattr(response, 'status_int', None), None)
-    return result
+    # an exception may yet become any response through an exception view
+    return strategy.serve(request, lambda request: view(*args, **kwargs), attributes,
+                          lambda result: view_response(result, request), None)
+
+
+def view_response(result, request):
+    """The response of a view that returned ``result``: the result itself,
+    or the ``request.response`` a renderer will fill."""
+    return result if IResponse.providedBy(result) else getattr(request, 'response', None)

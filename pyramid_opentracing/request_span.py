@@ -2,8 +2,10 @@
 
 One lifecycle for the tween and the ``@trace`` decorator alike: a
 :class:`ServerSpanStrategy` made once per PyramidTracer and OpenTracing
-tracer starts the span (:meth:`~ServerSpanStrategy.start`) and ends it
-(:meth:`~ServerSpanStrategy.end`, :meth:`~ServerSpanStrategy.end_with_response`).
+tracer serves a request inside its span (:meth:`~ServerSpanStrategy.serve`):
+it starts the span (:meth:`~ServerSpanStrategy.start`), calls the handler and
+ends the span (:meth:`~ServerSpanStrategy.end`,
+:meth:`~ServerSpanStrategy.end_with_response`).
 Subclasses say only how a span is started, named and tagged:
 :class:`OpenTracingStrategy` for any tracer, :class:`NoopStrategy` for
 opentracing's own no-op Tracer, and ``otel.spans.OtelStrategy`` for
@@ -112,15 +114,41 @@ class ServerSpanStrategy:
     Made once per tracer object. It keeps no copy of the PyramidTracer's
     settings (tag policy, callbacks, failure log): it reads them when a
     request needs them, so settings given after it was made still apply.
-    Subclasses provide :meth:`start_active`, :meth:`name_for`,
-    :meth:`current_name`, :meth:`set_name` and :meth:`tag_outcome`.
+    Subclasses provide :meth:`start_active`, :meth:`start_name`,
+    :meth:`route_name`, :meth:`current_name`, :meth:`set_name` and
+    :meth:`tag_outcome`.
     """
 
     def __init__(self, pyramid_tracer, tracer):
         self.pyramid_tracer = pyramid_tracer
         self.tracer = tracer
+        #: ``extract_parent(format, carrier)``: the caller's context, as
+        #: :meth:`start_active` takes it (the tracer's span context here).
+        self.extract_parent = tracer.extract
 
     # -- the lifecycle -------------------------------------------------------
+
+    def serve(self, request, handler, attributes, response_of=None, status_if_unknown=500):
+        """Serve ``request`` with ``handler(request)`` inside its server span,
+        tagged with the request ``attributes`` at the end: what the tween and
+        ``@trace`` both do. Returns what the handler returned.
+
+        ``response_of(result)`` is the response of the handler's result (by
+        default the result itself); ``status_if_unknown`` the status of an
+        exception that is not an HTTP exception (None where an exception view
+        may still answer).
+        """
+        scope = self.start(request)
+        if scope is None:
+            return handler(request)
+        try:
+            result = handler(request)
+        except BaseException as exc:
+            self.end(scope, request, attributes, *outcome_of_exception(exc, status_if_unknown))
+            raise
+        response = result if response_of is None else response_of(result)
+        self.end_with_response(scope, request, attributes, response)
+        return result
 
     def start(self, request):
         """Start and activate the span of ``request``, keep it in the environ
@@ -128,7 +156,7 @@ class ServerSpanStrategy:
         (the request is then served untraced)."""
         try:
             try:
-                parent = self.tracer.extract(HTTP_HEADERS, request.headers)
+                parent = self.extract_parent(HTTP_HEADERS, request.headers)
             except Exception as exc:
                 parent = self.no_parent(exc)
             scope = self.start_active(request, parent)
@@ -154,10 +182,15 @@ class ServerSpanStrategy:
         self.finish(span, request, status_code, error)
 
     def end_with_response(self, scope, request, attributes, response):
-        """:meth:`end` for the ``response`` the handler returned: finished now,
-        or when the server closes a streamed body. Returns the response."""
+        """:meth:`end` for the ``response`` the handler returned (None if
+        unknown): finished now, or when the server closes a streamed body."""
+        if response is None:
+            self.end(scope, request, attributes, None, None)
+            return
         span = scope.span
-        self.on_response(span, response)
+        headers = self.pyramid_tracer.span_headers
+        if headers is not None:  # captured response headers, the span's context
+            headers.on_response(self, span, response)
         self.deactivate(scope, span)
         try:
             status = response.status_int
@@ -166,21 +199,13 @@ class ServerSpanStrategy:
                 self.tag_attributes(span, request, attributes)
             if not isinstance(response.app_iter, COMPLETE_BODIES):
                 finish_on_close(response, self, span, request, status, error)
-                return response
+                return
             if response.conditional_response:
                 status = conditional_status(response, request.environ)
         except Exception as exc:
             self.report('reading the response', exc, 'its span may be incomplete')
             status = error = None
         self.finish(span, request, status, error)
-        return response
-
-    def on_response(self, span, response):
-        """Record the response's captured headers and write the span's
-        context into it, as the settings ask (``response`` may be None)."""
-        headers = self.pyramid_tracer.span_headers
-        if headers is not None and response is not None:
-            headers.on_response(self, span, response)
 
     def finish(self, span, request, status_code, error):
         """Name the span after routing, tag the outcome and finish it (its
@@ -200,42 +225,44 @@ class ServerSpanStrategy:
 
     # -- naming ----------------------------------------------------------------
 
-    def start_name(self, request):
-        """The name a span starts with, before routing."""
-        limit = self.pyramid_tracer.policy.max_tag_length
-        return self.name_for(request_method(request, limit), None)
-
     def name_after_routing(self, span, request):
         """Name the span once routing is done: ``ot.operation_name_func``'s
-        name (scrubbed), else the strategy's rule (:meth:`name_for`), bounded
-        like any tag; unless the application (the view, ``ot.start_span_cb``)
-        gave it a name of its own, which is kept. With :meth:`start_name` (the
-        name before routing), the one place spans are named."""
+        name (scrubbed), else the strategy's name for the matched route
+        (:meth:`route_name`), bounded like any tag. A span still named as it
+        started (:meth:`start_name`) is renamed; a name the application (the
+        view, ``ot.start_span_cb``) gave it is kept. With :meth:`start_name`,
+        the one place spans are named."""
         pyramid_tracer = self.pyramid_tracer
-        limit = pyramid_tracer.policy.max_tag_length
-        method = request_method(request, limit)
+        policy = pyramid_tracer.policy
         current = self.current_name(span)
-        if current is not None and current != self.name_for(method, None):
+        if current is None:  # the tracer does not tell
+            start = self.start_name(request_method(request, policy.max_tag_length))
+        elif self.is_start_name(current, request):
+            start = current
+        else:
             return  # named by the application
         name = None
         function = pyramid_tracer.operation_name_func
         if function is not None:
             try:
                 name = function(request)
-                if name:
-                    policy = pyramid_tracer.policy
-                    name = policy.text(str(name), policy.path_secrets(request))
-                else:
-                    name = None
+                name = policy.text(str(name), policy.path_secrets(request)) if name else None
             except Exception as exc:
                 self.report('ot.operation_name_func', exc, 'the default span name is used')
                 name = None
         if name is None:
-            name = self.name_for(method, getattr(request, 'matched_route', None))
-            if len(name) > limit:
-                name = bound(name, limit)
+            route = getattr(request, 'matched_route', None)
+            if route is None:
+                return  # no route: the name it started with stays
+            name = self.route_name(start, route)
+            if len(name) > policy.max_tag_length:
+                name = bound(name, policy.max_tag_length)
         if name != current:
             self.set_name(span, name)
+
+    def is_start_name(self, name, request):
+        """Whether ``name`` is the name the span of ``request`` started with."""
+        return name == self.start_name(request_method(request, self.pyramid_tracer.policy.max_tag_length))
 
     # -- tags and callbacks --------------------------------------------------
 
@@ -306,9 +333,14 @@ class ServerSpanStrategy:
         of nothing, whatever is active) and make it active: its scope."""
         raise NotImplementedError
 
-    def name_for(self, method, route):  # pragma: no cover - abstract
-        """The span name of a request with HTTP ``method`` and the matched
-        ``route`` (None before routing or when no route matched)."""
+    def start_name(self, method):  # pragma: no cover - abstract
+        """The name the span of a request with HTTP ``method`` starts with,
+        and keeps when no route matches."""
+        raise NotImplementedError
+
+    def route_name(self, start_name, route):  # pragma: no cover - abstract
+        """The name of a span started as ``start_name``, once its request
+        is routed to ``route``."""
         raise NotImplementedError
 
     def current_name(self, span):  # pragma: no cover - abstract
@@ -360,12 +392,16 @@ class OpenTracingStrategy(ServerSpanStrategy):
         if url_waits_for_route(request, policy):
             del start_tags[tags.HTTP_URL]  # tagged by tag_outcome
         return self.tracer.start_active_span(
-            method, child_of=parent, finish_on_close=False, ignore_active_span=True,
+            self.start_name(method), child_of=parent, finish_on_close=False, ignore_active_span=True,
             tags=start_tags)
 
-    def name_for(self, method, route):
-        """The route's name, else the HTTP method."""
-        return method if route is None else route.name
+    def start_name(self, method):
+        """The HTTP method."""
+        return method
+
+    def route_name(self, start_name, route):
+        """The route's name."""
+        return route.name
 
     def current_name(self, span):
         # MockTracer, basictracer and jaeger-client spans all keep it here
@@ -377,11 +413,11 @@ class OpenTracingStrategy(ServerSpanStrategy):
     def tag_outcome(self, span, request, status_code, error):
         policy = self.pyramid_tracer.policy
         route = getattr(request, 'matched_route', None)
-        secrets = ()
         if route is not None:
             span.set_tag('pyramid.route', route.name)
+        secrets = ()
+        if url_waits_for_route(request, policy):  # the app has secret routes
             secrets = policy.path_secrets(request)
-        if url_waits_for_route(request, policy):
             span.set_tag(tags.HTTP_URL, http_url(request, policy, secrets))
         if status_code is not None:
             span.set_tag(tags.HTTP_STATUS_CODE, status_code)
@@ -402,23 +438,13 @@ class NoopStrategy(OpenTracingStrategy):
     def __init__(self, pyramid_tracer, tracer):
         super().__init__(pyramid_tracer, tracer)
         self.noop_span = opentracing.Span(tracer, opentracing.SpanContext())
-        self.noop_scope = opentracing.Scope(tracer.scope_manager, self.noop_span)
 
-    def start(self, request):
+    def serve(self, request, handler, attributes, response_of=None, status_if_unknown=500):
         if self.pyramid_tracer.start_span_cb is not None:
-            return super().start(request)
-        request.environ[ENVIRON_KEY] = self.noop_span
-        return self.noop_scope
-
-    def end(self, scope, request, attributes, status_code, error):
-        if scope is not self.noop_scope:
-            super().end(scope, request, attributes, status_code, error)
-        elif request.environ.get(ENVIRON_KEY) is self.noop_span:
-            del request.environ[ENVIRON_KEY]
-
-    def end_with_response(self, scope, request, attributes, response):
-        if scope is not self.noop_scope:
-            return super().end_with_response(scope, request, attributes, response)
-        if request.environ.get(ENVIRON_KEY) is self.noop_span:
-            del request.environ[ENVIRON_KEY]
-        return response
+            return super().serve(request, handler, attributes, response_of, status_if_unknown)
+        environ = request.environ
+        environ[ENVIRON_KEY] = self.noop_span
+        try:
+            return handler(request)
+        finally:
+            environ.pop(ENVIRON_KEY, None)

@@ -3,6 +3,7 @@
 Every text goes through the policy's :class:`~.redaction.Redactor`, the one
 scrubber, before it is bounded to ``max_tag_length``.
 """
+import functools
 import re
 from urllib.parse import quote, unquote
 
@@ -163,9 +164,78 @@ def request_path(environ):
     return quote(raw, safe=PATH_SAFE)
 
 
+#: A host name or an IPv4 address, or an IPv6 literal in brackets.
+HOST = re.compile(r'[A-Za-z0-9_.~%-]+|\[[0-9A-Fa-f:.]+(%[A-Za-z0-9_.~-]+)?\]')
+
+#: The longest host name DNS allows: a longer ``Host`` is no host.
+MAX_HOST_LENGTH = 253
+
+
+def is_host(name):
+    """Whether ``name`` is a host name or address (see :data:`HOST`)."""
+    return len(name) <= MAX_HOST_LENGTH and HOST.fullmatch(name) is not None
+
+
+def is_port(text):
+    """Whether ``text`` is a TCP port number, 0 to 65535."""
+    return text.isascii() and text.isdigit() and len(text) <= 5 and int(text) <= 65535
+
+
+def split_host(host):
+    """(name, port text or None) of a ``Host`` header value; IPv6 literals too."""
+    name, sep, port = host.rpartition(':')
+    if not sep or ']' in port:
+        return host, None
+    return name, port
+
+
+def host_and_port(host):
+    """('example.com', 8080) from a Host header value (IPv6 literals too).
+
+    The header comes from the client: a name with characters no host has
+    is None, and so is a port that is not one (0 to 65535), which an
+    exporter would refuse or fail to encode.
+    """
+    name, port = split_host(host)
+    return (name if is_host(name) else None), (int(port) if port and is_port(port) else None)
+
+
+#: The port a URL of each scheme leaves out.
+DEFAULT_PORTS = {'http': '80', 'https': '443'}
+
+
+@functools.lru_cache(maxsize=256)
+def url_host(host):
+    """(name, port text or None) of a ``Host`` header value, user info left
+    out, for a URL; None when it is no host name or address with a port or
+    none. Cached: a server sees few distinct Hosts (and the cache is bounded
+    against a client sending many)."""
+    name, port = split_host(host.rpartition('@')[2])
+    if is_host(name) and (port is None or is_port(port)):
+        return name, port
+    return None
+
+
+def host_url(environ):
+    """``scheme://host[:port]`` of the request, as webob's ``request.host_url``,
+    but from the ``Host`` header only when it is a host (see :func:`url_host`),
+    else from ``SERVER_NAME`` and ``SERVER_PORT``, which the server sets: a
+    crafted Host does not make the URL."""
+    scheme = environ['wsgi.url_scheme']
+    host = environ.get('HTTP_HOST')
+    name, port = (host and url_host(host)) or (environ['SERVER_NAME'], environ.get('SERVER_PORT'))
+    if port and port != DEFAULT_PORTS.get(scheme):
+        return scheme + '://' + name + ':' + port
+    return scheme + '://' + name
+
+
 def request_path_url(request):
-    """``request.path_url``, for any bytes in the path (see :func:`request_path`)."""
-    return request.host_url + request_path(request.environ)
+    """``request.path_url``, for any bytes in the path (see :func:`request_path`),
+    and for a crafted ``Host`` (see :func:`host_url`)."""
+    environ = request.environ
+    if 'wsgi.url_scheme' not in environ:  # pyramid.testing.DummyRequest: its own host_url
+        return request.host_url + request_path(environ)
+    return host_url(environ) + request_path(environ)
 
 
 def http_url(request, policy, path_secrets=()):

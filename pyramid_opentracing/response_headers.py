@@ -7,7 +7,8 @@ With the OpenTelemetry bridge the header is W3C ``traceresponse``
 tracer's own ``inject`` format for HTTP headers (``uber-trace-id`` for
 jaeger-client, ``ot-tracer-*`` for MockTracer and basictracer), without the
 baggage headers the tracer may add: baggage is for the services downstream,
-not for the client. The header names are added to
+not for the client. Behind OpenTelemetry's WSGI middleware, whose SERVER
+span answers the call, ``traceresponse`` names that span. The header names are added to
 ``Access-Control-Expose-Headers`` so that scripts in a browser can read them.
 """
 import opentracing
@@ -26,10 +27,24 @@ def traceresponse(otel_span_context):
         otel_span_context.trace_id, otel_span_context.span_id, otel_span_context.trace_flags)
 
 
+def answering_span_context(otel_span):
+    """The context of the span that answers the caller's call: the server
+    span's own, or, when the server span is INTERNAL (another
+    instrumentation, such as OpenTelemetry's WSGI middleware, made the
+    SERVER span and ours is its child), that SERVER span's: the one whose
+    parent is the caller's context."""
+    from opentelemetry.trace import SpanKind  # loaded already: the tracer is its shim
+    if getattr(otel_span, 'kind', None) is SpanKind.INTERNAL:
+        parent = getattr(otel_span, 'parent', None)
+        if parent is not None and parent.is_valid:
+            return parent
+    return otel_span.get_span_context()
+
+
 def span_context_headers(tracer, span, is_otel):
     """{header: value} telling the client which span served it."""
     if is_otel:
-        value = traceresponse(span.unwrap().get_span_context())
+        value = traceresponse(answering_span_context(span.unwrap()))
         return {} if value is None else {'traceresponse': value}
     carrier = {}
     tracer.inject(span.context, opentracing.Format.HTTP_HEADERS, carrier)

@@ -53,38 +53,47 @@ def as_bool(name, value, config=None):
     raise fail(name, value, 'expected true or false')
 
 
-def as_words(name, value, config=None):
-    """A tuple of names: a list, or INI text with names separated by
-    commas, blanks or new lines."""
-    words = value.replace(',', ' ').split() if isinstance(value, str) else value
-    try:
-        words = tuple(words)
-    except TypeError:
-        raise fail(name, value, 'expected a list of names') from None
-    for word in words:
-        if not isinstance(word, str) or not word or word.split() != [word]:
-            raise fail(name, value, '%r is not a name (separate names with commas or new lines)' % (word,))
-    return words
-
-
 def as_list(name, value):
-    """The items of a list setting: a list, or text with one item per line
-    or, on one line, items separated by commas (as OpenTelemetry's
-    variables are written)."""
+    """The items of a list setting: a list (or any iterable) as it is, or
+    text whose items are separated by commas, blanks or new lines.
+
+    That one rule serves every list setting and every ``OTEL_*`` list
+    variable (written comma-separated): an item given as text therefore has
+    no comma nor blank in it (a regular expression matches a blank with
+    ``\\s``; one with a comma, such as ``{1,3}``, can only be in a list, and
+    :func:`as_patterns` refuses one split at its comma).
+    """
     if isinstance(value, str):
-        lines = [line.strip() for line in value.splitlines() if line.strip()]
-        if len(lines) == 1:
-            lines = [item.strip() for item in lines[0].split(',') if item.strip()]
-        return tuple(lines)
+        return tuple(value.replace(',', ' ').split())
     try:
         return tuple(value)
     except TypeError:
         raise fail(name, value, 'expected a list') from None
 
 
+def as_names(name, value, config=None):
+    """A tuple of names (header, parameter, attribute names): as_list's items,
+    each a word of text."""
+    names = as_list(name, value)
+    for item in names:
+        if not isinstance(item, str) or not item or item.split() != [item]:
+            raise fail(name, value, '%r is not a name' % (item,))
+    return names
+
+
+#: The two halves of a ``{n,m}`` quantifier that the list rule split.
+SPLIT_QUANTIFIER_START = re.compile(r'\{\d*$')
+SPLIT_QUANTIFIER_END = re.compile(r'\d*\}')
+
+
 def as_patterns(name, value, config=None):
     """A tuple of regular expressions, each checked to compile."""
     patterns = as_list(name, value)
+    for before, after in zip(patterns, patterns[1:]) if isinstance(value, str) else ():
+        if SPLIT_QUANTIFIER_START.search(before) and SPLIT_QUANTIFIER_END.match(after):
+            raise fail(name, value, 'the quantifier in %r,%r was split at its comma (commas '
+                       'separate the patterns of a text): give the patterns as a list'
+                       % (before, after))
     for pattern in patterns:
         if not isinstance(pattern, str) or not pattern:
             raise fail(name, value, '%r is not a regular expression' % (pattern,))
@@ -105,7 +114,7 @@ def as_route_names(name, value, config=None):
 
 
 def as_attribute_names(name, value, config=None):
-    names = as_words(name, value)
+    names = as_names(name, value)
     for item in names:
         if not item.isidentifier():
             raise fail(name, value, '%r is not a request attribute name' % (item,))
@@ -177,6 +186,19 @@ def as_callable(name, value, config):
     return function
 
 
+def callback(*arguments):
+    """The parser of a setting naming a function called with ``arguments``
+    (their names): resolved, and refused at start-up if it cannot take them,
+    rather than failing on every request."""
+    call = 'f(%s)' % ', '.join(arguments)
+
+    def parse(name, value, config):
+        function = as_callable(name, value, config)
+        check_signature(name, value, function, call, arguments)
+        return function
+    return parse
+
+
 def is_tracer(obj):
     """Whether ``obj`` looks like an OpenTracing 2.x tracer."""
     return all(callable(getattr(obj, method, None))
@@ -197,16 +219,20 @@ def as_pyramid_tracer(name, value, made):
     raise fail(name, value, 'gave %r, which is not an OpenTracing tracer' % (made,))
 
 
-def check_parameters(name, value, function, kwargs):
-    """Refuse ``kwargs`` that ``function`` does not accept, before calling it."""
+def check_signature(name, value, function, call, arguments=(), keywords=None):
+    """Refuse a ``function`` that cannot be called with the positional
+    ``arguments`` (placeholders) and the ``keywords``, before calling it;
+    ``call`` shows how it is called. A function whose signature cannot be
+    read (a builtin) is accepted."""
     try:
         signature = inspect.signature(function)
-    except (TypeError, ValueError):  # a builtin without a signature: let the call tell
+    except (TypeError, ValueError):
         return
     try:
-        signature.bind(**kwargs)
+        signature.bind(*arguments, **(keywords or {}))
     except TypeError as exc:
-        raise fail(name, value, '%s; it takes %s%s' % (exc, function.__name__, signature)) from None
+        raise fail(name, value, 'it is called as %s, but takes %s%s (%s)' % (
+            call, getattr(function, '__name__', type(function).__name__), signature, exc)) from None
 
 
 def call_factory(name, value, function, kwargs):
@@ -218,36 +244,32 @@ def call_factory(name, value, function, kwargs):
         raise fail(name, value, 'raised %s: %s' % (type(exc).__name__, exc)) from exc
 
 
-#: (setting, parser, default) for every option that is not a tracer source.
+#: (setting, OpenTelemetry's environment variables read in this order when
+#: the setting is not set, parser, default) for every option that is not a
+#: tracer source.
 OPTIONS = (
-    ('ot.trace_all', as_bool, False),
-    ('ot.traced_attributes', as_attribute_names, ()),
-    ('ot.start_span_cb', as_callable, None),
-    ('ot.operation_name_func', as_callable, None),
-    ('ot.trace_query_string', as_bool, False),
-    ('ot.redacted_headers', as_words, ()),
-    ('ot.redacted_query_params', as_words, ()),
-    ('ot.max_tag_length', as_length, DEFAULT_MAX_TAG_LENGTH),
-    ('ot.excluded_paths', as_patterns, ()),
-    ('ot.excluded_routes', as_route_names, ()),
-    ('ot.should_trace', as_callable, None),
-    ('ot.captured_request_headers', as_patterns, ()),
-    ('ot.captured_response_headers', as_patterns, ()),
-    ('ot.response_headers', as_bool, False),
-    ('ot.toolbar.trace_url', as_trace_url, None),
-)
-
-#: OpenTelemetry's environment variables read for a setting that is not
-#: given, with the parser of their values.
-ENVIRONMENT_FALLBACKS = (
+    ('ot.trace_all', (), as_bool, False),
+    ('ot.traced_attributes', (), as_attribute_names, ()),
+    ('ot.start_span_cb', (), callback('span', 'request'), None),
+    ('ot.operation_name_func', (), callback('request'), None),
+    ('ot.trace_query_string', (), as_bool, False),
+    ('ot.redacted_headers', (), as_names, ()),
+    ('ot.redacted_query_params', (), as_names, ()),
+    ('ot.max_tag_length', (), as_length, DEFAULT_MAX_TAG_LENGTH),
+    ('ot.excluded_paths', (), as_patterns, ()),
+    ('ot.excluded_routes', (), as_route_names, ()),
+    ('ot.should_trace', (), callback('request'), None),
     ('ot.captured_request_headers',
-     'OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST', as_patterns),
+     ('OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST',), as_patterns, ()),
     ('ot.captured_response_headers',
-     'OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE', as_patterns),
+     ('OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE',), as_patterns, ()),
+    ('ot.response_headers', (), as_bool, False),
+    ('ot.toolbar.trace_url', (), as_trace_url, None),
 )
 
-#: Excluded URLs, read when ``ot.excluded_paths`` is not given: the first
-#: variable set wins, as in OpenTelemetry.
+#: OpenTelemetry's excluded URLs, read in this order when ``ot.excluded_paths``
+#: is not set. Not that setting's value: they are matched against the full
+#: URL, as OpenTelemetry matches them.
 EXCLUDED_URLS_VARIABLES = ('OTEL_PYTHON_PYRAMID_EXCLUDED_URLS', 'OTEL_PYTHON_EXCLUDED_URLS')
 
 #: Header names whose captured values are redacted, in addition to ours.
@@ -265,34 +287,45 @@ KNOWN = frozenset([option[0] for option in OPTIONS] + list(TRACER_SOURCES)
                   + ['ot.tracer_parameters'])
 
 
+def is_set(value):
+    """Whether a setting's ``value`` says something: not missing (None) nor
+    blank text. What a blank setting means is its parser's to say."""
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def setting_or_variable(settings, name, variables=(), environ=os.environ):
+    """(where it comes from, raw value) of setting ``name``.
+
+    The setting wins if it is set (see :func:`is_set`); else the first of
+    OpenTelemetry's ``variables`` set in ``environ`` to something other than
+    blanks, in the order given; else the setting's own value, None or blank.
+    Errors name the source, so that a bad variable is reported as the variable.
+    """
+    value = settings.get(name)
+    if is_set(value):
+        return name, value
+    for variable in variables:
+        text = environ.get(variable, '').strip()
+        if text:
+            return variable, text
+    return name, value
+
+
 def parse_options(settings, config, environ=os.environ):
     """The options of OPTIONS, parsed, keyed by setting name, with
-    OpenTelemetry's variables in ``environ`` for those not given."""
+    OpenTelemetry's variables in ``environ`` for those not set."""
     options = {}
-    for name, parser, default in OPTIONS:
-        value = settings.get(name)
-        options[name] = default if value is None else parser(name, value, config)
-    for name, variable, parser in ENVIRONMENT_FALLBACKS:
-        if settings.get(name) is None and environ.get(variable):
-            options[name] = parser(variable, environ[variable])
+    for name, variables, parser, default in OPTIONS:
+        source, value = setting_or_variable(settings, name, variables, environ)
+        options[name] = default if value is None else parser(source, value, config)
     return options
-
-
-def first_variable(environ, variables):
-    """(name, value) of the first of ``variables`` set in ``environ``, or (None, None)."""
-    for variable in variables:
-        if variable in environ:
-            return variable, environ[variable]
-    return None, None
 
 
 def request_selection(tracer, options, settings, environ=os.environ):
     """The RequestSelection the options ask for, or None to trace every request."""
-    excluded_urls = ()
-    if settings.get('ot.excluded_paths') is None:
-        variable, value = first_variable(environ, EXCLUDED_URLS_VARIABLES)
-        if value:
-            excluded_urls = as_patterns(variable, value)
+    source, value = setting_or_variable(settings, 'ot.excluded_paths', EXCLUDED_URLS_VARIABLES,
+                                        environ)
+    excluded_urls = () if source == 'ot.excluded_paths' else as_patterns(source, value)
     if not (options['ot.excluded_paths'] or excluded_urls or options['ot.excluded_routes']
             or options['ot.should_trace'] is not None):
         return None
@@ -326,7 +359,7 @@ def warn_unknown(settings, prefix='ot.', known=KNOWN, others=FACTORY_PREFIXES):
 def tracer_source(settings):
     """(name, value) of the one tracer source that is set, or (None, None)."""
     given = [(name, settings[name]) for name in TRACER_SOURCES
-             if settings.get(name) not in (None, '')]
+             if is_set(settings.get(name))]
     if (len(given) == 2 and given[0][0] == 'ot.tracer' and given[1][0] == 'ot.tracing'
             and given[0][1] is given[1][1]):
         given = given[:1]  # both names of one object, as written back by includeme
@@ -350,11 +383,13 @@ def build_tracer(settings, config):
     elif name == 'ot.tracer_callable':
         parameters = as_parameters('ot.tracer_parameters', settings.get('ot.tracer_parameters', {}))
         function = as_callable(name, value, config)
-        check_parameters('ot.tracer_parameters', settings.get('ot.tracer_parameters'),
-                         function, parameters)
+        check_signature('ot.tracer_parameters', settings.get('ot.tracer_parameters'), function,
+                        'f(**ot.tracer_parameters)', keywords=parameters)
         made = call_factory(name, value, function, parameters)
     else:  # ot.base_tracer_func, ot.tracing_callable: called with the settings
-        made = call_factory(name, value, as_callable(name, value, config), dict(settings))
+        function = as_callable(name, value, config)
+        check_signature(name, value, function, 'f(**settings)', keywords=settings)
+        made = call_factory(name, value, function, dict(settings))
     return as_pyramid_tracer(name, value, made)
 
 

@@ -1,5 +1,4 @@
 """The tween: one server span around each request, from the outermost tween."""
-from .request_span import outcome_of_exception
 from .settings import parse_registry_settings
 
 
@@ -26,14 +25,6 @@ def opentracing_tween_factory(handler, registry):
         if traces is not None and not traces(request):
             return handler(request)  # no span, no tracer call
         strategy = fixed_strategy or pyramid_tracer.server_span_strategy()
-        scope = strategy.start(request)
-        if scope is None:
-            return handler(request)
-        try:
-            response = handler(request)
-        except BaseException as exc:
-            strategy.end(scope, request, attributes, *outcome_of_exception(exc, 500))
-            raise
-        return strategy.end_with_response(scope, request, attributes, response)
+        return strategy.serve(request, handler, attributes)
 
     return opentracing_tween

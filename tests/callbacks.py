@@ -41,3 +41,34 @@ def make_tracing(**settings):
 
 TRACER = MockTracer()
 NOT_CALLABLE = 42
+
+
+def one_argument(span):
+    """A start-span callback missing its request argument."""
+
+
+def two_arguments(request, extra):
+    """A naming function wanting more than the request."""
+
+
+def no_argument():
+    """A request filter taking no request."""
+
+
+def settings_positionally(settings):
+    """A tracer factory taking the settings as one argument, not as keywords."""
+    return MockTracer()
+
+
+def any_arguments(*args, **kwargs):
+    return True
+
+
+class Filter:
+    """A callable object: its signature is that of ``__call__``."""
+
+    def __call__(self, request, verbose=False):
+        return True
+
+
+FILTER = Filter()

@@ -215,6 +215,24 @@ def test_an_error_response_from_an_exception_view_carries_it(bridge_app, clean_e
         '%032x' % context.trace_id, '%016x' % context.span_id]
 
 
+def test_behind_opentelemetrys_wsgi_middleware_traceresponse_names_its_server_span(
+        bridge_app, clean_env):
+    """The middleware's SERVER span answers the caller; ours is its INTERNAL child."""
+    from opentelemetry.instrumentation.wsgi import OpenTelemetryMiddleware
+    from opentelemetry.trace import SpanKind
+    app, tracer = bridge_app(**{'ot.response_headers': 'true'})
+    wrapped = webtest.TestApp(OpenTelemetryMiddleware(app.app, tracer_provider=tracer.provider))
+    caller = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+    response = wrapped.get('/plain', headers={'traceparent': caller})
+    spans = tracer.exporter.get_finished_spans()
+    (outer,) = [span for span in spans if span.kind is SpanKind.SERVER]
+    (ours,) = [span for span in spans if span.kind is SpanKind.INTERNAL]
+    assert outer.parent.span_id == 0xb7ad6b7169203331
+    assert ours.parent.span_id == outer.context.span_id
+    assert response.headers['traceresponse'] == '00-0af7651916cd43dd8448eb211c80319c-%016x-01' % (
+        outer.context.span_id)
+
+
 def test_other_tracers_write_their_own_format_without_baggage(mock_app):
     app, tracer = mock_app(**{'ot.response_headers': True,
                               'ot.start_span_cb': lambda span, request:
@@ -323,11 +341,11 @@ def test_headers_are_recorded_on_a_server_span_only(kind, recorded):
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.trace import SpanKind
     from pyramid_opentracing.otel import BridgeTracer
-    from pyramid_opentracing.otel.spans import wrap
+    from pyramid_opentracing.otel.shim_spans import bridge_span
     from pyramid_opentracing.span_headers import record
 
     tracer = BridgeTracer(TracerProvider())
     otel_span = tracer.unwrap().start_span('span', kind=getattr(SpanKind, kind))
-    record(wrap(tracer, otel_span), {'http.request.header.x': 'y'}, is_otel=True)
+    record(bridge_span(tracer, otel_span), {'http.request.header.x': 'y'}, is_otel=True)
     otel_span.end()
     assert ('http.request.header.x' in otel_span.attributes) is recorded

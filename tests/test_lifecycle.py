@@ -19,9 +19,8 @@ def test_a_response_without_a_status_still_finishes_the_span(failures):
     pyramid_tracer = PyramidTracer(tracer)
     strategy = pyramid_tracer.server_span_strategy()
     request = DummyRequest()
-    scope = strategy.start(request)
     odd = object()
-    assert strategy.end_with_response(scope, request, (), odd) is odd
+    assert strategy.serve(request, lambda request: odd, ()) is odd
     assert tracer.active_span is None
     [span] = tracer.finished_spans()
     assert 'http.status_code' not in span.tags

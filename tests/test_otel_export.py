@@ -71,6 +71,49 @@ def test_active_requests_counts_the_request_in_progress(bridged):
     assert seen == [1]
 
 
+def test_http_dup_records_the_old_duration_metric_beside_the_stable_one(bridged, monkeypatch):
+    """As OpenTelemetry's HTTP instrumentations do with ``http/dup``: the old
+    histogram in milliseconds with the old attributes, the stable one in
+    seconds with the stable attributes, active requests with both sets."""
+    monkeypatch.setenv('OTEL_SEMCONV_STABILITY_OPT_IN', 'http/dup')
+    app, tracer = bridged()
+    app.get('/hello/bob', headers={'Host': 'shop.example:8080'})
+    app.get('/server-error', status=503, headers={'Host': 'shop.example:8080'})
+    found = metrics_of(tracer.metric_reader)
+    old = {frozenset(attributes.items()): point for attributes, point in found['http.server.duration']}
+    base = {'http.method': 'GET', 'http.scheme': 'http', 'http.flavor': '1.0', 'net.host.port': 8080}
+    assert set(old) == {frozenset(dict(base, **{'http.status_code': 200}).items()),
+                        frozenset(dict(base, **{'http.status_code': 503}).items())}
+    stable = {frozenset(attributes.items()) for attributes, _point in found['http.server.request.duration']}
+    assert all('http.request.method' in dict(attributes) and 'http.method' not in dict(attributes)
+               for attributes in stable) and len(stable) == 2
+    (_, seconds), = [pair for pair in found['http.server.request.duration']
+                     if pair[0]['http.response.status_code'] == 200]
+    (milliseconds,) = [point for attributes, point in found['http.server.duration']
+                       if attributes['http.status_code'] == 200]
+    assert milliseconds.sum == pytest.approx(seconds.sum * 1000)
+    assert milliseconds.explicit_bounds[:3] == (0.0, 5.0, 10.0)  # the SDK's, in milliseconds
+    (active,) = found['http.server.active_requests']
+    assert active[0] == {'http.request.method': 'GET', 'url.scheme': 'http',
+                         'http.method': 'GET', 'http.scheme': 'http', 'http.flavor': '1.0'}
+    assert active[1].value == 0
+    reader = tracer.metric_reader
+    units = {metric.name: metric.unit for rm in reader.get_metrics_data().resource_metrics
+             for sm in rm.scope_metrics for metric in sm.metrics}
+    assert (units['http.server.duration'], units['http.server.request.duration']) == ('ms', 's')
+
+
+@pytest.mark.parametrize('mode', ['http', ''])
+def test_no_old_metric_without_http_dup(bridged, monkeypatch, mode):
+    monkeypatch.setenv('OTEL_SEMCONV_STABILITY_OPT_IN', mode)
+    app, tracer = bridged()
+    app.get('/hello/bob')
+    found = metrics_of(tracer.metric_reader)
+    assert 'http.server.duration' not in found and 'http.server.request.duration' in found
+    (active,) = found['http.server.active_requests']
+    assert active[0] == {'http.request.method': 'GET', 'url.scheme': 'http'}
+
+
 def test_metrics_can_be_switched_off(bridged):
     app, tracer = bridged(**{'ot.otel.metrics': 'false'})
     app.get('/plain')

@@ -154,7 +154,7 @@ def test_a_route_after_the_excluded_ones_is_traced(clean_env):
     assert span_names(tracer) == ['any', 'GET']
 
 
-@pytest.mark.parametrize('value', ['two words, ok', [42]])
+@pytest.mark.parametrize('value', [['two words'], [42]])
 def test_a_route_name_must_be_a_name(clean_env, value):
     with pytest.raises(ConfigurationError, match='is not a route name'):
         routed_app(MockTracer(), **{'ot.excluded_routes': value})

@@ -221,3 +221,4 @@ def test_a_given_pyramid_tracer_and_the_settings_may_not_contradict():
     given = PyramidTracer(MockTracer(), trace_query_string=True)
     assert "ot.trace_query_string = 'false'" in failure(
         {'ot.tracer': given, 'ot.trace_query_string': 'false'})
+

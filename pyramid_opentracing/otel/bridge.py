@@ -15,6 +15,7 @@ from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, get_curr
 
 from . import shim_internals
 from .semconv import SCHEMA_URL, SCOPE_NAME, package_version
+from .shim_spans import DEFAULT_POLICY, BridgeScopeManager, bridge_span, inherited_baggage
 from .shutdown import shut_down
 
 _FORMATS = (opentracing.Format.HTTP_HEADERS, opentracing.Format.TEXT_MAP)
@@ -32,11 +33,20 @@ class BridgeTracer(TracerShim):
     bridge does not own (the global one) is not flushed nor shut down by it:
     that is its owner's job. ``old_http_attributes``: server spans carry the
     old HTTP attribute names beside the stable ones.
+
+    Its spans are :class:`~.shim_spans.BridgeSpan`: OpenTracing's ``error``
+    tag and error logs become OpenTelemetry errors, and a child span starts
+    with its parent's baggage.
     """
+
+    #: The PyramidTracer whose TagPolicy scrubs the error texts views log on
+    #: this bridge's spans: the first that makes server spans with it.
+    policy_source = None
 
     def __init__(self, provider, propagator=None, exporter=None, *, meter_provider=None,
                  metric_reader=None, owns_provider=True, old_http_attributes=False):
         super().__init__(provider.get_tracer(SCOPE_NAME, package_version(), schema_url=SCHEMA_URL))
+        opentracing.Tracer.__init__(self, scope_manager=BridgeScopeManager(self))
         self.provider = provider
         self.propagator = CompositePropagator([]) if propagator is None else propagator
         self.exporter = exporter
@@ -53,6 +63,33 @@ class BridgeTracer(TracerShim):
     def __repr__(self):
         return '<BridgeTracer propagator=%r exporter=%r>' % (
             getattr(self.propagator, 'fields', None), type(self.exporter).__name__)
+
+    @property
+    def policy(self):
+        """The TagPolicy scrubbing what views log on this bridge's spans."""
+        source = self.policy_source
+        return DEFAULT_POLICY if source is None else source.policy
+
+    def start_span(self, operation_name=None, child_of=None, references=None, tags=None,
+                   start_time=None, ignore_active_span=False):
+        """A :class:`~.shim_spans.BridgeSpan`, child of ``child_of`` (else of
+        the active span, unless ignored), with its parent's baggage."""
+        if child_of is None and not ignore_active_span:
+            child_of = self.active_span
+        parent = child_of
+        if parent is None and references:
+            parent = references[0].referenced_context
+        otel_span = super().start_span(operation_name, child_of, references, tags, start_time,
+                                       ignore_active_span).unwrap()
+        return bridge_span(self, otel_span, inherited_baggage(parent), tags)
+
+    def start_active_span(self, operation_name, child_of=None, references=None, tags=None,
+                          start_time=None, ignore_active_span=False, finish_on_close=True):
+        """:meth:`start_span`, made active; closing the scope finishes it
+        if ``finish_on_close``."""
+        span = self.start_span(operation_name, child_of, references, tags, start_time,
+                               ignore_active_span)
+        return self.scope_manager.activate(span, finish_on_close)
 
     def inject(self, span_context, format, carrier):
         """Write ``span_context`` (and its baggage) into the ``carrier`` headers."""
@@ -71,6 +108,21 @@ class BridgeTracer(TracerShim):
         The propagators read malformed headers as no parent at all: the
         request starts a new trace.
         """
+        extracted = self.extract_context(format, carrier)
+        if extracted is None:
+            return None
+        shim_context = shim_internals.span_context(
+            get_current_span(extracted).get_span_context(), extracted)
+        #: The Context the propagators made, holding the caller's span and
+        #: baggage: a server span starts in it as it is.
+        shim_context.extracted = extracted
+        return shim_context
+
+    def extract_context(self, format, carrier):
+        """What :meth:`extract` reads, as the OpenTelemetry Context the
+        propagators made (the caller's span and baggage), or None when it
+        holds no valid caller span: all a server span needs, without an
+        OpenTracing span context around it."""
         if format not in _FORMATS:
             raise opentracing.UnsupportedFormatException(format)
         if isinstance(carrier, EnvironHeaders):
@@ -85,14 +137,9 @@ class BridgeTracer(TracerShim):
             extracted = self.propagator.extract(carrier, getter=_REQUEST_HEADERS)
         else:
             extracted = self.propagator.extract(_lower_keys(carrier))
-        span_context = get_current_span(extracted).get_span_context()
-        if not span_context.is_valid:
+        if not get_current_span(extracted).get_span_context().is_valid:
             return None
-        shim_context = shim_internals.span_context(span_context, extracted)
-        #: The Context the propagators made, holding the caller's span and
-        #: baggage: a server span starts in it as it is.
-        shim_context.extracted = extracted
-        return shim_context
+        return extracted
 
     def force_flush(self, timeout_millis=30000):
         """Export every finished span (and the metrics) now; True if all were

@@ -1,15 +1,31 @@
 """HTTP server metrics recorded from the bridge's SERVER spans.
 
 A span processor reads each SERVER span of ours as it starts and ends, so
-the request path gains no code of its own: ``http.server.active_requests``
-goes up in ``on_start`` and down in ``on_end``, where
-``http.server.request.duration`` records the span's duration, with the
-attributes semantic conventions list for them (``server.address`` and
-``server.port`` are opt-in there and left out: they multiply the series by
-every Host a client sends).
+the request path gains no code of its own: a request is counted in flight
+from ``on_start`` to ``on_end``, where ``http.server.request.duration``
+records the span's duration, with the attributes semantic conventions list
+for them (``server.address`` and ``server.port`` are opt-in there and left
+out: they multiply the series by every Host a client sends).
+
+``http.server.active_requests`` is an up-down counter observed when the
+metrics are collected: the processor keeps the count per attribute set, so a
+request costs two dictionary updates instead of two SDK measurements, each
+of which cleans, sorts and hashes its attributes (together about as much as
+the span itself). The exported data are the same: a non-monotonic sum per
+attribute set.
+
+With ``OTEL_SEMCONV_STABILITY_OPT_IN=http/dup`` the spans carry the old
+HTTP attribute names too, and the metrics follow them as OpenTelemetry's own
+HTTP instrumentations do: ``http.server.duration`` (milliseconds, old
+attributes) beside ``http.server.request.duration`` (seconds, stable
+attributes), and ``http.server.active_requests`` with both attribute sets
+in one series. ``net.host.name`` is left out of the old one for the reason
+``server.address`` is left out of the stable one.
 """
+import threading
 import weakref
 
+from opentelemetry.metrics import Observation
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.trace import SpanKind
 
@@ -18,9 +34,17 @@ from .semconv import SCHEMA_URL, SCOPE_NAME, package_version
 #: The bucket boundaries semantic conventions advise, in seconds.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
 
-ACTIVE_ATTRIBUTES = ('http.request.method', 'url.scheme')
 DURATION_ATTRIBUTES = ('http.request.method', 'url.scheme', 'http.response.status_code',
                        'http.route', 'error.type', 'network.protocol.version')
+
+#: The old attributes of ``http.server.duration``, as far as our spans carry them.
+OLD_DURATION_ATTRIBUTES = ('http.method', 'http.scheme', 'http.status_code', 'http.flavor',
+                           'net.host.port')
+
+ACTIVE_ATTRIBUTES = ('http.request.method', 'url.scheme')
+
+#: With ``http/dup``, one series with both sets, as OpenTelemetry's own do.
+ACTIVE_ATTRIBUTES_WITH_OLD = ACTIVE_ATTRIBUTES + ('http.method', 'http.scheme', 'http.flavor')
 
 
 def pick(attributes, names):
@@ -32,37 +56,63 @@ def pick(attributes, names):
 _MEASURED = weakref.WeakKeyDictionary()
 
 
-def measure_server_spans(provider, meter_provider):
-    """Record the HTTP server metrics of our SERVER spans on ``provider``."""
+def measure_server_spans(provider, meter_provider, old_http_attributes=False):
+    """Record the HTTP server metrics of our SERVER spans on ``provider``;
+    the old metric and attributes too if ``old_http_attributes``."""
     if provider not in _MEASURED:
-        _MEASURED[provider] = processor = ServerMetrics(meter_provider)
+        _MEASURED[provider] = processor = ServerMetrics(meter_provider, old_http_attributes)
         provider.add_span_processor(processor)
 
 
 class ServerMetrics(SpanProcessor):
     """Records the HTTP server metrics of our SERVER spans (those of our
-    instrumentation scope) on ``meter_provider``."""
+    instrumentation scope) on ``meter_provider``; with
+    ``old_http_attributes``, ``http.server.duration`` and the old attributes
+    too (the spans carry them)."""
 
-    def __init__(self, meter_provider):
+    def __init__(self, meter_provider, old_http_attributes=False):
         meter = meter_provider.get_meter(SCOPE_NAME, package_version(), schema_url=SCHEMA_URL)
         self.duration = meter.create_histogram(
             'http.server.request.duration', unit='s',
             description='Duration of HTTP server requests.',
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS))
-        self.active_requests = meter.create_up_down_counter(
-            'http.server.active_requests', unit='{request}',
-            description='Number of active HTTP server requests.')
+        self.old_duration = None
+        if old_http_attributes:
+            self.old_duration = meter.create_histogram(
+                'http.server.duration', unit='ms',
+                description='Measures the duration of inbound HTTP requests.')
+        self.active_attributes = (ACTIVE_ATTRIBUTES_WITH_OLD if old_http_attributes
+                                  else ACTIVE_ATTRIBUTES)
+        #: Requests in flight per attribute set (a tuple of name-value pairs).
+        self.in_flight = {}
+        self._lock = threading.Lock()
+        meter.create_observable_up_down_counter(
+            'http.server.active_requests', callbacks=[self.observe_active_requests],
+            unit='{request}', description='Number of active HTTP server requests.')
 
     def _is_ours(self, span):
         return span.kind is SpanKind.SERVER and span.instrumentation_scope.name == SCOPE_NAME
 
+    def _count_in_flight(self, attributes, change):
+        key = tuple(pick(attributes, self.active_attributes).items())
+        with self._lock:
+            self.in_flight[key] = self.in_flight.get(key, 0) + change
+
+    def observe_active_requests(self, options=None):
+        """The requests in flight, per attribute set, as the SDK collects them."""
+        with self._lock:
+            counts = list(self.in_flight.items())
+        return [Observation(count, dict(key)) for key, count in counts]
+
     def on_start(self, span, parent_context=None):
         if self._is_ours(span):
-            self.active_requests.add(1, pick(span.attributes, ACTIVE_ATTRIBUTES))
+            self._count_in_flight(span.attributes, 1)
 
     def on_end(self, span):
         if self._is_ours(span):
             attributes = span.attributes
-            self.active_requests.add(-1, pick(attributes, ACTIVE_ATTRIBUTES))
-            self.duration.record(max((span.end_time - span.start_time) / 1e9, 0.0),
-                                 pick(attributes, DURATION_ATTRIBUTES))
+            self._count_in_flight(attributes, -1)
+            seconds = max((span.end_time - span.start_time) / 1e9, 0.0)
+            self.duration.record(seconds, pick(attributes, DURATION_ATTRIBUTES))
+            if self.old_duration is not None:
+                self.old_duration.record(seconds * 1000, pick(attributes, OLD_DURATION_ATTRIBUTES))

@@ -7,10 +7,10 @@ setting (or the environment variable) and the value, raised at start-up.
 """
 import math
 import os
-import re
 from urllib.parse import urlsplit
 
-from ..settings import as_bool, fail, warn_unknown
+from ..request_tags import is_host
+from ..settings import as_bool, as_list, fail, is_set, setting_or_variable, warn_unknown
 
 EXPORTERS = ('otlp', 'zipkin', 'console', 'memory', 'none')
 #: ``sdk``: the bridge builds its TracerProvider; ``global``: it uses the
@@ -34,23 +34,6 @@ DEFAULT_PROPAGATORS = ('tracecontext', 'baggage')
 #: so that a dead collector cannot hold up Ctrl-C or SIGTERM for long.
 DEFAULT_TIMEOUT = 2.0
 
-#: A host name or an IPv4 address, or an IPv6 literal in brackets.
-HOST = re.compile(r'[A-Za-z0-9_.~%-]+|\[[0-9A-Fa-f:.]+(%[A-Za-z0-9_.~-]+)?\]')
-
-
-def lookup(settings, name, environ, *variables):
-    """(where it came from, raw value) of setting ``name``, else of the first
-    environment variable set among ``variables``; (name, None) if none is."""
-    value = settings.get(name)
-    if value not in (None, ''):
-        return name, value
-    for variable in variables:
-        value = environ.get(variable, '').strip()
-        if value:
-            return variable, value
-    return name, None
-
-
 def as_choice(source, value, choices):
     word = str(value).strip().lower()
     if word not in choices:
@@ -58,10 +41,9 @@ def as_choice(source, value, choices):
     return word
 
 
-def as_names(source, value, choices):
-    """A tuple of names from a list or text separated by commas or spaces."""
-    words = value.replace(',', ' ').split() if isinstance(value, str) else list(value)
-    names = tuple(str(word).strip().lower() for word in words)
+def as_choices(source, value, choices):
+    """A tuple of ``choices``, from a list setting (see :func:`~..settings.as_list`)."""
+    names = tuple(str(word).strip().lower() for word in as_list(source, value))
     for name in names:
         if name not in choices:
             raise fail(source, value, '%r is not one of %s' % (name, ', '.join(choices)))
@@ -118,7 +100,7 @@ def as_endpoint(source, value):
         name = host
     else:
         name = host.rpartition(':')[0]
-    if not HOST.fullmatch(name):
+    if not is_host(name):
         raise fail(source, shown, '%r is not a host name or address' % (name,))
     try:
         parts.port  # pylint: disable=pointless-statement
@@ -142,8 +124,8 @@ def old_http_attributes_wanted(environ):
     """Whether ``OTEL_SEMCONV_STABILITY_OPT_IN`` asks for the old HTTP
     attributes beside the stable ones (``http/dup``); ``http`` or nothing
     means the stable ones only. Other categories in the list are not ours."""
-    words = environ.get('OTEL_SEMCONV_STABILITY_OPT_IN', '').replace(',', ' ').split()
-    return 'http/dup' in (word.strip().lower() for word in words)
+    variable = 'OTEL_SEMCONV_STABILITY_OPT_IN'
+    return 'http/dup' in (word.lower() for word in as_list(variable, environ.get(variable, '')))
 
 
 def as_text(source, value):
@@ -154,8 +136,8 @@ def choice(choices):
     return lambda source, value: as_choice(source, value, choices)
 
 
-def names(choices):
-    return lambda source, value: as_names(source, value, choices)
+def choices_of(choices):
+    return lambda source, value: as_choices(source, value, choices)
 
 
 def secret_pairs(source, value):
@@ -175,7 +157,7 @@ OPTIONS = (
     ('ot.otel.endpoint', (), as_endpoint, None),
     ('ot.otel.headers', (), secret_pairs, None),
     ('ot.otel.sampler_ratio', (), as_ratio, None),
-    ('ot.otel.propagators', ('OTEL_PROPAGATORS',), names(PROPAGATORS), DEFAULT_PROPAGATORS),
+    ('ot.otel.propagators', ('OTEL_PROPAGATORS',), choices_of(PROPAGATORS), DEFAULT_PROPAGATORS),
     ('ot.otel.timeout', ('OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT'),
      as_timeout, DEFAULT_TIMEOUT),
     ('ot.otel.provider', (), choice(PROVIDERS), 'sdk'),
@@ -197,19 +179,20 @@ class BridgeOptions:
     def __init__(self, settings, environ=None):
         environ = os.environ if environ is None else environ
         warn_unknown(settings, PREFIX, KNOWN, others=())
-        uses_global = settings.get('ot.otel.provider') not in (None, '') and as_choice(
+        uses_global = is_set(settings.get('ot.otel.provider')) and as_choice(
             'ot.otel.provider', settings['ot.otel.provider'], PROVIDERS) == 'global'
         for name, variables, parser, default in OPTIONS:
             if uses_global and name in PROVIDER_SETTINGS:
                 # the global provider's owner has chosen, and the OTEL_*
                 # variables are theirs: a setting of ours about it is a mistake
-                if settings.get(name) not in (None, ''):
+                if is_set(settings.get(name)):
                     raise fail(name, settings[name], 'the global TracerProvider is used '
                                '(ot.otel.provider = global): whoever set it up chooses this')
                 value = None
             else:
-                source, value = lookup(settings, name, environ, *variables)
-            setattr(self, name[len(PREFIX):], default if value is None else parser(source, value))
+                source, value = setting_or_variable(settings, name, variables, environ)
+            setattr(self, name[len(PREFIX):],
+                    parser(source, value) if is_set(value) else default)  # blank: the default
         if uses_global:
             self.exporter = self.protocol = self.propagators = None
         if self.install_global and uses_global:

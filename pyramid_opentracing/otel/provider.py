@@ -60,7 +60,7 @@ def make_bridge(options, settings=None):
                     if options.metrics else '')
     if options.metrics and not beside_otel_pyramid:
         if hasattr(provider, 'add_span_processor'):
-            measure_server_spans(provider, meter_provider)
+            measure_server_spans(provider, meter_provider, options.old_http_attributes)
         else:
             logger.info('pyramid_opentracing: no HTTP server metrics: they are recorded from the '
                         'spans, and the global %s takes no span processor', type(provider).__name__)

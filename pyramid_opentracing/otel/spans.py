@@ -17,8 +17,9 @@ from ..request_span import ServerSpanStrategy, request_method
 from ..request_tags import (
     exception_texts, path_redacted, qualified_name, request_path, url_waits_for_route)
 from . import shim_internals
-from .options import HOST
+from ..request_tags import host_and_port
 from .semconv import SCOPE_NAME, old_outcome_attributes, old_server_attributes
+from .shim_spans import bridge_span
 
 #: A path with only the characters webob leaves as they are when it
 #: percent-encodes ``request.path``: it can be used without encoding it.
@@ -29,31 +30,19 @@ KNOWN_METHODS = frozenset({
     'CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE', 'QUERY'})
 
 
+#: The names a server span can start with (:meth:`OtelStrategy.start_name`).
+START_NAMES = KNOWN_METHODS | {'HTTP'}
+
+
 def method_attributes(method):
     if method in KNOWN_METHODS:
         return {'http.request.method': method}
     return {'http.request.method': '_OTHER', 'http.request.method_original': method}
 
 
-def host_and_port(host):
-    """('example.com', 8080) from a Host header value (IPv6 literals too).
-
-    The header comes from the client: a name with characters no host has
-    is None, and so is a port that is not one (0 to 65535), which an
-    exporter would refuse or fail to encode.
-    """
-    name, sep, port = host.rpartition(':')
-    if not sep or ']' in port:
-        name, port = host, None
-    elif port.isascii() and port.isdigit() and len(port) <= 5 and int(port) <= 65535:
-        port = int(port)
-    else:
-        port = None
-    return (name if HOST.fullmatch(name) else None), port
-
-
-def server_attributes(request, policy):
-    """The semantic-convention attributes of the server span of ``request``.
+def server_attributes(request, policy, method):
+    """The semantic-convention attributes of the server span of ``request``
+    (whose HTTP method, bounded, is ``method``).
 
     Read from the environ: webob's ``request.path`` and ``request.scheme``
     would cost more than the rest together. Values from the client are
@@ -64,7 +53,7 @@ def server_attributes(request, policy):
     """
     environ = request.environ
     limit = policy.max_tag_length
-    attributes = method_attributes(request_method(request, limit))
+    attributes = method_attributes(method)
     attributes['url.scheme'] = environ['wsgi.url_scheme']
     if not url_waits_for_route(request, policy):
         attributes['url.path'] = url_path(request, policy)  # else set by tag_outcome
@@ -109,12 +98,6 @@ def url_path(request, policy, path_secrets=()):
     return policy.text(path, path_secrets)
 
 
-def wrap(tracer, otel_span, baggage=None):
-    """``otel_span`` as a shim span of ``tracer``, keeping the caller's baggage."""
-    return SpanShim(tracer, shim_internals.span_context(otel_span.get_span_context(), baggage),
-                    otel_span)
-
-
 #: The context of a span without a parent: a new trace, whatever is active.
 _NO_PARENT = otel_context.Context()
 
@@ -134,6 +117,18 @@ def parent_context(parent):
         return extracted
     base = parent.baggage if isinstance(parent.baggage, otel_context.Context) else None
     return set_span_in_context(NonRecordingSpan(parent.unwrap()), base)
+
+
+def context_and_baggage(parent):
+    """(the OpenTelemetry context to start a server span in, the baggage
+    it carries) for ``parent``: None, the caller's OpenTelemetry Context (as
+    ``BridgeTracer.extract_context`` reads it) or an OpenTracing span or span
+    context."""
+    if parent is None:
+        return _NO_PARENT, None
+    if isinstance(parent, otel_context.Context):
+        return parent, parent
+    return parent_context(parent), (None if isinstance(parent, SpanShim) else parent.baggage)
 
 
 def is_outer_server_span(span):
@@ -171,25 +166,40 @@ class OtelStrategy(ServerSpanStrategy):
         super().__init__(pyramid_tracer, tracer)
         self.otel_tracer = tracer.unwrap()
         self.old_http_attributes = getattr(tracer, 'old_http_attributes', False)
+        if getattr(tracer, 'policy_source', False) is None:  # a BridgeTracer's first
+            tracer.policy_source = pyramid_tracer
+        # a BridgeTracer reads the caller's Context without an OpenTracing
+        # span context around it (the stock shim's extract gives one)
+        self.extract_parent = getattr(tracer, 'extract_context', tracer.extract)
 
     def start_active(self, request, parent):
         """Start the SERVER span of ``request`` and make it the active span."""
-        attributes = server_attributes(request, self.pyramid_tracer.policy)
+        policy = self.pyramid_tracer.policy
+        method = request_method(request, policy.max_tag_length)
+        attributes = server_attributes(request, policy, method)
         if self.old_http_attributes:
             attributes.update(old_server_attributes(attributes))
-        kind, context = SpanKind.SERVER, parent_context(parent)
-        if otel_context.get_current() and is_outer_server_span(get_current_span()):
-            kind, context, parent = SpanKind.INTERNAL, None, None  # None: the current context
+        kind = SpanKind.SERVER
+        context, baggage = context_and_baggage(parent)
+        current = otel_context.get_current()
+        if current and is_outer_server_span(get_current_span(current)):
+            # the caller's span and baggage are in the outer span's context
+            kind, context, baggage = SpanKind.INTERNAL, None, current  # None: the current context
         otel_span = self.otel_tracer.start_span(
-            self.start_name(request), context=context, kind=kind, attributes=attributes)
-        baggage = None if parent is None or isinstance(parent, SpanShim) else parent.baggage
+            self.start_name(method), context=context, kind=kind, attributes=attributes)
         return shim_internals.activate(self.tracer.scope_manager,
-                                       wrap(self.tracer, otel_span, baggage))
+                                       bridge_span(self.tracer, otel_span, baggage))
 
-    def name_for(self, method, route):
-        if method not in KNOWN_METHODS:
-            method = 'HTTP'
-        return method if route is None else '%s %s' % (method, route.pattern)
+    def start_name(self, method):
+        """The method, or ``HTTP`` for one semantic conventions do not know."""
+        return method if method in KNOWN_METHODS else 'HTTP'
+
+    def is_start_name(self, name, request):
+        return name in START_NAMES  # no need to read the method again
+
+    def route_name(self, start_name, route):
+        """``{method} {route pattern}``."""
+        return '%s %s' % (start_name, route.pattern)
 
     def current_name(self, span):
         return getattr(span.unwrap(), 'name', None)  # a sampled-out span has none
@@ -202,11 +212,11 @@ class OtelStrategy(ServerSpanStrategy):
         policy = self.pyramid_tracer.policy
         route = getattr(request, 'matched_route', None)
         attributes = None
-        secrets = ()
         if route is not None:
             attributes = {'http.route': route.pattern, 'pyramid.route': route.name}
+        secrets = ()
+        if url_waits_for_route(request, policy):  # the app has secret routes
             secrets = policy.path_secrets(request)
-        if url_waits_for_route(request, policy):
             attributes = attributes or {}
             attributes['url.path'] = url_path(request, policy, secrets)
         if self.old_http_attributes:
@@ -241,7 +251,7 @@ def start_client_span(tracer, parent, method, url, attributes, name=None):
     otel_span = tracer.unwrap().start_span(
         name, context=parent_context(parent), kind=SpanKind.CLIENT, attributes=all_attributes)
     baggage = getattr(parent.context if isinstance(parent, SpanShim) else parent, 'baggage', None)
-    return wrap(tracer, otel_span, baggage)
+    return bridge_span(tracer, otel_span, baggage)
 
 
 def tag_client_outcome(span, status_code, error, policy, known=()):

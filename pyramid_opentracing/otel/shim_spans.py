@@ -1,0 +1,171 @@
+"""The bridge's OpenTracing spans: OpenTracing's conventions, told to OpenTelemetry.
+
+The OpenTelemetry shim copies OpenTracing's ``error`` tag as a plain
+attribute and its error logs as a plain event, so an error marked the
+OpenTracing way exports with status UNSET; its child spans start with no
+baggage, and its scope manager wraps every span it activates in a new shim
+span, so the span a view reads back from ``tracer.active_span`` has lost its
+baggage. :class:`BridgeSpan` and :class:`BridgeScopeManager` keep both:
+
+* ``set_tag('error', True)`` (also among a new span's tags) sets the ERROR
+  status; ``False`` changes nothing, so that the outcome the bridge records
+  at the end of a request (a 5xx, an exception) still decides. OpenTelemetry's
+  specification maps ``False`` to OK, which is final and would hide them.
+* ``log_kv({'event': 'error', ...})`` becomes the ``exception`` event, its
+  texts scrubbed and bounded by the application's TagPolicy.
+* An exception leaving a ``with`` block of a scope sets the ERROR status and
+  records that event the same way (never with ``span.record_exception``,
+  which would copy the exception's raw message and stack).
+* A child span starts with its parent's baggage, activating a span keeps
+  that very span active, and a span made current with the OpenTelemetry
+  API is the active span, as OpenTelemetry's specification of the shim
+  says, with the baggage of the span it was started in.
+"""
+import opentracing
+from opentelemetry import context as otel_context
+from opentelemetry.shim.opentracing_shim import ScopeManagerShim, ScopeShim, SpanShim, util
+from opentelemetry.trace import Status, StatusCode, get_current_span, use_span
+
+from ..request_tags import TagPolicy, exception_texts, qualified_name
+from ..scrub import text_of
+from . import shim_internals
+
+#: How error texts are scrubbed on spans of a tracer no PyramidTracer uses.
+DEFAULT_POLICY = TagPolicy()
+
+#: The OpenTracing log fields that the ``exception`` event carries under
+#: its semantic-convention names.
+_ERROR_FIELDS = ('event', 'error.object', 'error.kind', 'message', 'stack')
+
+
+def policy_of(tracer):
+    """The TagPolicy that scrubs what views log on spans of ``tracer``."""
+    return getattr(tracer, 'policy', None) or DEFAULT_POLICY
+
+
+def is_error_tag(key, value):
+    """Whether tag ``key`` = ``value`` marks the span as failed: ``True``
+    (or the text ``true``, as some tracers accept it)."""
+    if key != 'error':
+        return False
+    return value is True or (isinstance(value, str) and value.lower() == 'true')
+
+
+class BridgeSpan(SpanShim):
+    """A shim span whose ``error`` tag and error logs are OpenTelemetry errors."""
+
+    def set_tag(self, key, value):
+        super().set_tag(key, value)
+        if is_error_tag(key, value):
+            self.unwrap().set_status(Status(StatusCode.ERROR))
+        return self
+
+    def log_kv(self, key_values, timestamp=None):
+        if not isinstance(key_values, dict) or key_values.get('event') != 'error':
+            return super().log_kv(key_values, timestamp)
+        attributes = exception_attributes(key_values, policy_of(self.tracer))
+        self.unwrap().add_event('exception', attributes, None if timestamp is None
+                                else util.time_seconds_to_ns(timestamp))
+        return self
+
+    def record_error(self, error):
+        """Mark the span failed by ``error`` (an exception leaving its scope)."""
+        policy = policy_of(self.tracer)
+        message, stack = exception_texts(error, policy)
+        self.unwrap().set_status(Status(StatusCode.ERROR, policy.text(
+            '%s: %s' % (type(error).__name__, message))))
+        self.unwrap().add_event('exception', {
+            'exception.type': qualified_name(type(error)),
+            'exception.message': message,
+            'exception.stacktrace': stack,
+            'exception.escaped': 'True',
+        })
+
+
+def exception_attributes(fields, policy):
+    """The ``exception`` event's attributes for OpenTracing error log
+    ``fields``: from ``error.object`` when it is an exception, else from
+    ``error.kind``, ``message`` and ``stack``; other fields as they are
+    (texts scrubbed). Every text is scrubbed and bounded."""
+    error = fields.get('error.object')
+    if isinstance(error, BaseException):
+        message, stack = exception_texts(error, policy)
+        attributes = {'exception.type': qualified_name(type(error)),
+                      'exception.message': message, 'exception.stacktrace': stack}
+    else:
+        attributes = {}
+        kind = fields.get('error.kind')
+        if kind is not None:
+            attributes['exception.type'] = policy.text(
+                qualified_name(kind) if isinstance(kind, type) else text_of(kind))
+        if fields.get('message') is not None:
+            attributes['exception.message'] = policy.text(text_of(fields['message']))
+        if fields.get('stack') is not None:
+            attributes['exception.stacktrace'] = policy.redactor.bounded(
+                text_of(fields['stack']), policy.max_stack_length)
+    for key, value in fields.items():
+        if key not in _ERROR_FIELDS and isinstance(key, str):
+            if isinstance(value, (bool, int, float)):
+                attributes[key] = value
+            else:
+                attributes[key] = policy.text(text_of(value))
+    return attributes
+
+
+def bridge_span(tracer, otel_span, baggage=None, tags=None):
+    """``otel_span`` as a :class:`BridgeSpan` of ``tracer`` carrying
+    ``baggage`` (an OpenTelemetry Context), marked failed if its first
+    ``tags`` say so."""
+    span = BridgeSpan(tracer, shim_internals.span_context(otel_span.get_span_context(), baggage),
+                      otel_span)
+    if tags and is_error_tag('error', tags.get('error')):
+        otel_span.set_status(Status(StatusCode.ERROR))
+    return span
+
+
+def inherited_baggage(parent):
+    """The baggage (an OpenTelemetry Context) a child of ``parent`` (a span,
+    a span context or None) starts with, or None for none."""
+    context = parent.context if isinstance(parent, opentracing.Span) else parent
+    baggage = getattr(context, 'baggage', None)
+    return baggage if isinstance(baggage, otel_context.Context) else None
+
+
+class BridgeScope(ScopeShim):
+    """The scope of a span activated by :class:`BridgeScopeManager`: an
+    exception leaving its ``with`` block marks the span failed, scrubbed."""
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        if exc_val is not None and isinstance(self.span, BridgeSpan):
+            self.span.record_error(exc_val)
+        self.close()
+
+
+class BridgeScopeManager(ScopeManagerShim):
+    """The shim's scope manager, keeping active the span it is given (its
+    baggage with it) rather than a new shim span around the same
+    OpenTelemetry span."""
+
+    def activate(self, span, finish_on_close):
+        span_cm = use_span(span.unwrap(), end_on_exit=finish_on_close,
+                           record_exception=False, set_status_on_exception=False)
+        span_cm.__enter__()  # pylint: disable=unnecessary-dunder-call
+        return BridgeScope(self, span, span_cm)
+
+    @property
+    def active(self):
+        """The scope of the active span: the one activated through this
+        manager if its span is the current OpenTelemetry span, else (a span
+        made current with the OpenTelemetry API) a scope of that span, with
+        the baggage of the span activated around it (else the current
+        context's); None when no span is current."""
+        scope = super().active
+        current = get_current_span()
+        if scope is not None and scope.span.unwrap() is current:
+            return scope
+        if not current.get_span_context().is_valid:
+            return None
+        baggage = otel_context.get_current() if scope is None else inherited_baggage(scope.span)
+        span = BridgeSpan(self.tracer, shim_internals.span_context(
+            current.get_span_context(), baggage), current)
+        return opentracing.Scope(self, span)  # closing it leaves the span current
