@@ -3,7 +3,8 @@
     python -m tests.exit_app ENDPOINT [setting=value ...]
 
 exports OTLP to ENDPOINT, prints its port once it listens, and serves
-``/hello/{name}`` until a signal ends it. Ctrl-C (SIGINT) ends it normally.
+``/hello/{name}`` and ``/slow`` (a child span, then ``in flight`` printed and
+a sleep of 3 s) until a signal ends it. Ctrl-C (SIGINT) ends it normally.
 ``paste_app`` is the same application for ``pserve`` (``use = call:...``),
 ``from_environ()`` for gunicorn.
 """
@@ -11,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import time
 
 from pyramid.config import Configurator
 from waitress.server import create_server
@@ -18,6 +20,16 @@ from waitress.server import create_server
 
 def hello(request):
     return 'hello %s' % request.matchdict['name']
+
+
+def slow(request):
+    """A request still in flight when the test ends the process."""
+    tracer = request.registry.settings['ot.tracer'].tracer
+    with tracer.start_active_span('db'):
+        pass
+    print('in flight', flush=True)
+    time.sleep(3)
+    return 'slow'
 
 
 def sigterm_handler(request):
@@ -30,6 +42,8 @@ def paste_app(global_config, **settings):
     config = Configurator(settings=settings)
     config.add_route('hello', '/hello/{name}')
     config.add_view(hello, route_name='hello', renderer='string')
+    config.add_route('slow', '/slow')
+    config.add_view(slow, route_name='slow', renderer='string')
     config.add_route('sigterm_handler', '/sigterm-handler')
     config.add_view(sigterm_handler, route_name='sigterm_handler', renderer='string')
     config.include('pyramid_opentracing')

@@ -32,6 +32,7 @@ def as_dict(span, service):
         'parent_span_id': span.parent_span_id.hex() or None,
         'attributes': {kv.key: any_value(kv.value) for kv in span.attributes},
         'status': STATUSES[span.status.code],
+        'status_message': span.status.message,
         'events': [event.name for event in span.events],
     }
 

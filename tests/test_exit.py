@@ -1,6 +1,7 @@
 """With the OTel bridge, ending the process loses no queued span, and a dead
 collector cannot hold the exit up: real processes, real signals, real
 sockets on 127.0.0.1."""
+import gc
 import logging
 import os
 import signal
@@ -11,15 +12,19 @@ import textwrap
 import threading
 import time
 import urllib.request
+import weakref
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import webtest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Status, StatusCode
 from pyramid.config import Configurator
 
 from pyramid_opentracing.failures import RateLimitFilter
-from pyramid_opentracing.otel import shutdown, tracer_from_settings
+from pyramid_opentracing.otel import live_spans, shutdown, tracer_from_settings
 from pyramid_opentracing.otel.options import DEFAULT_TIMEOUT, BridgeOptions
+from pyramid_opentracing.otel.semconv import SCOPE_NAME
 
 from .otlp_receiver import OTLPReceiver
 
@@ -212,7 +217,7 @@ def test_a_dead_collector_holds_the_exit_up_less_than_5_seconds(signum, dead_col
 SEVERAL_BRIDGES = '''
 import os, signal, sys
 import opentracing
-from pyramid_opentracing.otel import shutdown, tracer_from_settings
+from pyramid_opentracing.otel import live_spans, shutdown, tracer_from_settings
 
 def app_handler(signum, frame):
     print('application handler', flush=True)
@@ -389,3 +394,234 @@ def test_a_bridge_shut_down_by_the_application_is_not_shut_down_again_at_exit(ex
                           env=environment(), cwd=ROOT, timeout=60)
     assert done.returncode == 0, done.stderr
     assert 'shutdown can only be called once' not in done.stderr + done.stdout
+
+
+def get_in_flight(url):
+    """GET ``url`` on a daemon thread: the process may die before it answers."""
+    def get():
+        try:
+            urllib.request.urlopen(url, timeout=30).read()
+        except OSError:
+            pass
+    thread = threading.Thread(target=get, daemon=True)
+    thread.start()
+    return thread
+
+
+def assert_interrupted(spans, description):
+    """The SERVER span of /slow ended as not completed, parent of the span
+    its view finished."""
+    [server] = [span for span in spans if span['kind'] == 'SERVER']
+    [db] = [span for span in spans if span['name'] == 'db']
+    assert db['parent_span_id'] == server['span_id']
+    assert server['status'] == 'ERROR'
+    assert server['status_message'] == description
+    assert server['attributes']['error.type'] == live_spans.INTERRUPTED
+    assert 'http.response.status_code' not in server['attributes']
+
+
+def test_at_sigterm_the_span_of_a_request_in_flight_is_exported_as_not_completed():
+    with OTLPReceiver() as receiver:
+        service = Service(receiver.endpoint)
+        get_in_flight('http://127.0.0.1:%d/slow' % service.port)
+        assert service.process.stdout.readline() == 'in flight\n'
+        status, took, stderr = service.end(signal.SIGTERM)
+    assert status == -signal.SIGTERM, stderr
+    assert took < EXIT_BOUND, stderr
+    assert_interrupted(receiver.spans, shutdown.TERMINATED)
+    assert 'not exported' not in stderr and 'ended span' not in stderr, stderr
+
+
+DAEMON_REQUEST = '''
+import sys, threading, webtest
+from tests.exit_app import paste_app
+app = webtest.TestApp(paste_app({}, **{
+    'ot.trace_all': 'true',
+    'ot.base_tracer_func': 'pyramid_opentracing.otel.tracer_from_settings',
+    'ot.otel.endpoint': sys.argv[1]}))
+threading.Thread(target=app.get, args=('/slow',), daemon=True).start()
+sys.stdin.readline()  # the view printed 'in flight': the main thread ends, the process exits
+'''
+
+
+def test_at_exit_the_span_of_a_request_in_a_daemon_thread_is_exported_as_not_completed():
+    """(waitress and gunicorn wait for their requests at an orderly exit.)"""
+    with OTLPReceiver() as receiver:
+        process = subprocess.Popen([sys.executable, '-c', DAEMON_REQUEST, receiver.endpoint],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, env=environment(), cwd=ROOT)
+        try:
+            assert process.stdout.readline() == 'in flight\n'
+            _, stderr = process.communicate('exit\n', timeout=30)
+        finally:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert_interrupted(receiver.spans, shutdown.EXITED)
+
+
+def test_under_gunicorn_a_request_in_flight_at_sigterm_completes_and_is_exported():
+    port = free_port()
+    with OTLPReceiver() as receiver:
+        env = dict(environment(), EXIT_APP_ENDPOINT=receiver.endpoint)
+        process = subprocess.Popen(
+            [sys.executable, '-m', 'gunicorn', '--workers', '1', '--worker-class', 'sync',
+             '--bind', '127.0.0.1:%d' % port, 'tests.exit_app:from_environ()'],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+        try:
+            url = 'http://127.0.0.1:%d' % port
+            wait_until_served(url + '/hello/0', process)
+            get_in_flight(url + '/slow')
+            assert process.stdout.readline() == 'in flight\n'
+            process.send_signal(signal.SIGTERM)  # the worker finishes the request, then exits
+            process.wait(30)
+        finally:
+            process.kill()
+    assert process.returncode == 0, process.stderr.read()
+    [server] = [span for span in receiver.spans if span['name'] == 'GET /slow']
+    assert server['status'] == 'UNSET'
+    assert server['attributes']['http.response.status_code'] == 200
+
+
+def test_a_request_ending_after_the_exit_ended_its_span_changes_nothing(caplog):
+    """In this process: the exit ends the span of a request in flight, then
+    the request ends it again, which the SDK ignores; nothing is logged, and
+    the request is measured once."""
+    caplog.set_level(logging.WARNING)
+    sdk_log = logging.getLogger(live_spans.SDK_SPAN_LOGGER)
+    release = threading.Event()
+
+    def slow(request):
+        with request.registry.settings['ot.tracer'].tracer.start_active_span('db'):
+            pass
+        in_flight.set()
+        release.wait(10)
+        return 'slow'
+
+    in_flight = threading.Event()
+    try:
+        with OTLPReceiver() as receiver:
+            tracer = tracer_from_settings(**{'ot.otel.endpoint': receiver.endpoint,
+                                             'ot.otel.metrics': 'true'})
+            config = Configurator(settings={'ot.trace_all': True, 'ot.base_tracer': tracer})
+            config.add_route('slow', '/slow')
+            config.add_view(slow, route_name='slow', renderer='string')
+            config.include('pyramid_opentracing')
+            app = webtest.TestApp(config.make_wsgi_app())
+            answers = []
+            request = threading.Thread(target=lambda: answers.append(app.get('/slow').text))
+            request.start()
+            assert in_flight.wait(10)
+            shutdown.shut_down_all(shutdown.TERMINATED)
+            release.set()
+            request.join(10)
+    finally:
+        sdk_log.removeFilter(live_spans.ignore_calls_on_ended_spans)
+    assert answers == ['slow']
+    assert_interrupted(receiver.spans, shutdown.TERMINATED)
+    assert [r.getMessage() for r in caplog.records] == []
+    [duration] = [points for name, points in receiver.metrics
+                  if name == 'http.server.request.duration']
+    assert [point['error.type'] for point in duration] == [live_spans.INTERRUPTED]
+
+
+def test_a_span_never_ended_is_not_kept_alive_by_the_exit():
+    provider = TracerProvider()
+    live = live_spans.LiveSpans()
+    provider.add_span_processor(live)
+    tracer = provider.get_tracer(SCOPE_NAME)
+    finished, forgotten = tracer.start_span('finished'), tracer.start_span('forgotten')
+    assert sorted(span.name for span in live.running()) == ['finished', 'forgotten']
+    finished.end()
+    collected = weakref.ref(forgotten)
+    del forgotten
+    gc.collect()
+    assert collected() is None
+    assert live.running() == []
+
+
+def test_every_span_of_the_bridges_provider_still_running_is_ended_at_exit():
+    """Ours, and those of OpenTelemetry's instrumentations when the bridge's
+    provider is the global one; an error recorded already is kept."""
+    provider = TracerProvider()
+    live = live_spans.LiveSpans()
+    provider.add_span_processor(live)
+    ours = provider.get_tracer(SCOPE_NAME).start_span('ours')
+    theirs = provider.get_tracer('opentelemetry.instrumentation.wsgi').start_span('theirs')
+    failed = provider.get_tracer(SCOPE_NAME).start_span('failed')
+    failed.set_status(Status(StatusCode.ERROR, 'ValueError: bad'))
+    failed.set_attribute('error.type', 'ValueError')
+    provider.get_tracer(SCOPE_NAME).start_span('done').end()
+    try:
+        assert live.end_all('why') == 3
+    finally:
+        logging.getLogger(live_spans.SDK_SPAN_LOGGER).removeFilter(
+            live_spans.ignore_calls_on_ended_spans)
+    for span in (ours, theirs):
+        assert not span.is_recording()
+        assert (span.status.description, span.attributes['error.type']) == ('why', 'process_exit')
+    assert (failed.status.description, failed.attributes['error.type']) == (
+        'ValueError: bad', 'ValueError')
+
+
+SILENT_FLUSH_TIMEOUT = 4.0
+
+
+@pytest.mark.parametrize('first, second, status', [
+    (signal.SIGTERM, signal.SIGTERM, -signal.SIGTERM),
+    (signal.SIGTERM, signal.SIGINT, -signal.SIGINT),
+    (signal.SIGINT, signal.SIGINT, -signal.SIGINT),  # Ctrl-C pressed twice
+    (signal.SIGINT, signal.SIGTERM, -signal.SIGTERM),
+])
+def test_a_second_signal_during_the_exit_flush_still_says_what_was_lost(first, second, status):
+    collector = silent_port()
+    endpoint = next(collector)
+    service = Service(endpoint, 'ot.otel.timeout=%g' % SILENT_FLUSH_TIMEOUT)
+    for number in range(REQUESTS):
+        service.get('/hello/%d' % number)
+    service.process.send_signal(first)
+    time.sleep(1.0)  # the exit now waits for the collector, which never answers
+    code, took, stderr = service.end(second)
+    next(collector, None)
+    assert code == status, stderr
+    assert took < SILENT_FLUSH_TIMEOUT - 1.0, stderr  # the second signal cut the wait short
+    lost = [line for line in stderr.splitlines() if 'not exported' in line]
+    assert len(lost) == 1, stderr
+    assert '%d of %d spans were not exported' % (REQUESTS, REQUESTS) in lost[0]
+    assert 'cut short by %s' % signal.Signals(second).name in lost[0]
+
+
+CUT_SHORT_BY_THE_APPLICATION = '''
+import os, signal, sys
+from pyramid_opentracing.otel import tracer_from_settings
+
+def quit(signum, frame):  # as gunicorn's worker does on SIGINT
+    sys.exit(5)
+
+signal.signal(signal.SIGINT, quit)
+tracer = tracer_from_settings(**{'ot.otel.endpoint': sys.argv[1], 'ot.otel.timeout': '%g'})
+tracer.start_span('queued').finish()
+print('ready', flush=True)
+os.kill(os.getpid(), signal.SIGTERM)
+''' % SILENT_FLUSH_TIMEOUT
+
+
+def test_an_application_handler_cutting_the_exit_flush_short_still_gets_the_lost_span_line():
+    collector = silent_port()
+    endpoint = next(collector)
+    process = subprocess.Popen([sys.executable, '-c', CUT_SHORT_BY_THE_APPLICATION, endpoint],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=environment(), cwd=ROOT)
+    try:
+        assert process.stdout.readline() == 'ready\n'
+        time.sleep(1.0)  # the SIGTERM flush now waits for the collector
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        next(collector, None)
+    # the application's handler raised SystemExit; the exit goes on as SIGTERM's
+    assert process.returncode == -signal.SIGTERM, stderr
+    lost = [line for line in stderr.splitlines() if 'not exported' in line]
+    assert len(lost) == 1, stderr
+    assert '1 of 1 spans were not exported' in lost[0]
+    assert 'cut short by SystemExit' in lost[0]

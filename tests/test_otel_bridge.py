@@ -9,6 +9,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from pyramid.exceptions import ConfigurationError
 
 from pyramid_opentracing.otel import BridgeTracer, tracer_from_settings
+from pyramid_opentracing.otel.live_spans import LiveSpans
 from pyramid_opentracing.otel.metrics import ServerMetrics
 from pyramid_opentracing.otel.options import BridgeOptions
 
@@ -75,8 +76,9 @@ def test_otlp_exports_in_batches_and_console_as_spans_end(no_otel_env):
     otlp = tracer_from_settings(**{'ot.otel.endpoint': 'http://127.0.0.1:4318'})
     console = tracer_from_settings(**{'ot.otel.exporter': 'console'})
     try:
-        assert [isinstance(p, BatchSpanProcessor) for p in processors(otlp)] == [True, False]
-        assert isinstance(processors(otlp)[1], ServerMetrics)
+        assert [isinstance(p, BatchSpanProcessor) for p in processors(otlp)] == [True, False, False]
+        assert isinstance(processors(otlp)[1], LiveSpans)
+        assert isinstance(processors(otlp)[2], ServerMetrics)
         assert otlp.exporter._endpoint == 'http://127.0.0.1:4318/v1/traces'
         assert [type(p) for p in processors(console)] == [SimpleSpanProcessor, ServerMetrics]
     finally:

@@ -16,6 +16,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from ..failures import rate_limit_logs
 from ..settings import fail
 from .bridge import BridgeTracer
+from .live_spans import LiveSpans
 from .metrics import measure_server_spans
 from .shutdown import CountingBatchSpanProcessor, flush_at_exit
 
@@ -190,8 +191,8 @@ def make_provider(options):
 
     OTLP exports in batches on the SDK's background thread, so the request
     path only queues finished spans; the provider is flushed and shut down
-    when the process exits or receives SIGTERM, within ``options.timeout``
-    (see :mod:`.shutdown`). Console and memory export as each span ends,
+    when the process exits or receives SIGTERM, within ``options.timeout``,
+    after ending the spans still running (see :mod:`.shutdown`). Console and memory export as each span ends,
     which is what a developer and a test want.
     """
     sampler = None
@@ -201,9 +202,10 @@ def make_provider(options):
     provider = TracerProvider(resource=make_resource(options), sampler=sampler,
                               shutdown_on_exit=not batched)
     if batched:
-        processor = CountingBatchSpanProcessor(exporter)
+        processor, live = CountingBatchSpanProcessor(exporter), LiveSpans()
         provider.add_span_processor(processor)
-        flush_at_exit(provider, processor.ledger, options.timeout, destination(options))
+        provider.add_span_processor(live)
+        flush_at_exit(provider, processor.ledger, options.timeout, destination(options), live)
     elif exporter is not None:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     return provider, exporter

@@ -4,14 +4,22 @@ The SDK flushes a provider at exit without a bound (a dead collector holds
 the exit for as long as its retries last) and not at all on SIGTERM, which
 kills the process at once: every queued span is lost. Here each provider is
 shut down at exit and on SIGTERM, in a thread given ``timeout`` seconds; the
-spans that did not make it are counted in one log line.
+spans that did not make it are counted in one log line. The spans of ours
+still running (a request in flight) are ended first, marked as not
+completed (:mod:`.live_spans`), so that they leave with the others.
 
 SIGTERM is handled only where nobody else does: if the process already has a
 SIGTERM handler (gunicorn's worker, the application's own), it is left alone,
 since it decides how the process ends and a normal exit flushes at exit.
 After flushing, the process ends as SIGTERM would have ended it.
+
+A second SIGTERM or SIGINT while the exit waits for the collector (Ctrl-C
+pressed twice) ends the process at once, as that signal does by default,
+after the line counting the spans still queued; so does an exception a
+handler of the application raises then, which goes on its way after the line.
 """
 import atexit
+import contextlib
 import logging
 import os
 import signal
@@ -75,17 +83,25 @@ class CountExported(SpanExporter):
         return self.exporter.force_flush(timeout_millis)
 
 
+#: Why the spans still running at the exit did not complete.
+EXITED = 'the process exited before the request completed'
+TERMINATED = 'the process was terminated before the request completed'
+
+
 class ProviderExit:
     """Shuts ``provider`` (a TracerProvider, or a MeterProvider with no
     ``ledger``) down within ``timeout`` seconds, once, and logs what spans
-    were lost on the way to ``destination``."""
+    were lost on the way to ``destination``; ``live`` (a LiveSpans of the
+    provider, or None) has the spans to end first."""
 
-    def __init__(self, provider, ledger, timeout, destination):
+    def __init__(self, provider, ledger, timeout, destination, live=None):
         self.provider = provider
         self.ledger = ledger
         self.timeout = timeout
         self.destination = destination
+        self.live = live
         self.done = False
+        self.reported = False
 
     def start(self):
         """Start shutting the provider down, on a daemon thread (the
@@ -93,27 +109,36 @@ class ProviderExit:
         if self.done:
             return None
         self.done = True
-        worker = threading.Thread(target=self.provider.shutdown, daemon=True,
-                                  name='pyramid_opentracing exit flush')
-        worker.start()
-        return worker
+        return start_daemon(self.provider.shutdown)
 
     def finish(self, worker, deadline):
         """Wait for ``worker`` until ``deadline``, then say what was lost."""
         worker.join(max(0.0, deadline - time.monotonic()))
-        if self.ledger is None:  # a MeterProvider: no spans to count
+        self.report('not accepted within ot.otel.timeout = %g s' % self.timeout)
+
+    def report(self, why):
+        """Log, once, how many spans were not exported, and ``why``."""
+        if self.reported or self.ledger is None:  # a MeterProvider: no spans to count
             return
+        self.reported = True
         lost = self.ledger.lost
         if lost > 0:
-            logger.warning('pyramid_opentracing: %d of %d spans were not exported to %s '
-                           '(not accepted within ot.otel.timeout = %g s)',
-                           lost, self.ledger.ended, self.destination, self.timeout)
+            logger.warning('pyramid_opentracing: %d of %d spans were not exported to %s (%s)',
+                           lost, self.ledger.ended, self.destination, why)
 
 
-def flush_at_exit(provider, ledger, timeout, destination):
-    """Shut ``provider`` down when the process exits or receives SIGTERM."""
+def start_daemon(target, *args):
+    worker = threading.Thread(target=target, args=args, daemon=True,
+                              name='pyramid_opentracing exit flush')
+    worker.start()
+    return worker
+
+
+def flush_at_exit(provider, ledger, timeout, destination, live=None):
+    """Shut ``provider`` down when the process exits or receives SIGTERM,
+    ending the spans of ``live`` still running first."""
     with _lock:
-        _providers.append(ProviderExit(provider, ledger, timeout, destination))
+        _providers.append(ProviderExit(provider, ledger, timeout, destination, live))
         if not _installed['atexit']:
             atexit.register(shut_down_all)
             _installed['atexit'] = True
@@ -130,17 +155,70 @@ def shut_down(provider):
     provider.shutdown()
 
 
-def shut_down_all():
-    """Shut every provider down at once, each within its timeout: the exit
+def shut_down_all(why=EXITED):
+    """End the spans still running (``why`` they did not complete), then
+    shut every provider down at once, each within its timeout: the exit
     takes the longest timeout, not their sum."""
     with _lock:
-        pending = list(_providers)
+        pending = [each for each in _providers if not each.done]
         del _providers[:]
+    if not pending:
+        return
     started = time.monotonic()
+    end_live_spans(pending, why, started + min(each.timeout for each in pending))
     workers = [(each, each.start()) for each in pending]
-    for provider_exit, worker in workers:
-        if worker is not None:
-            provider_exit.finish(worker, started + provider_exit.timeout)
+    try:
+        with second_signals_end_the_exit(pending):
+            for provider_exit, worker in workers:
+                if worker is not None:
+                    provider_exit.finish(worker, started + provider_exit.timeout)
+    except BaseException as exc:  # a handler of the application ended the wait
+        report_all(pending, 'the exit flush was cut short by %s' % type(exc).__name__)
+        raise
+
+
+def end_live_spans(pending, why, deadline):
+    """End the spans still running, on a thread given until ``deadline``:
+    a signal handler may have interrupted the thread that holds a span's
+    lock, and must not wait for it forever."""
+    lives = [each.live for each in pending if each.live is not None]
+    if any(live.running() for live in lives):
+        start_daemon(end_all, lives, why).join(max(0.0, deadline - time.monotonic()))
+
+
+def end_all(lives, why):
+    for live in lives:
+        live.end_all(why)
+
+
+def report_all(pending, why):
+    for provider_exit in pending:
+        provider_exit.report(why)
+
+
+#: The signals that end a process, which a second time end it at once.
+ENDING_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+@contextlib.contextmanager
+def second_signals_end_the_exit(pending):
+    """While the exit waits for the flush of ``pending``, SIGTERM and SIGINT
+    (unless the application handles them) log what is still queued, then end
+    the process as they do by default. Set from the main thread only."""
+    def on_second_signal(signum, frame):
+        report_all(pending, 'the exit flush was cut short by %s' % signal.Signals(signum).name)
+        end_as(signum)
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in ENDING_SIGNALS:
+            if signal.getsignal(signum) in (signal.SIG_DFL, signal.default_int_handler, on_sigterm):
+                previous[signum] = signal.signal(signum, on_second_signal)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def install_sigterm_handler():
@@ -155,7 +233,15 @@ def install_sigterm_handler():
 
 
 def on_sigterm(signum, frame):
-    """Flush, then end the process as SIGTERM does by default."""
-    shut_down_all()
+    """Flush, then end the process as SIGTERM does by default (also when a
+    handler of the application cut the flush short with an exception)."""
+    try:
+        shut_down_all(TERMINATED)
+    finally:
+        end_as(signum)
+
+
+def end_as(signum):
+    """End the process as ``signum`` does by default."""
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
