@@ -100,17 +100,20 @@ def otel_meter_provider():
 
 
 def otel_bridge_tracer_with_metrics():
-    """A BridgeTracer recording the HTTP server metrics as the bridge does
-    by default: on a TracerProvider like the shared one, plus the bridge's
-    metrics span processor on the shared MeterProvider."""
+    """A BridgeTracer with what the bridge adds to its own provider by
+    default: on a TracerProvider like the shared one, the bridge's metrics
+    span processor on the shared MeterProvider, and the processor that
+    follows live spans for the exit (``LiveSpans``)."""
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from pyramid_opentracing.otel import BridgeTracer
+    from pyramid_opentracing.otel.live_spans import LiveSpans
     from pyramid_opentracing.otel.metrics import measure_server_spans
     from pyramid_opentracing.otel.provider import make_propagator
     otel_provider()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(_DropExporter()))
+    provider.add_span_processor(LiveSpans())
     measure_server_spans(provider, otel_meter_provider())
     return BridgeTracer(provider, make_propagator(['tracecontext', 'baggage']))
 
