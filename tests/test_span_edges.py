@@ -142,9 +142,9 @@ def test_a_huge_method_gives_a_bounded_span_name_and_method_tag():
                     'ot.traced_attributes': ['method']})
     app.request('/not-routed', method=LONG_METHOD, status=404)
     span = server_span(tracer)
-    assert span.operation_name.startswith('X' * 64)
-    assert len(span.operation_name) < 100
-    assert len(span.tags['http.method']) < 100
+    assert span.operation_name.startswith('X' * 32)
+    assert len(span.operation_name) <= 64
+    assert len(span.tags['http.method']) <= 64
 
 
 def test_a_huge_method_gives_bounded_otel_names_and_attributes():
@@ -153,7 +153,7 @@ def test_a_huge_method_gives_bounded_otel_names_and_attributes():
     app.request('/plain', method=LONG_METHOD)
     [span] = bridge.exporter.get_finished_spans()
     assert span.name == 'HTTP /plain'
-    assert len(span.attributes['http.request.method_original']) < 100
+    assert len(span.attributes['http.request.method_original']) <= 64
 
 
 def test_an_operation_name_func_result_is_bounded():
@@ -161,7 +161,7 @@ def test_an_operation_name_func_result_is_bounded():
     app = app_with({'ot.base_tracer': tracer, 'ot.max_tag_length': 32,
                     'ot.operation_name_func': lambda request: 'n' * 5000})
     app.get('/plain')
-    assert len(server_span(tracer).operation_name) < 64
+    assert len(server_span(tracer).operation_name) <= 32
 
 
 # -- values that exist only after routing ------------------------------------------
