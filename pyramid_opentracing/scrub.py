@@ -340,8 +340,11 @@ def printable(text, lines=False):
     """``text`` with its control characters escaped (see :data:`CONTROLS`),
     line feeds kept if ``lines``. A text with none costs one
     ``str.isprintable()``."""
-    if text.isprintable():
-        return text
+    return text if text.isprintable() else escaped(text, lines)
+
+
+def escaped(text, lines=False):
+    """``text`` with its control characters escaped, line feeds kept if ``lines``."""
     return (CONTROLS_BUT_LINE_FEED if lines else CONTROLS).sub(_escape, text)
 
 
@@ -360,7 +363,8 @@ def bound(text, limit, hidden=0, lines=False):
     """``text`` printable (see :func:`printable`) and cut to at most
     ``limit`` characters, the end saying how many more there were, with
     ``hidden`` characters beyond ``text`` that were never looked at."""
-    text = printable(text, lines)
+    if not text.isprintable():
+        text = escaped(text, lines)
     if len(text) <= limit and not hidden:
         return text
     kept, marker = _cut(MORE, len(text) + hidden, limit)
@@ -371,7 +375,8 @@ def bound_tail(text, limit, hidden=0, lines=False):
     """The end of ``text``, printable, in at most ``limit`` characters, the
     start saying how many were before, with ``hidden`` characters before
     ``text`` that were never looked at: where a traceback says most."""
-    text = printable(text, lines)
+    if not text.isprintable():
+        text = escaped(text, lines)
     if len(text) <= limit and not hidden:
         return text
     kept, marker = _cut(BEFORE, len(text) + hidden, limit)
