@@ -4,7 +4,6 @@ showing a span never reads a line break, a NUL or an escape sequence from a
 request. Texts made of lines (an exception's message, a stack) keep their
 line feeds."""
 import pytest
-import webtest
 from opentracing.mocktracer import MockTracer
 from pyramid.response import Response
 
@@ -17,12 +16,7 @@ from . import apps
 from .conftest import server_span
 
 
-def app_with(settings, *views):
-    config = apps.make_config(dict({'ot.trace_all': True}, **settings))
-    for name, view in views:
-        config.add_route(name, '/' + name)
-        config.add_view(view, route_name=name)
-    return webtest.TestApp(config.make_wsgi_app())
+app_with = apps.traced_test_app
 
 
 @pytest.mark.parametrize('text, shown', [

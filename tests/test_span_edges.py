@@ -18,13 +18,7 @@ from . import apps
 from .conftest import server_span
 
 
-def app_with(settings, *views):
-    """A traced app of tests.apps plus ``views``: (route name, view) at /<name>."""
-    config = apps.make_config(dict({'ot.trace_all': True}, **settings))
-    for name, view in views:
-        config.add_route(name, '/' + name)
-        config.add_view(view, route_name=name)
-    return webtest.TestApp(config.make_wsgi_app())
+app_with = apps.traced_test_app
 
 
 # -- a span left active never parents another request -----------------------------
