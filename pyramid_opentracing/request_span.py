@@ -48,6 +48,10 @@ EXPECTED_EXTRACT_ERRORS = (
 #: streamed by the server after the tween returns.
 COMPLETE_BODIES = (list, tuple)
 
+#: At most this many scopes left active by the application are closed at
+#: the end of a request (a bound against a scope manager that never empties).
+MAX_LEAKED_SCOPES = 64
+
 #: Request attributes that hold (or parse) the request body. Tracing never
 #: reads them: that would buffer the whole upload before the view runs and
 #: consume ``wsgi.input``. They are tagged with the size the client announced.
@@ -125,6 +129,10 @@ class ServerSpanStrategy:
         #: ``extract_parent(format, carrier)``: the caller's context, as
         #: :meth:`start_active` takes it (the tracer's span context here).
         self.extract_parent = tracer.extract
+        try:
+            self.scope_manager = tracer.scope_manager
+        except Exception:  # a broken tracer: it fails again when it is used, guarded
+            self.scope_manager = None
 
     # -- the lifecycle -------------------------------------------------------
 
@@ -316,19 +324,49 @@ class ServerSpanStrategy:
                         'the request starts a new trace', level=logging.WARNING)
 
     def deactivate(self, scope, span):
-        """Make the span inactive on this thread, by force if the tracer fails to."""
+        """Make the span inactive on this thread, by force if the tracer
+        fails to, and leave the thread's scopes as the request found them."""
+        # what was active when the span was activated, as opentracing's own
+        # scope managers remember it (``scope`` itself: not known)
+        outer = getattr(scope, '_to_restore', scope)
         try:
             scope.close()
         except Exception as exc:
             self.report('closing the active scope', exc, 'the scope is closed by force')
             try:
                 for _ in range(2):
-                    active = self.tracer.scope_manager.active
+                    active = self.scope_manager.active
                     if active is None or (active is not scope and active.span is not span):
                         return
                     active.close()
             except Exception:
                 pass  # nothing more can be done without the tracer's internals
+            return
+        try:
+            leaked = outer is not scope and self.scope_manager.active is not outer
+        except Exception:
+            leaked = False  # a scope manager that cannot tell
+        if leaked:
+            self.close_leaked_scopes(outer)
+
+    def close_leaked_scopes(self, outer):
+        """Close the scopes the application left active on the thread during
+        the request (a ``start_active_span`` never closed, or closed only
+        after the request, in a finished callback) down to ``outer``, what was
+        active before it: else the server span, finished, would become active
+        again when they close, and the parent of whatever the thread does
+        next; and scopes never closed would chain up, request after request."""
+        try:
+            for _ in range(MAX_LEAKED_SCOPES):
+                active = self.scope_manager.active
+                if active is None or active is outer:
+                    break
+                active.close()
+        except Exception:
+            pass  # the tracer's own failure: nothing more can be done
+        self.report('the application left a span active at the end of the request',
+                    LookupError('a scope activated during the request was still active'),
+                    'it was closed, its span finished', level=logging.WARNING)
 
     # -- what subclasses provide -------------------------------------------------
 
