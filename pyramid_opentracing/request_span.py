@@ -205,8 +205,13 @@ class ServerSpanStrategy:
             error = getattr(request, 'exception', None) if status >= 500 else None
             if attributes:
                 self.tag_attributes(span, request, attributes)
+            end = None
             if not isinstance(response.app_iter, COMPLETE_BODIES):
-                finish_on_close(response, self, span, request, status, error)
+                end = finish_on_close(response, self, span, request, status, error)
+            if getattr(request, 'response_callbacks', None):
+                self.end_after_callbacks(span, request, response, error, end)
+                return
+            if end is not None:
                 return
             if response.conditional_response:
                 status = conditional_status(response, request.environ)
@@ -214,6 +219,38 @@ class ServerSpanStrategy:
             self.report('reading the response', exc, 'its span may be incomplete')
             status = error = None
         self.finish(span, request, status, error)
+
+    def end_after_callbacks(self, span, request, response, error, end):
+        """Finish ``span`` once the request's response callbacks have run:
+        Pyramid runs them after the tweens, and they may change the
+        response's status, or fail (the client then gets what an exception
+        view makes of it). Done in a finished callback, which Pyramid runs
+        right after them, whatever they do; a streamed body (``end``, its
+        :class:`~.streaming.SpanEnd`) still finishes when the server closes it,
+        with the status the callbacks left, unless they failed."""
+        def finished(request):
+            # run while what a callback raised goes by, if one failed
+            failure = sys.exc_info()[1]
+            try:
+                if failure is not None:
+                    status, failed = outcome_of_exception(failure, 500)
+                    if end is None:
+                        self.finish(span, request, status, failed)
+                    else:  # the body is not sent: nothing will close it
+                        end.status, end.error = status, failed
+                        end.done()
+                elif end is None:
+                    status = response.status_int
+                    if response.conditional_response:
+                        status = conditional_status(response, request.environ)
+                    self.finish(span, request, status, error)
+                else:
+                    end.status = response.status_int
+            except Exception as exc:
+                self.report('reading the response', exc, 'its span may be incomplete')
+                if end is None:
+                    self.finish(span, request, None, error)
+        request.add_finished_callback(finished)
 
     def finish(self, span, request, status_code, error):
         """Name the span after routing, tag the outcome and finish it (its
