@@ -155,11 +155,18 @@ def path_redacted(path, secrets):
 PATH_SAFE = "/~!$&'()*+,;=:@"
 
 
+#: A path of only the characters percent-encoding leaves as they are (the
+#: unreserved ones and :data:`PATH_SAFE`): it is its own encoding.
+PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@-]*")
+
+
 def request_path(environ):
     """The path of the request, percent-encoded as the client sent it: what
     webob's ``request.path`` gives, also for bytes that are not UTF-8 (which
     any client can send, and on which webob raises)."""
     path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
+    if PLAIN_PATH.fullmatch(path):
+        return path
     try:
         raw = path.encode('latin-1')  # WSGI's native strings carry the bytes so
     except UnicodeEncodeError:

@@ -5,7 +5,6 @@ OpenTelemetry span itself, with the HTTP semantic-convention attributes, and
 hands it back wrapped as a shim span: application code keeps seeing
 OpenTracing spans and the backend sees proper SERVER and CLIENT spans.
 """
-import re
 from urllib.parse import urlsplit
 
 from opentelemetry import context as otel_context
@@ -15,15 +14,11 @@ from opentelemetry.trace import (
 
 from ..request_span import ServerSpanStrategy, request_method
 from ..request_tags import (
-    exception_texts, path_redacted, qualified_name, request_path, url_waits_for_route)
+    PLAIN_PATH, exception_texts, path_redacted, qualified_name, request_path, url_host,
+    url_waits_for_route)
 from . import shim_internals
-from ..request_tags import url_host
 from .semconv import SCOPE_NAME, old_outcome_attributes, old_server_attributes
 from .shim_spans import ServerSpan, bridge_span
-
-#: A path with only the characters webob leaves as they are when it
-#: percent-encodes ``request.path``: it can be used without encoding it.
-_PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@-]*")
 
 #: The methods semantic conventions know; others are reported as _OTHER.
 KNOWN_METHODS = frozenset({
@@ -88,7 +83,7 @@ def url_path(request, policy, path_secrets=()):
     it, scrubbed, bounded, and without the ``path_secrets`` segments."""
     environ = request.environ
     path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
-    plain = _PLAIN_PATH.fullmatch(path)
+    plain = PLAIN_PATH.fullmatch(path)
     if (plain and len(path) <= policy.max_tag_length and not path_secrets
             and '=' not in path and '@' not in path):
         return path
