@@ -81,7 +81,7 @@ def test_http_dup_records_the_old_duration_metric_beside_the_stable_one(bridged,
     app.get('/server-error', status=503, headers={'Host': 'shop.example:8080'})
     found = metrics_of(tracer.metric_reader)
     old = {frozenset(attributes.items()): point for attributes, point in found['http.server.duration']}
-    base = {'http.method': 'GET', 'http.scheme': 'http', 'http.flavor': '1.0', 'net.host.port': 8080}
+    base = {'http.method': 'GET', 'http.scheme': 'http', 'http.flavor': '1.0'}
     assert set(old) == {frozenset(dict(base, **{'http.status_code': 200}).items()),
                         frozenset(dict(base, **{'http.status_code': 503}).items())}
     stable = {frozenset(attributes.items()) for attributes, _point in found['http.server.request.duration']}
@@ -218,12 +218,37 @@ def test_http_dup_adds_the_old_attribute_names(bridged, monkeypatch):
     assert attributes['http.route'] == '/hello/{name}'
 
 
-def test_http_dup_gives_the_method_as_sent(bridged, monkeypatch):
+def test_http_dup_normalises_the_old_method_as_the_stable_one(bridged, monkeypatch):
     monkeypatch.setenv('OTEL_SEMCONV_STABILITY_OPT_IN', 'http/dup')
     app, tracer = bridged()
     app.request('/plain', method='PURGE')
     (span,) = tracer.exporter.get_finished_spans()
-    assert (span.attributes['http.method'], span.attributes['http.request.method']) == ('PURGE', '_OTHER')
+    assert (span.attributes['http.method'], span.attributes['http.request.method'],
+            span.attributes['http.request.method_original']) == ('_OTHER', '_OTHER', 'PURGE')
+
+
+def test_http_dup_metrics_have_one_series_for_every_unknown_method(bridged, monkeypatch):
+    """A client inventing methods, schemes or protocols adds no series,
+    nor entries to the count of requests in flight."""
+    monkeypatch.setenv('OTEL_SEMCONV_STABILITY_OPT_IN', 'http/dup')
+    app, tracer = bridged()
+    for number in range(20):
+        app.request('/plain', method='X%05d' % number, expect_errors=True,
+                    environ={'SERVER_PROTOCOL': 'HTTP/9.%d' % number})
+    found = metrics_of(tracer.metric_reader)
+    assert len(found['http.server.duration']) == 1
+    assert len(found['http.server.request.duration']) == 1
+    (active,) = found['http.server.active_requests']
+    assert active[0] == {'http.request.method': '_OTHER', 'url.scheme': 'http',
+                         'http.method': '_OTHER', 'http.scheme': 'http', 'http.flavor': '_OTHER'}
+    (attributes, _point), = found['http.server.duration']
+    assert attributes['http.flavor'] == '_OTHER'
+
+
+def test_a_metric_takes_an_unknown_scheme_as_other():
+    from pyramid_opentracing.otel.metrics import ACTIVE_ATTRIBUTES, pick
+    assert pick({'http.request.method': 'GET', 'url.scheme': 'gopher'}, ACTIVE_ATTRIBUTES) == {
+        'http.request.method': 'GET', 'url.scheme': '_OTHER'}
 
 
 @pytest.mark.parametrize('mode', ['http', ''])

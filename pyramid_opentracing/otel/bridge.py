@@ -15,7 +15,8 @@ from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, get_curr
 
 from . import shim_internals
 from .semconv import SCHEMA_URL, SCOPE_NAME, package_version
-from .shim_spans import DEFAULT_POLICY, BridgeScopeManager, bridge_span, inherited_baggage
+from .shim_spans import (DEFAULT_POLICY, BridgeScopeManager, bridge_span, inherited_baggage,
+                         scrubbed_tags, span_name)
 from .shutdown import shut_down
 
 _FORMATS = (opentracing.Format.HTTP_HEADERS, opentracing.Format.TEXT_MAP)
@@ -79,8 +80,10 @@ class BridgeTracer(TracerShim):
         parent = child_of
         if parent is None and references:
             parent = references[0].referenced_context
-        otel_span = super().start_span(operation_name, child_of, references, tags, start_time,
-                                       ignore_active_span).unwrap()
+        policy = self.policy
+        otel_span = super().start_span(
+            None if operation_name is None else span_name(operation_name, policy), child_of,
+            references, scrubbed_tags(tags, policy), start_time, ignore_active_span).unwrap()
         return bridge_span(self, otel_span, inherited_baggage(parent), tags)
 
     def start_active_span(self, operation_name, child_of=None, references=None, tags=None,

@@ -31,6 +31,14 @@ EXPORT_LOGGERS = (
     'opentelemetry.sdk._shared_internal',
 )
 
+#: The loggers on which OpenTelemetry's propagators report each malformed
+#: header of each request, with the header's value in the message.
+PROPAGATION_LOGGERS = (
+    'opentelemetry.baggage.propagation',
+    'opentelemetry.trace.span',
+    'opentelemetry.trace.propagation.tracecontext',
+)
+
 #: The setting OpenTelemetry's Pyramid instrumentation adds when it is
 #: included in a configuration (by ``opentelemetry-instrument`` or
 #: ``PyramidInstrumentor``).
@@ -41,6 +49,7 @@ def make_bridge(options, settings=None):
     """The BridgeTracer ``options`` describe, with its provider, propagator
     and metrics; installed as OpenTelemetry's global ones if asked."""
     settings = {} if settings is None else settings
+    rate_limit_logs(PROPAGATION_LOGGERS, hide_arguments=True)
     if options.provider == 'global':
         provider, propagator, exporter = global_provider(), propagate.get_global_textmap(), None
         meter_provider, metric_reader = metrics.get_meter_provider(), None
