@@ -58,6 +58,36 @@ def test_request_duration_and_active_requests_are_recorded_with_semconv_attribut
     assert active[1].value == 0
 
 
+def duration_count(reader):
+    return sum(point.count for _attributes, point in
+               metrics_of(reader).get('http.server.request.duration', ()))
+
+
+@pytest.mark.parametrize('settings, headers', [
+    ({}, {'traceparent': '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00'}),
+    ({'ot.otel.sampler_ratio': '0'}, {}),
+])
+def test_requests_that_are_not_sampled_are_counted_not_exported(bridged, settings, headers):
+    app, tracer = bridged(**settings)
+    seen = []
+
+    def during(span, request):
+        (point,) = metrics_of(tracer.metric_reader)['http.server.active_requests']
+        seen.append(point[1].value)
+    app.app.registry.settings['ot.tracer'].start_span_cb = during
+    for _ in range(5):
+        app.get('/plain', headers=headers)
+    assert duration_count(tracer.metric_reader) == 5 and seen == [1] * 5
+    assert tracer.exporter.get_finished_spans() == ()
+
+
+def test_a_sampled_request_is_counted_once_and_exported(bridged):
+    app, tracer = bridged(**{'ot.otel.sampler_ratio': '1'})
+    app.get('/plain')
+    assert duration_count(tracer.metric_reader) == 1
+    assert len(tracer.exporter.get_finished_spans()) == 1
+
+
 def test_active_requests_counts_the_request_in_progress(bridged):
     seen = []
     app, tracer = bridged()

@@ -29,6 +29,7 @@ import weakref
 
 from opentelemetry.metrics import Observation
 from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import SpanKind
 
 from .semconv import SCHEMA_URL, SCOPE_NAME, package_version
@@ -71,6 +72,34 @@ def pick(attributes, names):
             known = KNOWN_VALUES.get(name)
             picked[name] = value if known is None or value in known else '_OTHER'
     return picked
+
+
+class RecordServerSpans(Sampler):
+    """``sampler``, except that a SERVER span it drops is recorded all the
+    same, and still not sampled: the metrics count every request, as
+    OpenTelemetry's own instrumentations do, whatever a caller's
+    ``traceparent`` or the sampling ratio say.
+
+    A recorded span that is not sampled reaches the span processors (so
+    :class:`ServerMetrics` sees it) but not the exporters: the SDK's batch
+    and simple processors leave out spans whose trace flags are not sampled.
+    Its children are dropped by a parent-based sampler as before, and the
+    next service is told the trace is not sampled.
+    """
+
+    def __init__(self, sampler):
+        self.sampler = sampler
+
+    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None,
+                      links=None, trace_state=None):
+        result = self.sampler.should_sample(parent_context, trace_id, name, kind, attributes,
+                                            links, trace_state)
+        if result.decision is Decision.DROP and kind is SpanKind.SERVER:
+            return SamplingResult(Decision.RECORD_ONLY, result.attributes, result.trace_state)
+        return result
+
+    def get_description(self):
+        return 'RecordServerSpans{%s}' % self.sampler.get_description()
 
 
 #: The TracerProviders that have a ServerMetrics: one is enough when several

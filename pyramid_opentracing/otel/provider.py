@@ -17,7 +17,7 @@ from ..failures import rate_limit_logs
 from ..settings import fail
 from .bridge import BridgeTracer
 from .live_spans import LiveSpans
-from .metrics import measure_server_spans
+from .metrics import RecordServerSpans, measure_server_spans
 from .shutdown import CountingBatchSpanProcessor, flush_at_exit
 
 logger = logging.getLogger('pyramid_opentracing')
@@ -50,6 +50,7 @@ def make_bridge(options, settings=None):
     and metrics; installed as OpenTelemetry's global ones if asked."""
     settings = {} if settings is None else settings
     rate_limit_logs(PROPAGATION_LOGGERS, hide_arguments=True)
+    beside_otel_pyramid = OTEL_PYRAMID_SETTING in settings
     if options.provider == 'global':
         provider, propagator, exporter = global_provider(), propagate.get_global_textmap(), None
         meter_provider, metric_reader = metrics.get_meter_provider(), None
@@ -58,10 +59,12 @@ def make_bridge(options, settings=None):
         propagator = make_propagator(options.propagators)
         meter_provider, metric_reader = (make_meter_provider(options, provider.resource)
                                          if options.metrics else (None, None))
+        if options.metrics and not beside_otel_pyramid:
+            # before any tracer is made: each takes the provider's sampler
+            provider.sampler = RecordServerSpans(provider.sampler)
     tracer = BridgeTracer(provider, propagator, exporter, meter_provider=meter_provider,
                           metric_reader=metric_reader, owns_provider=options.provider == 'sdk',
                           old_http_attributes=options.old_http_attributes)
-    beside_otel_pyramid = OTEL_PYRAMID_SETTING in settings
     if beside_otel_pyramid:
         logger.info("pyramid_opentracing: OpenTelemetry's Pyramid instrumentation is active too: "
                     "its spans are INTERNAL children of ours, the one SERVER span of each "
