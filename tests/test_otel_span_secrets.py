@@ -3,6 +3,7 @@ spans the application makes with the OpenTelemetry API on the bridge's provider.
 import json
 
 import pytest
+from pyramid.config import Configurator
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -10,6 +11,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from pyramid_opentracing.otel import BridgeTracer
 from pyramid_opentracing.otel.provider import make_propagator
 from pyramid_opentracing.scrub import REDACTED
+
+from .test_otel_bridge import bridge_app, no_otel_env  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
@@ -48,3 +51,46 @@ def test_a_secret_tag_or_log_key_has_its_value_redacted(bridge):
     assert span.attributes['password'] == REDACTED and span.attributes['api_key'] == REDACTED
     assert span.attributes['ok'] == 'plain'
     assert span.events[0].attributes['authorization'] == REDACTED
+
+
+# -- spans of the OpenTelemetry API on the bridge's provider ---------------------
+
+def otel_api_view(request):
+    from pyramid.response import Response
+    provider = request.registry.settings['ot.tracer'].tracer.provider
+    tracer = provider.get_tracer('app')
+    with tracer.start_as_current_span('query password=hunter2') as span:
+        span.set_attribute('db.statement', "select * from u where password='hunter2'")
+        span.set_attribute('db.password', 'hunter2')
+        span.set_attribute('hosts', ['http://u:hunter2@db/x', 'plain'])
+        span.set_attribute('rows', 3)
+        span.add_event('retry token=hunter2', {'api_key': 'hunter2', 'n': 1})
+    return Response('ok')
+
+
+@pytest.mark.parametrize('exporter', ['memory', 'otlp'])
+def test_spans_of_the_opentelemetry_api_on_the_bridges_provider_are_scrubbed(
+        bridge_app, exporter):
+    from .otlp_receiver import OTLPReceiver
+    with OTLPReceiver() as receiver:
+        settings = {} if exporter == 'memory' else {
+            'ot.otel.exporter': 'otlp', 'ot.otel.endpoint': receiver.endpoint}
+        app, tracer = bridge_app(**settings)
+        config = Configurator(registry=app.app.registry)
+        config.add_route('otel_api', '/otel_api')
+        config.add_view(otel_api_view, route_name='otel_api')
+        config.commit()
+        app.get('/otel_api')
+        if exporter == 'memory':
+            spans = {span.name.split()[0]: span for span in tracer.exporter.get_finished_spans()}
+            text = exported_text(tracer)
+            query = spans['query']
+            assert query.attributes['db.password'] == REDACTED and query.attributes['rows'] == 3
+            assert query.attributes['hosts'][1] == 'plain'
+            assert query.events[0].attributes == {'api_key': REDACTED, 'n': 1}
+            assert query.parent.span_id == spans['GET'].context.span_id
+        else:
+            assert tracer.force_flush()
+            text = repr(receiver.spans)
+            assert 'query password=' in text
+    assert 'hunter2' not in text
