@@ -60,6 +60,9 @@ def write_span_context(tracer, span, response, is_otel):
     headers = response.headers
     for name, value in written.items():
         headers[name] = value
-    exposed = ', '.join(written)
     known = headers.get(EXPOSE_HEADERS)
-    headers[EXPOSE_HEADERS] = '%s, %s' % (known, exposed) if known else exposed
+    listed = {name.strip().lower() for name in known.split(',')} if known else set()
+    missing = [name for name in written if name.lower() not in listed]
+    if missing:  # a response object served again already lists them
+        exposed = ', '.join(missing)
+        headers[EXPOSE_HEADERS] = '%s, %s' % (known, exposed) if known else exposed

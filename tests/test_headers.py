@@ -272,6 +272,24 @@ def test_exposed_headers_already_set_are_kept(bridge_app, clean_env):
         'x-mine, ot-tracer-traceid, ot-tracer-spanid')
 
 
+SHARED = Response('shared')
+
+
+def test_a_response_served_again_does_not_list_the_headers_again(clean_env):
+    """A view returning one Response object for every request: the exposed
+    names are listed once, not once more per request."""
+    config = Configurator(settings={'ot.trace_all': True, 'ot.base_tracer': MockTracer(),
+                                    'ot.response_headers': True})
+    config.include('pyramid_opentracing')
+    config.add_route('shared', '/shared')
+    config.add_view(lambda request: SHARED, route_name='shared')
+    app = webtest.TestApp(config.make_wsgi_app())
+    for _ in range(3):
+        response = app.get('/shared')
+    assert response.headers['Access-Control-Expose-Headers'] == (
+        'ot-tracer-traceid, ot-tracer-spanid')
+
+
 def test_no_header_for_a_span_without_context(clean_env):
     """opentracing's no-op tracer has no span context to write; nor an
     unsampled OpenTelemetry span without a valid context."""
