@@ -97,15 +97,20 @@ def test_jaeger_baggage_headers_are_bounded_too():
     assert len(baggage_headers(headers, 'uberctx-')) == 64
 
 
-@pytest.fixture
-def bridge_app():
+def make_bridge_app(propagators):
+    """(app of tests.apps traced by the bridge, exporting to memory, BridgeTracer)."""
     app = apps.make_app({
         'ot.trace_all': 'true',
         'ot.base_tracer_func': 'pyramid_opentracing.otel.tracer_from_settings',
         'ot.otel.exporter': 'memory',
-        'ot.otel.propagators': 'tracecontext,baggage',
+        'ot.otel.propagators': propagators,
     })
-    tracer = app.registry.settings['ot.tracer'].tracer
+    return app, app.registry.settings['ot.tracer'].tracer
+
+
+@pytest.fixture
+def bridge_app():
+    app, tracer = make_bridge_app('tracecontext,baggage')
     yield app, tracer
     tracer.shutdown()
 
@@ -144,13 +149,7 @@ def test_each_baggage_format_carries_the_same_first_entries_within_the_limits():
 
 
 def test_the_bridge_sends_all_its_baggage_in_every_format_within_the_limits(failures):
-    app = apps.make_app({
-        'ot.trace_all': 'true',
-        'ot.base_tracer_func': 'pyramid_opentracing.otel.tracer_from_settings',
-        'ot.otel.exporter': 'memory',
-        'ot.otel.propagators': 'tracecontext baggage jaeger',
-    })
-    tracer = app.registry.settings['ot.tracer'].tracer
+    app, tracer = make_bridge_app('tracecontext baggage jaeger')
     seen = {}
 
     def record(span, request):

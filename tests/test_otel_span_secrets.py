@@ -4,25 +4,11 @@ import json
 
 import pytest
 from pyramid.config import Configurator
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from pyramid_opentracing.otel import BridgeTracer
-from pyramid_opentracing.otel.provider import make_propagator
 from pyramid_opentracing.scrub import REDACTED
 
 from .test_otel_bridge import bridge_app, no_otel_env  # noqa: F401 (fixtures)
-
-
-@pytest.fixture
-def bridge():
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracer = BridgeTracer(provider, make_propagator(['tracecontext']), exporter)
-    yield tracer
-    tracer.shutdown()
+from .test_otel_bridge_tracer import bridge  # noqa: F401 (fixture)
 
 
 def exported_text(bridge):
