@@ -72,14 +72,15 @@ class Redactor:
     #: A URL is scrubbed like any text: user info, secret query and fragment values.
     url = text
 
-    def bounded(self, text, limit, known=()):
-        """The first ``limit`` characters of ``text``, scrubbed."""
+    def bounded(self, text, limit, known=(), lines=False):
+        """The first ``limit`` characters of ``text``, scrubbed and printable
+        (line feeds kept if ``lines``)."""
         if known or len(text) > _SHORT_TEXT:
-            return safe_text(text, limit, self.is_secret, known)
-        key = (text, limit)
+            return safe_text(text, limit, self.is_secret, known, lines)
+        key = (text, limit, lines)
         shown = self._texts.get(key)
         if shown is None:
-            shown = safe_text(text, limit, self.is_secret)
+            shown = safe_text(text, limit, self.is_secret, lines=lines)
             if len(self._texts) < _TEXT_CACHE_LIMIT:
                 self._texts[key] = shown
         return shown

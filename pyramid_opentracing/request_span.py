@@ -48,6 +48,10 @@ EXPECTED_EXTRACT_ERRORS = (
 #: streamed by the server after the tween returns.
 COMPLETE_BODIES = (list, tuple)
 
+#: At most this many scopes left active by the application are closed at
+#: the end of a request (a bound against a scope manager that never empties).
+MAX_LEAKED_SCOPES = 64
+
 #: Request attributes that hold (or parse) the request body. Tracing never
 #: reads them: that would buffer the whole upload before the view runs and
 #: consume ``wsgi.input``. They are tagged with the size the client announced.
@@ -125,6 +129,10 @@ class ServerSpanStrategy:
         #: ``extract_parent(format, carrier)``: the caller's context, as
         #: :meth:`start_active` takes it (the tracer's span context here).
         self.extract_parent = tracer.extract
+        try:
+            self.scope_manager = tracer.scope_manager
+        except Exception:  # a broken tracer: it fails again when it is used, guarded
+            self.scope_manager = None
 
     # -- the lifecycle -------------------------------------------------------
 
@@ -197,8 +205,13 @@ class ServerSpanStrategy:
             error = getattr(request, 'exception', None) if status >= 500 else None
             if attributes:
                 self.tag_attributes(span, request, attributes)
+            end = None
             if not isinstance(response.app_iter, COMPLETE_BODIES):
-                finish_on_close(response, self, span, request, status, error)
+                end = finish_on_close(response, self, span, request, status, error)
+            if getattr(request, 'response_callbacks', None):
+                self.end_after_callbacks(span, request, response, error, end)
+                return
+            if end is not None:
                 return
             if response.conditional_response:
                 status = conditional_status(response, request.environ)
@@ -206,6 +219,38 @@ class ServerSpanStrategy:
             self.report('reading the response', exc, 'its span may be incomplete')
             status = error = None
         self.finish(span, request, status, error)
+
+    def end_after_callbacks(self, span, request, response, error, end):
+        """Finish ``span`` once the request's response callbacks have run:
+        Pyramid runs them after the tweens, and they may change the
+        response's status, or fail (the client then gets what an exception
+        view makes of it). Done in a finished callback, which Pyramid runs
+        right after them, whatever they do; a streamed body (``end``, its
+        :class:`~.streaming.SpanEnd`) still finishes when the server closes it,
+        with the status the callbacks left, unless they failed."""
+        def finished(request):
+            # run while what a callback raised goes by, if one failed
+            failure = sys.exc_info()[1]
+            try:
+                if failure is not None:
+                    status, failed = outcome_of_exception(failure, 500)
+                    if end is None:
+                        self.finish(span, request, status, failed)
+                    else:  # the body is not sent: nothing will close it
+                        end.status, end.error = status, failed
+                        end.done()
+                elif end is None:
+                    status = response.status_int
+                    if response.conditional_response:
+                        status = conditional_status(response, request.environ)
+                    self.finish(span, request, status, error)
+                else:
+                    end.status = response.status_int
+            except Exception as exc:
+                self.report('reading the response', exc, 'its span may be incomplete')
+                if end is None:
+                    self.finish(span, request, None, error)
+        request.add_finished_callback(finished)
 
     def finish(self, span, request, status_code, error):
         """Name the span after routing, tag the outcome and finish it (its
@@ -316,19 +361,49 @@ class ServerSpanStrategy:
                         'the request starts a new trace', level=logging.WARNING)
 
     def deactivate(self, scope, span):
-        """Make the span inactive on this thread, by force if the tracer fails to."""
+        """Make the span inactive on this thread, by force if the tracer
+        fails to, and leave the thread's scopes as the request found them."""
+        # what was active when the span was activated, as opentracing's own
+        # scope managers remember it (``scope`` itself: not known)
+        outer = getattr(scope, '_to_restore', scope)
         try:
             scope.close()
         except Exception as exc:
             self.report('closing the active scope', exc, 'the scope is closed by force')
             try:
                 for _ in range(2):
-                    active = self.tracer.scope_manager.active
+                    active = self.scope_manager.active
                     if active is None or (active is not scope and active.span is not span):
                         return
                     active.close()
             except Exception:
                 pass  # nothing more can be done without the tracer's internals
+            return
+        try:
+            leaked = outer is not scope and self.scope_manager.active is not outer
+        except Exception:
+            leaked = False  # a scope manager that cannot tell
+        if leaked:
+            self.close_leaked_scopes(outer)
+
+    def close_leaked_scopes(self, outer):
+        """Close the scopes the application left active on the thread during
+        the request (a ``start_active_span`` never closed, or closed only
+        after the request, in a finished callback) down to ``outer``, what was
+        active before it: else the server span, finished, would become active
+        again when they close, and the parent of whatever the thread does
+        next; and scopes never closed would chain up, request after request."""
+        try:
+            for _ in range(MAX_LEAKED_SCOPES):
+                active = self.scope_manager.active
+                if active is None or active is outer:
+                    break
+                active.close()
+        except Exception:
+            pass  # the tracer's own failure: nothing more can be done
+        self.report('the application left a span active at the end of the request',
+                    LookupError('a scope activated during the request was still active'),
+                    'it was closed, its span finished', level=logging.WARNING)
 
     # -- what subclasses provide -------------------------------------------------
 

@@ -4,6 +4,7 @@ Every text goes through the policy's :class:`~.redaction.Redactor`, the one
 scrubber, before it is bounded to ``max_tag_length``.
 """
 import functools
+import ipaddress
 import re
 from urllib.parse import quote, unquote
 
@@ -31,7 +32,8 @@ class TagPolicy:
 
     def __init__(self, redacted_headers=(), redacted_query_params=(),
                  trace_query_string=False, max_tag_length=DEFAULT_MAX_TAG_LENGTH):
-        if not isinstance(max_tag_length, int) or max_tag_length < 16:
+        if (not isinstance(max_tag_length, int) or isinstance(max_tag_length, bool)
+                or max_tag_length < 16):
             raise ValueError('max_tag_length must be an integer of at least 16, not %r'
                              % (max_tag_length,))
         self.redactor = Redactor(redacted_headers, redacted_query_params)
@@ -48,9 +50,10 @@ class TagPolicy:
     def redacted_query_params(self):
         return self.redactor.parameters
 
-    def text(self, text, known=()):
-        """Free text as a tag value: scrubbed and bounded."""
-        return self.redactor.bounded(text, self.max_tag_length, known)
+    def text(self, text, known=(), lines=False):
+        """Free text as a name or tag value: scrubbed, printable (line
+        feeds kept if ``lines``) and bounded."""
+        return self.redactor.bounded(text, self.max_tag_length, known, lines)
 
     def secret_placeholders(self, route):
         """The placeholders of ``route``'s pattern with a secret name
@@ -164,21 +167,48 @@ def request_path(environ):
     return quote(raw, safe=PATH_SAFE)
 
 
-#: A host name or an IPv4 address, or an IPv6 literal in brackets.
-HOST = re.compile(r'[A-Za-z0-9_.~%-]+|\[[0-9A-Fa-f:.]+(%[A-Za-z0-9_.~-]+)?\]')
+#: A DNS name: labels of letters, digits, ``-`` and ``_`` (not starting nor
+#: ending with ``-``, 63 characters at most) between single dots, with an
+#: optional trailing dot. A name whose last label is all digits is an IPv4
+#: address or nothing (see :func:`is_host`).
+DNS_NAME = re.compile(r'(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*'
+                      r'[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?')
+
+#: An IPv6 literal in brackets, with an optional zone (``%25`` and the
+#: zone's name, as RFC 6874 writes it in a URL).
+IPV6_LITERAL = re.compile(r'\[(?P<address>[0-9A-Fa-f:.]{2,45})(?:%25(?P<zone>[A-Za-z0-9_.~-]{1,64}))?\]')
 
 #: The longest host name DNS allows: a longer ``Host`` is no host.
 MAX_HOST_LENGTH = 253
 
 
 def is_host(name):
-    """Whether ``name`` is a host name or address (see :data:`HOST`)."""
-    return len(name) <= MAX_HOST_LENGTH and HOST.fullmatch(name) is not None
+    """Whether ``name`` is a host: a DNS name, an IPv4 address or an IPv6
+    literal in brackets. Never ``%`` but in an IPv6 zone, never a blank."""
+    if len(name) > MAX_HOST_LENGTH + 1 or not name.isascii():
+        return False
+    if name.startswith('['):
+        literal = IPV6_LITERAL.fullmatch(name)
+        return literal is not None and _is_address(literal.group('address'), ipaddress.IPv6Address)
+    if DNS_NAME.fullmatch(name) is None or len(name.rstrip('.')) > MAX_HOST_LENGTH:
+        return False
+    last_label = name.rstrip('.').rpartition('.')[2]
+    return not last_label.isdigit() or _is_address(name.rstrip('.'), ipaddress.IPv4Address)
+
+
+def _is_address(text, kind):
+    try:
+        kind(text)
+    except ValueError:
+        return False
+    return True
 
 
 def is_port(text):
-    """Whether ``text`` is a TCP port number, 0 to 65535."""
-    return text.isascii() and text.isdigit() and len(text) <= 5 and int(text) <= 65535
+    """Whether ``text`` is a TCP port number, 0 to 65535, written as a
+    number is (``80``, never ``0080`` nor ``+80``)."""
+    return (text.isascii() and text.isdigit() and len(text) <= 5 and int(text) <= 65535
+            and (text == '0' or text[0] != '0'))
 
 
 def split_host(host):
@@ -267,7 +297,7 @@ def attribute_tag(name, value, policy, known=()):
         return None  # a method: its repr shows the request, URL and all
     items = getattr(value, 'items', None)
     if callable(items):
-        return policy.text(_render_mapping(items(), redactor, known), known)
+        return policy.text(_render_mapping(items(), redactor, known), known, lines=True)
     return policy.text(text_of(value), known)
 
 
@@ -307,7 +337,7 @@ def exception_texts(exc, policy, known=()):
     """(message, stack) of ``exc``, scrubbed and bounded. The stack is the
     traceback's text, without frame locals."""
     redactor = policy.redactor
-    message = redactor.bounded(text_of(exc), policy.max_tag_length, known)
+    message = redactor.bounded(text_of(exc), policy.max_tag_length, known, lines=True)
     stack = redactor.stack(exc, policy.max_stack_length, known)
     return message, stack
 

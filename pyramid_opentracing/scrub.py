@@ -8,7 +8,9 @@ Three rules, one place:
   secret ``name=value``, ``name: value`` and ``"name": "value"`` pairs,
   wherever they appear (a header, a URL's query or fragment, an exception
   message, a stack), and without secrets known by value.
-* :func:`bound`, :func:`safe_text` and :func:`safe_stack`: every value has a size limit.
+* :func:`bound`, :func:`safe_text` and :func:`safe_stack`: every value is
+  printable (control characters escaped) and within its size limit, the
+  mark of a cut included.
 
 Texts with none of ``@ = : %`` (nor a quoted ``', '`` pair) are returned as
 they are, with no work done: most tag values on most requests.
@@ -320,18 +322,77 @@ def text_of(exc):
         return '<unprintable %s>' % type(exc).__name__
 
 
-def bound(text, limit):
-    """``text`` cut to ``limit`` characters, saying how much was cut."""
-    if len(text) <= limit:
-        return text
-    return '%s...[%d more characters]' % (text[:limit], len(text) - limit)
+#: Control characters: C0 (but the tab), DEL and C1. Each is shown as its
+#: ``\xNN`` escape: a backend, a log or a terminal showing a span then never
+#: reads a line break, a NUL or an escape sequence from a request.
+CONTROLS = re.compile('[\x00-\x08\x0a-\x1f\x7f-\x9f]')
+
+#: The same without the line feed: for texts made of lines (a stack, an
+#: exception's message, a tag listing a mapping's items one per line).
+CONTROLS_BUT_LINE_FEED = re.compile('[\x00-\x08\x0b-\x1f\x7f-\x9f]')
 
 
-def bound_tail(text, limit):
-    """The last ``limit`` characters of ``text``: where a traceback says most."""
-    if len(text) <= limit:
+def _escape(match):
+    return '\\x%02x' % ord(match.group())
+
+
+def printable(text, lines=False):
+    """``text`` with its control characters escaped (see :data:`CONTROLS`),
+    line feeds kept if ``lines``. A text with none costs one
+    ``str.isprintable()``."""
+    return text if text.isprintable() else escaped(text, lines)
+
+
+def escaped(text, lines=False):
+    """``text`` with its control characters escaped, line feeds kept if ``lines``."""
+    return (CONTROLS_BUT_LINE_FEED if lines else CONTROLS).sub(_escape, text)
+
+
+#: What ends a text cut short, saying how many characters are not shown
+#: (those cut, and ``hidden`` ones never looked at).
+MORE = '...[%d more characters]'
+
+#: What starts a text whose start was cut.
+BEFORE = '[%d characters before]...'
+
+#: What marks a cut when the limit is too small to say how much was cut.
+CUT = '...'
+
+
+def bound(text, limit, hidden=0, lines=False):
+    """``text`` printable (see :func:`printable`) and cut to at most
+    ``limit`` characters, the end saying how many more there were, with
+    ``hidden`` characters beyond ``text`` that were never looked at."""
+    if not text.isprintable():
+        text = escaped(text, lines)
+    if len(text) <= limit and not hidden:
         return text
-    return '[%d characters before]...%s' % (len(text) - limit, text[-limit:])
+    kept, marker = _cut(MORE, len(text) + hidden, limit)
+    return text[:kept] + marker
+
+
+def bound_tail(text, limit, hidden=0, lines=False):
+    """The end of ``text``, printable, in at most ``limit`` characters, the
+    start saying how many were before, with ``hidden`` characters before
+    ``text`` that were never looked at: where a traceback says most."""
+    if not text.isprintable():
+        text = escaped(text, lines)
+    if len(text) <= limit and not hidden:
+        return text
+    kept, marker = _cut(BEFORE, len(text) + hidden, limit)
+    return marker + text[len(text) - kept:]
+
+
+def _cut(form, size, limit):
+    """(characters kept, marker) for a text of ``size`` characters shown in
+    ``limit``, marker included: the marker says how many are not shown, or
+    is only :data:`CUT` where saying it would take half the limit."""
+    widest = len(form % size)
+    if widest * 2 > limit:
+        kept = max(limit - len(CUT), 0)
+        return kept, CUT[:limit - kept]
+    kept = limit - widest
+    return kept, form % (size - kept)
 
 
 #: How much text around what is shown is scrubbed too: room for the widest
@@ -340,17 +401,15 @@ def bound_tail(text, limit):
 MARGIN = 2048
 
 
-def safe_text(text, limit, is_secret=name_is_secret, known=()):
-    """The first ``limit`` characters of ``text``, scrubbed: the form of any
-    free text in a span. Only what can be shown is scrubbed, with a margin,
-    so a huge text costs no more than a short one."""
+def safe_text(text, limit, is_secret=name_is_secret, known=(), lines=False):
+    """The first ``limit`` characters of ``text``, scrubbed and printable
+    (line feeds kept if ``lines``): the form of any free text in a span.
+    Only what can be shown is scrubbed, with a margin, so a huge text costs
+    no more than a short one."""
     if known:
         text = _remove_known(text, known)
     window = text if len(text) <= limit + MARGIN else text[:limit + MARGIN]
-    shown = scrub(window, is_secret)
-    if len(shown) <= limit and window is text:
-        return shown
-    return '%s...[%d more characters]' % (shown[:limit], len(shown) - limit + len(text) - len(window))
+    return bound(scrub(window, is_secret), limit, len(text) - len(window), lines)
 
 
 def safe_stack(exc, limit, is_secret=name_is_secret, known=()):
@@ -368,12 +427,8 @@ def safe_stack(exc, limit, is_secret=name_is_secret, known=()):
     index = len(pieces)
     while index and size < limit:
         index -= 1
-        piece = safe_text(pieces[index], limit, is_secret, known)
+        piece = safe_text(pieces[index], limit, is_secret, known, lines=True)
         shown.append(piece)
         size += len(piece)
-    text = ''.join(reversed(shown))
     before = sum(len(piece) for piece in pieces[:index])
-    if not before and len(text) <= limit:
-        return text
-    return '[%d characters before]...%s' % (before + len(text) - limit if len(text) > limit else before,
-                                           text[-limit:])
+    return bound_tail(''.join(reversed(shown)), limit, before, lines=True)

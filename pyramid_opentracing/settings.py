@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import re
+from collections.abc import Mapping
 
 from pyramid.exceptions import ConfigurationError
 from pyramid.path import DottedNameResolver
@@ -65,6 +66,8 @@ def as_list(name, value):
     """
     if isinstance(value, str):
         return tuple(value.replace(',', ' ').split())
+    if isinstance(value, (Mapping, bytes, bytearray)):
+        raise fail(name, value, 'expected a list, or text')
     try:
         return tuple(value)
     except TypeError:
@@ -121,11 +124,19 @@ def as_attribute_names(name, value, config=None):
     return names
 
 
+WHOLE_NUMBER = re.compile('[+-]?[0-9]+')
+
+
 def as_length(name, value, config=None):
-    try:
+    """A whole number of characters, at least 16: an int, or text of one
+    (``'64'``). A float is refused, even ``64.0``: it says a fraction was meant
+    or computed, and cutting it off silently would hide that."""
+    if isinstance(value, str) and WHOLE_NUMBER.fullmatch(value.strip()):
         length = int(value)
-    except (TypeError, ValueError):
-        raise fail(name, value, 'expected a whole number') from None
+    elif isinstance(value, int) and not isinstance(value, bool):
+        length = value
+    else:
+        raise fail(name, value, 'expected a whole number')
     if length < 16:
         raise fail(name, value, 'must be at least 16')
     return length
@@ -193,6 +204,8 @@ def callback(*arguments):
     call = 'f(%s)' % ', '.join(arguments)
 
     def parse(name, value, config):
+        if not is_set(value):
+            return None  # left blank, in an INI file: not set, as a blank tracer source
         function = as_callable(name, value, config)
         check_signature(name, value, function, call, arguments)
         return function
@@ -223,10 +236,10 @@ def check_signature(name, value, function, call, arguments=(), keywords=None):
     """Refuse a ``function`` that cannot be called with the positional
     ``arguments`` (placeholders) and the ``keywords``, before calling it;
     ``call`` shows how it is called. A function whose signature cannot be
-    read (a builtin) is accepted."""
+    read (a builtin, an object whose ``__signature__`` raises) is accepted."""
     try:
         signature = inspect.signature(function)
-    except (TypeError, ValueError):
+    except Exception:  # pylint: disable=broad-except
         return
     try:
         signature.bind(*arguments, **(keywords or {}))

@@ -32,7 +32,7 @@ def finish_on_close(response, strategy, span, request, status, error):
     the server closes its body.
 
     The span must be inactive already: the body is produced after the tween
-    has returned, possibly on another thread.
+    has returned, possibly on another thread. Returns the :class:`SpanEnd`.
     """
     end = SpanEnd(functools.partial(strategy.finish, span, request), status, error)
     if response.conditional_response:
@@ -41,11 +41,12 @@ def finish_on_close(response, strategy, span, request, status, error):
     file_wrapper = request.environ.get('wsgi.file_wrapper')
     is_file_wrapper = isinstance(file_wrapper, type) and type(app_iter) is file_wrapper
     if is_file_wrapper and hook_close(app_iter, end):
-        return
+        return end
     content_length = response.content_length
     response.app_iter = ClosingBody(app_iter, end)
     if content_length is not None:
         response.content_length = content_length  # setting app_iter dropped it
+    return end
 
 
 class SpanEnd:

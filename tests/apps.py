@@ -107,6 +107,17 @@ def make_app(settings=None):
     return make_config(settings).make_wsgi_app()
 
 
+def traced_test_app(settings, *views):
+    """A WebTest app of this module traced with ``ot.trace_all`` and
+    ``settings``, plus ``views``: (route name, view) at /<name>."""
+    import webtest  # only the tests have it
+    config = make_config(dict({'ot.trace_all': True}, **settings))
+    for name, view in views:
+        config.add_route(name, '/' + name)
+        config.add_view(view, route_name=name)
+    return webtest.TestApp(config.make_wsgi_app())
+
+
 def paste_app(global_config, **settings):
     """PasteDeploy entry point: the app without an explicit include, so that
     ``pyramid.includes`` in the INI file does it."""

@@ -48,8 +48,36 @@ def test_a_function_given_as_an_object_is_checked_too(clean_env):
         configure({'ot.base_tracer': MockTracer(), 'ot.start_span_cb': one})
 
 
+class UnreadableSignature:
+    """A callable whose signature cannot be read: inspect.signature raises
+    what its ``__signature__`` raises."""
+
+    @property
+    def __signature__(self):
+        raise RuntimeError('no signature here')
+
+    def __call__(self, *arguments):
+        pass
+
+
 @pytest.mark.parametrize('name, value', [
     ('ot.should_trace', bool),  # a builtin: no signature to read
+    ('ot.start_span_cb', UnreadableSignature()),
+])
+def test_a_function_whose_signature_cannot_be_read_is_accepted(clean_env, name, value):
+    settings = configure({'ot.base_tracer': MockTracer(), name: value})
+    assert settings[name] is value
+
+
+@pytest.mark.parametrize('name', ['ot.start_span_cb', 'ot.operation_name_func', 'ot.should_trace'])
+@pytest.mark.parametrize('blank', ['', '  '])
+def test_a_function_setting_left_blank_is_not_set(clean_env, name, blank):
+    """As a blank tracer source is: ``ot.start_span_cb =`` in an INI file."""
+    settings = configure({'ot.base_tracer': MockTracer(), name: blank})
+    assert settings[name] is None
+
+
+@pytest.mark.parametrize('name, value', [
     ('ot.operation_name_func', str),
     ('ot.start_span_cb', 'tests.callbacks.any_arguments'),
     ('ot.should_trace', 'tests.callbacks.FILTER'),  # a callable object

@@ -14,7 +14,14 @@ BRIDGE = 'pyramid_opentracing.otel.tracer_from_settings'
 
 #: Host headers that are no host name or address with a port.
 CRAFTED = ['evil.example:99999999', 'a b<script>', 'h' * 5000, 'evil.example:80x',
-           'evil.example:', '[::1', 'h' * 254 + ':8080']
+           'evil.example:', '[::1', 'h' * 254 + ':8080', '%3Cscript%3E', '...', '-', 'a..b',
+           '-a.example', 'a-.example', 'évil.example', 'h' * 64 + '.example', '999.0.0.1',
+           '10.0.0.1.2', '[::1]]:80', '[fe80::1%eth0]', '[::g]', 'evil.example:0080',
+           'evil.example:+80', 'evil.example:٣']
+
+
+#: A DNS name of 253 characters: four labels of 63, 63, 63 and 61.
+LONGEST_NAME = '.'.join(['h' * 63] * 3 + ['h' * 61])
 
 
 @pytest.mark.parametrize('host', CRAFTED)
@@ -33,7 +40,9 @@ def test_a_crafted_host_is_replaced_by_the_servers_name_in_http_url(traced_app, 
     ('[fe80::1%25eth0]', 'http://[fe80::1%25eth0]/plain'),
     ('10.0.0.1:0', 'http://10.0.0.1:0/plain'),
     ('bob:pw@shop.example:8080', 'http://shop.example:8080/plain'),
-    ('h' * 253, 'http://%s/plain' % ('h' * 253)),
+    ('shop.example.:8080', 'http://shop.example.:8080/plain'),
+    ('my_host', 'http://my_host/plain'),
+    (LONGEST_NAME, 'http://%s/plain' % LONGEST_NAME),
 ])
 def test_a_host_with_a_port_or_none_makes_http_url(traced_app, host, url):
     app, tracer = traced_app(MockTracer(), **{'ot.max_tag_length': '4096'})

@@ -70,7 +70,7 @@ def test_captured_values_are_bounded(mock_app):
     app, tracer = mock_app(**{'ot.captured_request_headers': 'x-long',
                               'ot.max_tag_length': 16})
     app.get('/plain', headers={'X-Long': 'a' * 100})
-    assert header_tags(server_span(tracer)) == {'x_long': 'a' * 16 + '...[84 more characters]'}
+    assert header_tags(server_span(tracer)) == {'x_long': 'a' * 13 + '...'}
     tracer.reset()
     app.get('/plain')
     assert header_tags(server_span(tracer)) == {}

@@ -1,5 +1,7 @@
 """One rule for every list setting: a list, or text whose items are
 separated by commas, blanks or new lines."""
+import re
+
 import pytest
 from pyramid.exceptions import ConfigurationError
 
@@ -38,6 +40,14 @@ def test_an_item_given_in_a_list_may_have_a_blank_or_a_comma():
 def test_a_value_that_is_no_list_fails(name):
     with pytest.raises(ConfigurationError, match=r"%s = 42: expected a list" % name):
         parse_options({name: 42}, None, {})
+
+
+@pytest.mark.parametrize('name', [name for name, _, _ in LISTS])
+@pytest.mark.parametrize('value', [{'^/x': 1}, b'^/x'])
+def test_a_mapping_or_bytes_is_no_list(name, value):
+    with pytest.raises(ConfigurationError, match=r"%s = %s: expected a list" % (
+            name, re.escape(repr(value)))):
+        parse_options({name: value}, None, {})
 
 
 def test_the_bridges_list_settings_take_the_same_rule():

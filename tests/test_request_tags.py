@@ -1,11 +1,12 @@
 """Unit tests of how request data becomes tag values."""
+import pytest
 from pyramid.request import Request
 from pyramid.testing import DummyRequest
 
 from opentracing.mocktracer import MockTracer
 
 from pyramid_opentracing.request_tags import TagPolicy, attribute_tag, error_fields, http_url
-from pyramid_opentracing.scrub import bound, bound_tail
+from pyramid_opentracing.scrub import bound, bound_tail, safe_text
 from pyramid_opentracing.tracer import PyramidTracer
 
 
@@ -19,8 +20,22 @@ def start_tags(request):
 
 def test_bound_keeps_short_text_and_says_what_it_cut():
     assert bound('abc', 5) == 'abc'
-    assert bound('abcdefgh', 3) == 'abc...[5 more characters]'
-    assert bound_tail('abcdefgh', 3) == '[5 characters before]...fgh'
+    assert bound('a' * 100, 64) == 'a' * 40 + '...[60 more characters]'
+    assert bound_tail('a' * 100, 64) == '[62 characters before]...' + 'a' * 38
+
+
+@pytest.mark.parametrize('limit', [1, 3, 16, 30, 64, 1024])
+@pytest.mark.parametrize('size', [10, 100, 5000, 10 ** 6])
+def test_a_bounded_text_is_never_longer_than_its_limit_mark_included(limit, size):
+    text = 'x' * size
+    for shown in (bound(text, limit), bound_tail(text, limit), safe_text(text, limit)):
+        assert len(shown) <= limit
+        assert shown == text or limit < len('...') or '...' in shown
+
+
+def test_a_cut_says_how_much_when_it_takes_at_most_half_the_limit():
+    assert bound('x' * 100, 16) == 'x' * 13 + '...'
+    assert bound_tail('x' * 100, 16) == '...' + 'x' * 13
 
 
 def test_http_url_never_has_userinfo():
@@ -68,9 +83,9 @@ def test_mappings_render_one_line_per_item_with_secrets_redacted():
 
 def test_long_values_are_bounded():
     policy = TagPolicy(max_tag_length=16)
-    assert attribute_tag('path', 'x' * 100, policy) == 'x' * 16 + '...[84 more characters]'
+    assert attribute_tag('path', 'x' * 100, policy) == 'x' * 13 + '...'
     assert len(attribute_tag('headers', {'A': 'y' * 100}, policy)) < 50
-    assert attribute_tag('matchdict', ['z' * 40], policy).startswith("['zzzzzzzzzzzzzz")
+    assert attribute_tag('matchdict', ['z' * 40], policy) == "['" + 'z' * 11 + '...'
 
 
 def test_error_fields_follow_the_opentracing_conventions():

@@ -131,6 +131,11 @@ def test_written_back_settings_configure_again_without_conflict():
     ({'ot.operation_name_func': 'tests.nope.nope'}, 'ot.operation_name_func'),
     ({'ot.max_tag_length': 'big'}, "ot.max_tag_length = 'big'"),
     ({'ot.max_tag_length': '3'}, 'at least 16'),
+    ({'ot.max_tag_length': 1.5}, 'ot.max_tag_length = 1.5: expected a whole number'),
+    ({'ot.max_tag_length': 64.0}, 'ot.max_tag_length = 64.0: expected a whole number'),
+    ({'ot.max_tag_length': '64.5'}, "ot.max_tag_length = '64.5': expected a whole number"),
+    ({'ot.max_tag_length': '1e3'}, "ot.max_tag_length = '1e3': expected a whole number"),
+    ({'ot.max_tag_length': True}, 'ot.max_tag_length = True: expected a whole number'),
     ({'ot.tracer_callable': 'tests.callbacks.make_tracer', 'ot.tracer_parameters': '{"a": '},
      'malformed JSON'),
     ({'ot.tracer_callable': 'tests.callbacks.make_tracer', 'ot.tracer_parameters': 'not a pair'},
@@ -145,6 +150,11 @@ def test_written_back_settings_configure_again_without_conflict():
 ])
 def test_mistakes_fail_at_startup_naming_setting_and_value(settings, named):
     assert named in failure(settings)
+
+
+@pytest.mark.parametrize('text', ['64', ' 64 ', '+64'])
+def test_max_tag_length_takes_whole_numbers_as_text(text):
+    assert configure({'ot.max_tag_length': text})['ot.max_tag_length'] == 64
 
 
 def test_callbacks_of_a_given_pyramid_tracer_are_not_silently_replaced():

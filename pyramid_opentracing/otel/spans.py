@@ -188,7 +188,7 @@ class OtelStrategy(ServerSpanStrategy):
             kind, context, baggage = SpanKind.INTERNAL, None, current  # None: the current context
         otel_span = self.otel_tracer.start_span(
             self.start_name(method), context=context, kind=kind, attributes=attributes)
-        return shim_internals.activate(self.tracer.scope_manager,
+        return shim_internals.activate(self.scope_manager,
                                        bridge_span(self.tracer, otel_span, baggage, kind=ServerSpan))
 
     def start_name(self, method):

@@ -1,0 +1,88 @@
+"""Response callbacks run after the tweens: the span tells the status they
+leave, or the failure they raise, as the client gets it."""
+import pytest
+import webtest
+from opentracing.mocktracer import MockTracer
+from pyramid.config import Configurator
+from pyramid.response import Response
+
+
+class Refused(Exception):
+    pass
+
+
+def set_503(request, response):
+    response.status = 503
+
+
+def fail(request, response):
+    raise RuntimeError('callback failed')
+
+
+def with_callback(callback, body='list'):
+    def view(request):
+        request.add_response_callback(callback)
+        if body == 'stream':
+            return Response(app_iter=iter([b'a', b'b']))
+        return Response('ok')
+    return view
+
+
+def refused(request):
+    request.add_response_callback(lambda request, response: None)
+    raise Refused()
+
+
+def make_app(tracer, **settings):
+    config = Configurator(settings=dict({'ot.trace_all': True, 'ot.base_tracer': tracer},
+                                        **settings))
+    config.include('pyramid_opentracing')
+    views = {'unavailable': with_callback(set_503), 'failing': with_callback(fail),
+             'unavailable_stream': with_callback(set_503, 'stream'),
+             'failing_stream': with_callback(fail, 'stream'), 'refused': refused}
+    for name, view in views.items():
+        config.add_route(name, '/' + name)
+        config.add_view(view, route_name=name)
+    config.add_view(lambda exc, request: Response('no', status=400), context=Refused)
+    return webtest.TestApp(config.make_wsgi_app())
+
+
+@pytest.mark.parametrize('path', ['/unavailable', '/unavailable_stream'])
+def test_a_status_a_callback_sets_is_the_spans(path):
+    tracer = MockTracer()
+    make_app(tracer).get(path, status=503)
+    (span,) = tracer.finished_spans()
+    assert span.tags['http.status_code'] == 503
+    assert span.tags['error'] is True
+
+
+@pytest.mark.parametrize('path', ['/failing', '/failing_stream'])
+def test_a_failing_callback_is_the_spans_error(path):
+    tracer = MockTracer()
+    with pytest.raises(RuntimeError):
+        make_app(tracer).get(path)
+    (span,) = tracer.finished_spans()  # finished once, the streamed body never sent
+    assert span.tags['http.status_code'] == 500
+    assert span.tags['error'] is True
+    assert tracer.active_span is None
+
+
+def test_an_exception_view_answer_is_not_taken_for_a_failing_callback():
+    tracer = MockTracer()
+    make_app(tracer).get('/refused', status=400)
+    (span,) = tracer.finished_spans()
+    assert span.tags['http.status_code'] == 400
+    assert 'error' not in span.tags
+
+
+def test_with_the_bridge_too():
+    from opentelemetry.trace import StatusCode
+    app = make_app(None, **{'ot.base_tracer': None,
+                            'ot.base_tracer_func': 'pyramid_opentracing.otel.tracer_from_settings',
+                            'ot.otel.exporter': 'memory'})
+    tracer = app.app.registry.settings['ot.tracer'].tracer
+    app.get('/unavailable', status=503)
+    (span,) = tracer.exporter.get_finished_spans()
+    assert span.attributes['http.response.status_code'] == 503
+    assert span.status.status_code is StatusCode.ERROR
+    tracer.shutdown()
