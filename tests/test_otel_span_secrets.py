@@ -3,6 +3,7 @@ spans the application makes with the OpenTelemetry API on the bridge's provider.
 import json
 
 import pytest
+from opentelemetry.trace import Status, StatusCode
 from pyramid.config import Configurator
 
 from pyramid_opentracing.scrub import REDACTED
@@ -51,6 +52,7 @@ def otel_api_view(request):
         span.set_attribute('hosts', ['http://u:hunter2@db/x', 'plain'])
         span.set_attribute('rows', 3)
         span.add_event('retry token=hunter2', {'api_key': 'hunter2', 'n': 1})
+        span.set_status(Status(StatusCode.ERROR, 'login failed: password=hunter2'))
     return Response('ok')
 
 
@@ -75,6 +77,7 @@ def test_spans_of_the_opentelemetry_api_on_the_bridges_provider_are_scrubbed(
             assert query.attributes['hosts'][1] == 'plain'
             assert query.events[0].attributes == {'api_key': REDACTED, 'n': 1}
             assert query.parent.span_id == spans['GET'].context.span_id
+            assert query.status.description == 'login failed: password=[REDACTED]'
         else:
             assert tracer.force_flush()
             text = repr(receiver.spans)
