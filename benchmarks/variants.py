@@ -103,15 +103,17 @@ def otel_bridge_tracer_with_metrics():
     """A BridgeTracer with what the bridge adds to its own provider by
     default: on a TracerProvider like the shared one, the bridge's metrics
     span processor on the shared MeterProvider, and the processor that
-    follows live spans for the exit (``LiveSpans``)."""
+    follows live spans for the exit (``LiveSpans``), and the sampler that
+    records the SERVER spans it drops (``RecordServerSpans``)."""
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from pyramid_opentracing.otel import BridgeTracer
     from pyramid_opentracing.otel.live_spans import LiveSpans
-    from pyramid_opentracing.otel.metrics import measure_server_spans
+    from pyramid_opentracing.otel.metrics import RecordServerSpans, measure_server_spans
     from pyramid_opentracing.otel.provider import make_propagator
     otel_provider()
     provider = TracerProvider()
+    provider.sampler = RecordServerSpans(provider.sampler)
     provider.add_span_processor(SimpleSpanProcessor(_DropExporter()))
     provider.add_span_processor(LiveSpans())
     measure_server_spans(provider, otel_meter_provider())

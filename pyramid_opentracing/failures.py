@@ -69,16 +69,22 @@ class FailureLog:
 
 class RateLimitFilter(logging.Filter):
     """Lets the first record of each message through, then one per
-    ``interval`` seconds, saying how many were left out in between.
+    ``interval`` seconds, saying how many were left out in between; the
+    message it lets through is scrubbed and bounded.
 
-    For the loggers of other packages (the OpenTelemetry exporters), which
-    log every failed export: with a dead collector, one line per batch.
+    For the loggers of other packages: the OpenTelemetry exporters, which
+    log every failed export (with a dead collector, one line per batch), and
+    the propagators, which log every malformed header of every request with
+    the header in it. With ``hide_arguments``, for the latter, the values
+    in the message are left out: they come from the client, and a secret
+    among them (``baggage: password=...``) cannot always be told by its name.
     """
 
-    def __init__(self, interval=60.0, clock=time.monotonic):
+    def __init__(self, interval=60.0, clock=time.monotonic, hide_arguments=False):
         super().__init__()
         self.interval = interval
         self._clock = clock
+        self.hide_arguments = hide_arguments
         self._seen = {}  # (logger name, message template) -> [logged at, left out]
 
     def filter(self, record):
@@ -90,17 +96,29 @@ class RateLimitFilter(logging.Filter):
             return False
         if len(self._seen) >= MAX_KINDS:
             self._seen.clear()
+        message = self._message(record)
         if entry is not None and entry[1]:
-            record.msg = '%s (%d more such messages were not logged in the last %d s)' % (
-                record.getMessage(), entry[1], self.interval)
-            record.args = ()
+            message = '%s (%d more such messages were not logged in the last %d s)' % (
+                message, entry[1], self.interval)
+        record.msg, record.args = message, ()
         self._seen[key] = [now, 0]
         return True
 
+    def _message(self, record):
+        if self.hide_arguments and record.args:
+            arguments = record.args if isinstance(record.args, tuple) else (record.args,)
+            try:
+                message = str(record.msg) % (('[value not logged]',) * len(arguments))
+            except (TypeError, ValueError, KeyError):
+                message = str(record.msg)
+        else:
+            message = record.getMessage()
+        return safe_text(message, MAX_MESSAGE)
 
-def rate_limit_logs(names, interval=60.0):
+
+def rate_limit_logs(names, interval=60.0, hide_arguments=False):
     """Rate-limit the loggers ``names`` (once per logger and process)."""
     for name in names:
         log = logging.getLogger(name)
         if not any(isinstance(each, RateLimitFilter) for each in log.filters):
-            log.addFilter(RateLimitFilter(interval))
+            log.addFilter(RateLimitFilter(interval, hide_arguments=hide_arguments))

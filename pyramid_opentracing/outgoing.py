@@ -209,7 +209,8 @@ class BaggageOverLimits(Exception):
 
 
 class _BaggageBudget:
-    """What is left of the limits, counted as a W3C ``baggage`` header would be."""
+    """What is left of the limits in one header format, counted as a W3C
+    ``baggage`` header would be."""
 
     def __init__(self):
         self.entries = 0
@@ -229,11 +230,18 @@ class _BaggageBudget:
 
 def bound_baggage(headers):
     """Drop the baggage entries of ``headers`` past the W3C limits, keeping
-    the first ones; a text saying what was dropped, or None."""
-    budget = _BaggageBudget()
+    the first ones; a text saying what was dropped, or None.
+
+    The limits apply to each header format alone (the ``baggage`` header,
+    ``ot-baggage-*`` headers, ``uberctx-*`` headers): the propagators write
+    the same entries in the same order in each, so each format carries the
+    same first entries, and a service reading any one of them gets them.
+    """
+    budgets = {}
     for name in list(headers):
         lower = name.lower()
         if lower == 'baggage':
+            budget = budgets.setdefault('baggage', _BaggageBudget())
             kept = [entry for entry in (e.strip() for e in headers[name].split(','))
                     if entry and budget.take(entry.partition('=')[0], len(entry.encode()))]
             if kept:
@@ -241,15 +249,19 @@ def bound_baggage(headers):
             else:
                 del headers[name]
         elif lower.startswith(BAGGAGE_HEADER_PREFIXES):
-            key = lower.partition('-baggage-')[2] or lower.partition('uberctx-')[2]
+            prefix = next(each for each in BAGGAGE_HEADER_PREFIXES if lower.startswith(each))
+            budget = budgets.setdefault(prefix + '*', _BaggageBudget())
+            key = lower[len(prefix):]
             if not budget.take(key, len(key.encode()) + 1 + len(headers[name].encode())):
                 del headers[name]
-    if not budget.dropped:
+    dropped = [(header, budget.dropped) for header, budget in budgets.items() if budget.dropped]
+    if not dropped:
         return None
-    return '%d baggage entries past the limits (%d entries, %d bytes) were not sent: %s' % (
-        len(budget.dropped), MAX_BAGGAGE_ENTRIES, MAX_BAGGAGE_BYTES,
-        ', '.join(key[:40] for key in budget.dropped[:10])
-        + (', ...' if len(budget.dropped) > 10 else ''))
+    return 'baggage entries past the limits (%d entries, %d bytes) were not sent: %s' % (
+        MAX_BAGGAGE_ENTRIES, MAX_BAGGAGE_BYTES, '; '.join(
+            '%d in %s (%s)' % (len(keys), header, ', '.join(key[:40] for key in keys[:10])
+                               + (', ...' if len(keys) > 10 else ''))
+            for header, keys in dropped))
 
 
 class _OpenTracingClientSpans:

@@ -1,7 +1,12 @@
 """The failure log reports the first of each kind and counts the rest."""
 import logging
 
-from pyramid_opentracing.failures import MAX_KINDS, FailureLog
+import pytest
+
+from pyramid_opentracing.failures import MAX_KINDS, MAX_MESSAGE, FailureLog, RateLimitFilter
+from pyramid_opentracing.otel.provider import PROPAGATION_LOGGERS
+
+from .test_otel_bridge import bridge_app, no_otel_env  # noqa: F401 (fixtures)
 
 
 class Clock:
@@ -77,3 +82,50 @@ def test_an_exception_whose_str_raises_is_logged_by_its_name(caplog):
     message, line = logged(caplog, UnprintableError('tok-in-str'))
     assert '(UnprintableError: <unprintable UnprintableError>)' in message
     assert 'tok-in-str' not in line
+
+
+# -- other packages' loggers ---------------------------------------------------
+
+@pytest.fixture
+def fresh_propagation_loggers():
+    """The propagators' loggers without the filter a bridge made earlier in
+    this process put on them (it remembers what it logged)."""
+    def strip():
+        for name in PROPAGATION_LOGGERS:
+            log = logging.getLogger(name)
+            log.filters[:] = [each for each in log.filters if not isinstance(each, RateLimitFilter)]
+    strip()
+    yield
+    strip()
+
+
+def test_malformed_propagation_headers_log_one_short_line_per_kind_without_secrets(
+        bridge_app, caplog, fresh_propagation_loggers):
+    caplog.set_level(logging.WARNING)
+    app, _tracer = bridge_app(**{'ot.otel.propagators': 'tracecontext,baggage'})
+    caller = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+    for _ in range(20):
+        app.get('/plain', headers={'traceparent': caller,
+                                   'baggage': 'password=hunter2,k=' + 'v' * 9000})
+        app.get('/plain', headers={'traceparent': caller,
+                                   'tracestate': 'a=b,' + 'bad member password=hunter2' * 10})
+    messages = [record.getMessage() for record in caplog.records
+                if record.name.startswith('opentelemetry.')]
+    kinds = {(record.name, record.levelno) for record in caplog.records
+             if record.name.startswith('opentelemetry.')}
+    assert messages and len(messages) == len(set(messages)) <= 4, messages
+    assert {name for name, _level in kinds} == {'opentelemetry.baggage.propagation',
+                                                'opentelemetry.trace.span'}
+    assert all('hunter2' not in message and len(message) <= MAX_MESSAGE for message in messages)
+
+
+def test_a_rate_limited_line_shows_its_arguments_unless_told_not_to(caplog):
+    log = logging.getLogger('tests.rate_limited')
+    shown, hidden = RateLimitFilter(), RateLimitFilter(hide_arguments=True)
+    caplog.set_level(logging.WARNING, logger=log.name)
+    for each in (shown, hidden):
+        log.addFilter(each)
+        log.warning('bad entry %s', 'token=hunter2 plain')
+        log.removeFilter(each)
+    assert [record.getMessage() for record in caplog.records] == [
+        'bad entry token=[REDACTED] plain', 'bad entry [value not logged]']

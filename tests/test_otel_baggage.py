@@ -99,6 +99,19 @@ def test_the_callers_baggage_reaches_calls_made_inside_child_spans(bridged, next
     assert entries(sent) == {'user': 'alice', 'plan': 'gold'}
 
 
+@pytest.mark.parametrize('caller', [{}, {'traceparent': 'garbage'}])
+def test_the_callers_baggage_without_a_trace_context_reaches_the_calls(
+        bridged, next_service, caller):
+    bridged.get('/in_child', headers=dict(caller, baggage='user=alice,plan=gold'))
+    (sent,) = sent_baggage(next_service)
+    assert entries(sent) == {'user': 'alice', 'plan': 'gold'}
+    (received,) = next_service.received
+    server_span = [span for span in bridged.tracer.exporter.get_finished_spans()
+                   if span.name == 'GET /in_child'][0]
+    assert server_span.parent is None  # a new trace, with the caller's baggage
+    assert received['traceparent'].split('-')[1] == '%032x' % server_span.context.trace_id
+
+
 def test_a_call_inside_a_span_of_the_opentelemetry_api_is_its_child_with_the_baggage(
         bridged, next_service):
     bridged.get('/in_otel_span', headers={'traceparent': CALLER, 'baggage': 'user=alice'})

@@ -111,9 +111,20 @@ def test_an_unknown_propagator_is_always_asked():
     assert parent.unwrap().trace_id == 42
 
 
-def test_a_request_without_a_parent_header_is_not_read_at_all(bridge):
+def test_a_request_without_a_propagation_header_is_not_read_at_all(bridge):
     def unexpected(*args, **kwargs):
         raise AssertionError('the propagator ran')
     bridge.propagator.extract = unexpected
-    headers = request_headers({'User-Agent': 'probe', 'baggage': 'user=alice'})
+    headers = request_headers({'User-Agent': 'probe', 'uberctx-user': 'alice'})
     assert bridge.extract(opentracing.Format.HTTP_HEADERS, headers) is None
+
+
+@pytest.mark.parametrize('names', [['tracecontext', 'baggage'], ['b3', 'baggage'],
+                                   ['baggage', 'jaeger']])
+def test_baggage_without_a_parent_is_read_for_a_new_trace(names):
+    from opentelemetry import baggage
+    tracer = BridgeTracer(TracerProvider(), make_propagator(names))
+    headers = request_headers({'baggage': 'user=alice'})
+    context = tracer.extract_context(opentracing.Format.HTTP_HEADERS, headers)
+    assert baggage.get_all(context) == {'user': 'alice'}
+    assert tracer.extract(opentracing.Format.HTTP_HEADERS, headers) is None

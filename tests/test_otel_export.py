@@ -58,6 +58,36 @@ def test_request_duration_and_active_requests_are_recorded_with_semconv_attribut
     assert active[1].value == 0
 
 
+def duration_count(reader):
+    return sum(point.count for _attributes, point in
+               metrics_of(reader).get('http.server.request.duration', ()))
+
+
+@pytest.mark.parametrize('settings, headers', [
+    ({}, {'traceparent': '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00'}),
+    ({'ot.otel.sampler_ratio': '0'}, {}),
+])
+def test_requests_that_are_not_sampled_are_counted_not_exported(bridged, settings, headers):
+    app, tracer = bridged(**settings)
+    seen = []
+
+    def during(span, request):
+        (point,) = metrics_of(tracer.metric_reader)['http.server.active_requests']
+        seen.append(point[1].value)
+    app.app.registry.settings['ot.tracer'].start_span_cb = during
+    for _ in range(5):
+        app.get('/plain', headers=headers)
+    assert duration_count(tracer.metric_reader) == 5 and seen == [1] * 5
+    assert tracer.exporter.get_finished_spans() == ()
+
+
+def test_a_sampled_request_is_counted_once_and_exported(bridged):
+    app, tracer = bridged(**{'ot.otel.sampler_ratio': '1'})
+    app.get('/plain')
+    assert duration_count(tracer.metric_reader) == 1
+    assert len(tracer.exporter.get_finished_spans()) == 1
+
+
 def test_active_requests_counts_the_request_in_progress(bridged):
     seen = []
     app, tracer = bridged()
@@ -81,7 +111,7 @@ def test_http_dup_records_the_old_duration_metric_beside_the_stable_one(bridged,
     app.get('/server-error', status=503, headers={'Host': 'shop.example:8080'})
     found = metrics_of(tracer.metric_reader)
     old = {frozenset(attributes.items()): point for attributes, point in found['http.server.duration']}
-    base = {'http.method': 'GET', 'http.scheme': 'http', 'http.flavor': '1.0', 'net.host.port': 8080}
+    base = {'http.method': 'GET', 'http.scheme': 'http', 'http.flavor': '1.0'}
     assert set(old) == {frozenset(dict(base, **{'http.status_code': 200}).items()),
                         frozenset(dict(base, **{'http.status_code': 503}).items())}
     stable = {frozenset(attributes.items()) for attributes, _point in found['http.server.request.duration']}
@@ -218,12 +248,37 @@ def test_http_dup_adds_the_old_attribute_names(bridged, monkeypatch):
     assert attributes['http.route'] == '/hello/{name}'
 
 
-def test_http_dup_gives_the_method_as_sent(bridged, monkeypatch):
+def test_http_dup_normalises_the_old_method_as_the_stable_one(bridged, monkeypatch):
     monkeypatch.setenv('OTEL_SEMCONV_STABILITY_OPT_IN', 'http/dup')
     app, tracer = bridged()
     app.request('/plain', method='PURGE')
     (span,) = tracer.exporter.get_finished_spans()
-    assert (span.attributes['http.method'], span.attributes['http.request.method']) == ('PURGE', '_OTHER')
+    assert (span.attributes['http.method'], span.attributes['http.request.method'],
+            span.attributes['http.request.method_original']) == ('_OTHER', '_OTHER', 'PURGE')
+
+
+def test_http_dup_metrics_have_one_series_for_every_unknown_method(bridged, monkeypatch):
+    """A client inventing methods, schemes or protocols adds no series,
+    nor entries to the count of requests in flight."""
+    monkeypatch.setenv('OTEL_SEMCONV_STABILITY_OPT_IN', 'http/dup')
+    app, tracer = bridged()
+    for number in range(20):
+        app.request('/plain', method='X%05d' % number, expect_errors=True,
+                    environ={'SERVER_PROTOCOL': 'HTTP/9.%d' % number})
+    found = metrics_of(tracer.metric_reader)
+    assert len(found['http.server.duration']) == 1
+    assert len(found['http.server.request.duration']) == 1
+    (active,) = found['http.server.active_requests']
+    assert active[0] == {'http.request.method': '_OTHER', 'url.scheme': 'http',
+                         'http.method': '_OTHER', 'http.scheme': 'http', 'http.flavor': '_OTHER'}
+    (attributes, _point), = found['http.server.duration']
+    assert attributes['http.flavor'] == '_OTHER'
+
+
+def test_a_metric_takes_an_unknown_scheme_as_other():
+    from pyramid_opentracing.otel.metrics import ACTIVE_ATTRIBUTES, pick
+    assert pick({'http.request.method': 'GET', 'url.scheme': 'gopher'}, ACTIVE_ATTRIBUTES) == {
+        'http.request.method': 'GET', 'url.scheme': '_OTHER'}
 
 
 @pytest.mark.parametrize('mode', ['http', ''])

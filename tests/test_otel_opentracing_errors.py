@@ -86,7 +86,7 @@ def log_error_fields(request):
 
 
 def log_other(request):
-    get_span(request).log_kv({'event': 'cache miss', 'key_name': 'users'})
+    get_span(request).log_kv({'event': 'cache miss', 'table': 'users'})
     return Response('ok')
 
 
@@ -203,7 +203,7 @@ def test_other_logs_stay_events_of_their_name(bridged):
     app.get('/log_other')
     (event,) = server_of(tracer, 'log_other').events
     assert (event.name, dict(event.attributes)) == ('cache miss', {
-        'event': 'cache miss', 'key_name': 'users'})
+        'event': 'cache miss', 'table': 'users'})
 
 
 def test_the_error_tag_on_a_client_span_makes_it_an_error(bridged):

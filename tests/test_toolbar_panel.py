@@ -158,6 +158,15 @@ def test_the_exporter_gets_the_same_spans_with_and_without_the_panel(bridge):
     assert exported(toolbar=True) == exported(toolbar=False)
 
 
+def test_a_request_the_sampler_drops_shows_no_spans(bridge):
+    """Its SERVER span is recorded for the metrics, not sampled: the panel,
+    like the exporter, leaves it out."""
+    app, tracer = bridge(**{'ot.otel.sampler_ratio': '0'})
+    html = panel_html(app)
+    assert row_names(html) == []
+    assert tracer.exporter.get_finished_spans() == ()
+
+
 def test_a_tracer_that_keeps_no_spans_is_said_so():
     tracer = JaegerTracer('test', reporter=InMemoryReporter(), sampler=ConstSampler(True))
     html = panel_html(webapp({'ot.base_tracer': tracer}))

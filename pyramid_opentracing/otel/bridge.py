@@ -15,7 +15,8 @@ from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, get_curr
 
 from . import shim_internals
 from .semconv import SCHEMA_URL, SCOPE_NAME, package_version
-from .shim_spans import DEFAULT_POLICY, BridgeScopeManager, bridge_span, inherited_baggage
+from .shim_spans import (DEFAULT_POLICY, BridgeScopeManager, bridge_span, inherited_baggage,
+                         scrubbed_tags, span_name)
 from .shutdown import shut_down
 
 _FORMATS = (opentracing.Format.HTTP_HEADERS, opentracing.Format.TEXT_MAP)
@@ -54,9 +55,9 @@ class BridgeTracer(TracerShim):
         self.metric_reader = metric_reader
         self.owns_provider = owns_provider
         self.old_http_attributes = old_http_attributes
-        headers = parent_headers(self.propagator)
+        headers = read_headers(self.propagator)
         #: The environ keys of the headers without which the propagator finds
-        #: no parent: a request with none of them need not be read at all.
+        #: nothing: a request with none of them need not be read at all.
         self._environ_keys = None if headers is None else tuple(
             environ_key_of(header) for header in headers)
 
@@ -79,8 +80,10 @@ class BridgeTracer(TracerShim):
         parent = child_of
         if parent is None and references:
             parent = references[0].referenced_context
-        otel_span = super().start_span(operation_name, child_of, references, tags, start_time,
-                                       ignore_active_span).unwrap()
+        policy = self.policy
+        otel_span = super().start_span(
+            None if operation_name is None else span_name(operation_name, policy), child_of,
+            references, scrubbed_tags(tags, policy), start_time, ignore_active_span).unwrap()
         return bridge_span(self, otel_span, inherited_baggage(parent), tags)
 
     def start_active_span(self, operation_name, child_of=None, references=None, tags=None,
@@ -123,9 +126,10 @@ class BridgeTracer(TracerShim):
     def extract_context(self, format, carrier):
         """What :meth:`extract` reads, as the OpenTelemetry Context the
         propagators made (the caller's span and baggage; a span started in
-        it is a new trace if it holds no valid caller span), or None when the
-        carrier has none of the propagators' headers: all a server span needs,
-        without an OpenTracing span context around it."""
+        it is a new trace if it holds no valid caller span, with the caller's
+        baggage), or None when the carrier has none of the headers the
+        propagators read: all a server span needs, without an OpenTracing
+        span context around it."""
         if format not in _FORMATS:
             raise opentracing.UnsupportedFormatException(format)
         if isinstance(carrier, EnvironHeaders):
@@ -193,33 +197,36 @@ def environ_key_of(header):
 
 _REQUEST_HEADERS = _RequestHeadersGetter()
 
-#: For each propagator we know, the headers one of which must be present for
-#: it to find a parent span context. Exact types only: a subclass may read
-#: more. (A propagator's ``fields`` are what it writes, not what it reads:
-#: B3MultiFormat also reads the single ``b3`` header.)
-_PARENT_HEADERS = {
+#: For each propagator we know, the headers it reads, one of which must be
+#: present for it to find anything (a parent span context, baggage). Exact
+#: types only: a subclass may read more. (A propagator's ``fields`` are what
+#: it writes, not what it reads: B3MultiFormat also reads the single ``b3``
+#: header.) The Jaeger propagator reads ``uberctx-*`` baggage headers only
+#: beside an ``uber-trace-id``.
+_READ_HEADERS = {
     'opentelemetry.trace.propagation.tracecontext.TraceContextTextMapPropagator': ('traceparent',),
-    'opentelemetry.baggage.propagation.W3CBaggagePropagator': (),  # baggage only, no parent
+    'opentelemetry.baggage.propagation.W3CBaggagePropagator': ('baggage',),
     'opentelemetry.propagators.b3.B3MultiFormat': ('b3', 'x-b3-traceid'),
     'opentelemetry.propagators.b3.B3SingleFormat': ('b3', 'x-b3-traceid'),
     'opentelemetry.propagators.jaeger.JaegerPropagator': ('uber-trace-id',),
 }
 
 
-def parent_headers(propagator):
-    """The headers one of which a request needs for ``propagator`` to find
-    its parent, or None when that is not known (then every request is read)."""
+def read_headers(propagator):
+    """The headers one of which a request needs for ``propagator`` to read
+    anything from it, or None when that is not known (then every request is
+    read)."""
     parts = getattr(propagator, '_propagators', None)
     if type(propagator) is CompositePropagator and isinstance(parts, list):
         headers = []
         for part in parts:
-            found = parent_headers(part)
+            found = read_headers(part)
             if found is None:
                 return None
             headers.extend(found)
         return tuple(headers)
     kind = type(propagator)
-    return _PARENT_HEADERS.get('%s.%s' % (kind.__module__, kind.__qualname__))
+    return _READ_HEADERS.get('%s.%s' % (kind.__module__, kind.__qualname__))
 
 
 def _lower_keys(carrier):

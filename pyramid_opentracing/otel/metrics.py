@@ -20,13 +20,16 @@ HTTP instrumentations do: ``http.server.duration`` (milliseconds, old
 attributes) beside ``http.server.request.duration`` (seconds, stable
 attributes), and ``http.server.active_requests`` with both attribute sets
 in one series. ``net.host.name`` is left out of the old one for the reason
-``server.address`` is left out of the stable one.
+``server.address`` is left out of the stable one, and so is ``net.host.port``.
+Every attribute a metric takes has a bounded set of values (see
+:data:`KNOWN_VALUES`), so :attr:`ServerMetrics.in_flight` is bounded too.
 """
 import threading
 import weakref
 
 from opentelemetry.metrics import Observation
 from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import SpanKind
 
 from .semconv import SCHEMA_URL, SCOPE_NAME, package_version
@@ -37,9 +40,9 @@ DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.
 DURATION_ATTRIBUTES = ('http.request.method', 'url.scheme', 'http.response.status_code',
                        'http.route', 'error.type', 'network.protocol.version')
 
-#: The old attributes of ``http.server.duration``, as far as our spans carry them.
-OLD_DURATION_ATTRIBUTES = ('http.method', 'http.scheme', 'http.status_code', 'http.flavor',
-                           'net.host.port')
+#: The old attributes of ``http.server.duration``, as far as our spans carry
+#: them (``net.host.port`` comes from the client's Host header).
+OLD_DURATION_ATTRIBUTES = ('http.method', 'http.scheme', 'http.status_code', 'http.flavor')
 
 ACTIVE_ATTRIBUTES = ('http.request.method', 'url.scheme')
 
@@ -47,8 +50,56 @@ ACTIVE_ATTRIBUTES = ('http.request.method', 'url.scheme')
 ACTIVE_ATTRIBUTES_WITH_OLD = ACTIVE_ATTRIBUTES + ('http.method', 'http.scheme', 'http.flavor')
 
 
+#: The values a metric takes as they are of the attributes a client can
+#: choose (the scheme through a proxy's header, the protocol in the request
+#: line); any other value is ``_OTHER``, so that a client cannot add series.
+#: The method is normalised on the span already, the status code is the
+#: server's, the route one of the application's.
+KNOWN_VALUES = {
+    'url.scheme': frozenset({'http', 'https'}),
+    'network.protocol.version': frozenset({'0.9', '1.0', '1.1', '2', '2.0', '3', '3.0'}),
+}
+KNOWN_VALUES['http.scheme'] = KNOWN_VALUES['url.scheme']
+KNOWN_VALUES['http.flavor'] = KNOWN_VALUES['network.protocol.version']
+
+
 def pick(attributes, names):
-    return {name: attributes[name] for name in names if name in attributes}
+    """The attributes ``names`` of a span, as a metric takes them."""
+    picked = {}
+    for name in names:
+        value = attributes.get(name)
+        if value is not None:
+            known = KNOWN_VALUES.get(name)
+            picked[name] = value if known is None or value in known else '_OTHER'
+    return picked
+
+
+class RecordServerSpans(Sampler):
+    """``sampler``, except that a SERVER span it drops is recorded all the
+    same, and still not sampled: the metrics count every request, as
+    OpenTelemetry's own instrumentations do, whatever a caller's
+    ``traceparent`` or the sampling ratio say.
+
+    A recorded span that is not sampled reaches the span processors (so
+    :class:`ServerMetrics` sees it) but not the exporters: the SDK's batch
+    and simple processors leave out spans whose trace flags are not sampled.
+    Its children are dropped by a parent-based sampler as before, and the
+    next service is told the trace is not sampled.
+    """
+
+    def __init__(self, sampler):
+        self.sampler = sampler
+
+    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None,
+                      links=None, trace_state=None):
+        result = self.sampler.should_sample(parent_context, trace_id, name, kind, attributes,
+                                            links, trace_state)
+        if result.decision is Decision.DROP and kind is SpanKind.SERVER:
+            return SamplingResult(Decision.RECORD_ONLY, result.attributes, result.trace_state)
+        return result
+
+    def get_description(self):
+        return 'RecordServerSpans{%s}' % self.sampler.get_description()
 
 
 #: The TracerProviders that have a ServerMetrics: one is enough when several

@@ -16,8 +16,9 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from ..failures import rate_limit_logs
 from ..settings import fail
 from .bridge import BridgeTracer
+from .foreign_spans import ScrubbingExporter
 from .live_spans import LiveSpans
-from .metrics import measure_server_spans
+from .metrics import RecordServerSpans, measure_server_spans
 from .shutdown import CountingBatchSpanProcessor, flush_at_exit
 
 logger = logging.getLogger('pyramid_opentracing')
@@ -31,6 +32,14 @@ EXPORT_LOGGERS = (
     'opentelemetry.sdk._shared_internal',
 )
 
+#: The loggers on which OpenTelemetry's propagators report each malformed
+#: header of each request, with the header's value in the message.
+PROPAGATION_LOGGERS = (
+    'opentelemetry.baggage.propagation',
+    'opentelemetry.trace.span',
+    'opentelemetry.trace.propagation.tracecontext',
+)
+
 #: The setting OpenTelemetry's Pyramid instrumentation adds when it is
 #: included in a configuration (by ``opentelemetry-instrument`` or
 #: ``PyramidInstrumentor``).
@@ -41,18 +50,24 @@ def make_bridge(options, settings=None):
     """The BridgeTracer ``options`` describe, with its provider, propagator
     and metrics; installed as OpenTelemetry's global ones if asked."""
     settings = {} if settings is None else settings
+    rate_limit_logs(PROPAGATION_LOGGERS, hide_arguments=True)
+    beside_otel_pyramid = OTEL_PYRAMID_SETTING in settings
     if options.provider == 'global':
         provider, propagator, exporter = global_provider(), propagate.get_global_textmap(), None
-        meter_provider, metric_reader = metrics.get_meter_provider(), None
+        meter_provider, metric_reader, scrubbing = metrics.get_meter_provider(), None, None
     else:
-        provider, exporter = make_provider(options)
+        provider, exporter, scrubbing = make_provider(options)
         propagator = make_propagator(options.propagators)
         meter_provider, metric_reader = (make_meter_provider(options, provider.resource)
                                          if options.metrics else (None, None))
+        if options.metrics and not beside_otel_pyramid:
+            # before any tracer is made: each takes the provider's sampler
+            provider.sampler = RecordServerSpans(provider.sampler)
     tracer = BridgeTracer(provider, propagator, exporter, meter_provider=meter_provider,
                           metric_reader=metric_reader, owns_provider=options.provider == 'sdk',
                           old_http_attributes=options.old_http_attributes)
-    beside_otel_pyramid = OTEL_PYRAMID_SETTING in settings
+    if scrubbing is not None:
+        scrubbing.policy_source = tracer
     if beside_otel_pyramid:
         logger.info("pyramid_opentracing: OpenTelemetry's Pyramid instrumentation is active too: "
                     "its spans are INTERNAL children of ours, the one SERVER span of each "
@@ -187,7 +202,8 @@ def destination(options):
 
 
 def make_provider(options):
-    """(TracerProvider, exporter) for ``options``.
+    """(TracerProvider, exporter, the ScrubbingExporter in front of it or
+    None) for ``options``.
 
     OTLP exports in batches on the SDK's background thread, so the request
     path only queues finished spans; the provider is flushed and shut down
@@ -201,14 +217,15 @@ def make_provider(options):
     exporter, batched = make_exporter(options)
     provider = TracerProvider(resource=make_resource(options), sampler=sampler,
                               shutdown_on_exit=not batched)
+    scrubbing = None if exporter is None else ScrubbingExporter(exporter)
     if batched:
-        processor, live = CountingBatchSpanProcessor(exporter), LiveSpans()
+        processor, live = CountingBatchSpanProcessor(scrubbing), LiveSpans()
         provider.add_span_processor(processor)
         provider.add_span_processor(live)
         flush_at_exit(provider, processor.ledger, options.timeout, destination(options), live)
     elif exporter is not None:
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
-    return provider, exporter
+        provider.add_span_processor(SimpleSpanProcessor(scrubbing))
+    return provider, exporter, scrubbing
 
 
 def make_propagator(names):

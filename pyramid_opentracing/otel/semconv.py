@@ -32,10 +32,12 @@ _OLD_NAMES = (
 
 def old_server_attributes(attributes):
     """The old HTTP attributes of a server span that has the stable
-    ``attributes``: the method as the client sent it, the target (path and
-    the query if it is traced) and the renamed ones."""
-    old = {'http.method': attributes.get('http.request.method_original')
-           or attributes['http.request.method']}
+    ``attributes``: the method as the stable attribute has it (``_OTHER``
+    for one semantic conventions do not know, as OpenTelemetry's own
+    instrumentations write it: a client inventing methods would otherwise
+    add a metric series per method), the target (path and the query if it is
+    traced) and the renamed ones."""
+    old = {'http.method': attributes['http.request.method']}
     target = attributes.get('url.path')
     if target is not None:
         query = attributes.get('url.query')

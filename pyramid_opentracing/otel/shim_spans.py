@@ -30,7 +30,7 @@ from opentelemetry.trace import Status, StatusCode, get_current_span, use_span
 
 from ..failures import FailureLog
 from ..request_tags import TagPolicy, exception_texts, qualified_name
-from ..scrub import text_of
+from ..scrub import REDACTED, text_of
 from . import shim_internals
 
 #: How error texts are scrubbed on spans of a tracer no PyramidTracer uses.
@@ -61,10 +61,10 @@ class BridgeSpan(SpanShim):
     the server span is."""
 
     def set_operation_name(self, operation_name):
-        return super().set_operation_name(policy_of(self.tracer).text(text_of(operation_name)))
+        return super().set_operation_name(span_name(operation_name, policy_of(self.tracer)))
 
     def set_tag(self, key, value):
-        super().set_tag(key, scrubbed(value, policy_of(self.tracer)))
+        super().set_tag(key, scrubbed(value, policy_of(self.tracer), key))
         if is_error_tag(key, value):
             self.unwrap().set_status(Status(StatusCode.ERROR))
         return self
@@ -73,7 +73,7 @@ class BridgeSpan(SpanShim):
         if not isinstance(key_values, dict) or key_values.get('event') != 'error':
             if isinstance(key_values, dict):
                 policy = policy_of(self.tracer)
-                key_values = {key: scrubbed(value, policy) for key, value in key_values.items()}
+                key_values = {key: scrubbed(value, policy, key) for key, value in key_values.items()}
             return super().log_kv(key_values, timestamp)
         attributes = exception_attributes(key_values, policy_of(self.tracer))
         self.unwrap().add_event('exception', attributes, None if timestamp is None
@@ -94,12 +94,28 @@ class BridgeSpan(SpanShim):
         })
 
 
-def scrubbed(value, policy):
-    """A tag or log value as it goes on a span: a text scrubbed and bounded
-    by ``policy``, a number or a boolean as it is."""
+def scrubbed(value, policy, key=None):
+    """A tag or log value as it goes on a span: the redaction marker when
+    its ``key`` names a secret (``password``, ``authorization``) by the
+    application's rule, else a text scrubbed and bounded by ``policy``, a
+    number or a boolean as it is."""
+    if isinstance(key, str) and policy.redactor.is_secret(key):
+        return REDACTED
     if isinstance(value, str):
         return policy.text(value)
     return value
+
+
+def scrubbed_tags(tags, policy):
+    """The tags a span starts with, each scrubbed as :meth:`BridgeSpan.set_tag` does."""
+    if not tags:
+        return tags
+    return {key: scrubbed(value, policy, key) for key, value in tags.items()}
+
+
+def span_name(name, policy):
+    """An operation name as it goes on a span: scrubbed and bounded."""
+    return policy.text(text_of(name))
 
 
 class ServerSpan(BridgeSpan):

@@ -15,4 +15,5 @@ class KeepWatchedSpans(SpanProcessor):
         self.source = source
 
     def on_end(self, span):
-        self.source.record(span.context.trace_id, span)
+        if span.context.trace_flags.sampled:  # as exported: not a span only recorded for metrics
+            self.source.record(span.context.trace_id, span)
