@@ -81,7 +81,7 @@ def log_error_object(request):
 
 def log_error_fields(request):
     get_span(request).log_kv({'event': 'error', 'error.kind': Declined,
-                              'message': 'password=%s' % SECRET, 'stack': 'at line 1'})
+                              'message': 'password=%s' % SECRET, 'stack': 'at line 1\nat line 2'})
     return Response('ok')
 
 
@@ -195,7 +195,7 @@ def test_an_error_log_with_opentracing_fields_maps_them_scrubbed(bridged):
     assert (event.name, dict(event.attributes)) == ('exception', {
         'exception.type': 'tests.test_otel_opentracing_errors.Declined',
         'exception.message': 'password=[REDACTED]',
-        'exception.stacktrace': 'at line 1'})
+        'exception.stacktrace': 'at line 1\nat line 2'})  # a stack keeps its lines
 
 
 def test_other_logs_stay_events_of_their_name(bridged):

@@ -124,12 +124,8 @@ class ServerSpan(BridgeSpan):
     ``finish()`` (or leaving ``with span:``) is ignored and reported once: the
     span would otherwise be exported without the outcome of its request.
 
-    Its OpenTelemetry span is also its ``otel_span`` attribute: the request
-    lifecycle reads it at every step."""
-
-    def __init__(self, tracer, context, otel_span):
-        super().__init__(tracer, context, otel_span)
-        self.otel_span = otel_span
+    Its OpenTelemetry span is also its ``otel_span`` attribute (set by
+    :func:`bridge_span`): the request lifecycle reads it at every step."""
 
     def finish(self, finish_time=None):
         _app_finishes.report(
@@ -159,10 +155,10 @@ def exception_attributes(fields, policy):
             attributes['exception.type'] = policy.text(
                 qualified_name(kind) if isinstance(kind, type) else text_of(kind))
         if fields.get('message') is not None:
-            attributes['exception.message'] = policy.text(text_of(fields['message']))
+            attributes['exception.message'] = policy.text(text_of(fields['message']), lines=True)
         if fields.get('stack') is not None:
             attributes['exception.stacktrace'] = policy.redactor.bounded(
-                text_of(fields['stack']), policy.max_stack_length)
+                text_of(fields['stack']), policy.max_stack_length, lines=True)
     for key, value in fields.items():
         if key not in _ERROR_FIELDS and isinstance(key, str):
             if isinstance(value, (bool, int, float)):
@@ -178,6 +174,7 @@ def bridge_span(tracer, otel_span, baggage=None, tags=None, kind=BridgeSpan):
     first ``tags`` say so."""
     span = kind(tracer, shim_internals.span_context(otel_span.get_span_context(), baggage),
                 otel_span)
+    span.otel_span = otel_span  # what unwrap() returns, without the call
     if tags and is_error_tag('error', tags.get('error')):
         otel_span.set_status(Status(StatusCode.ERROR))
     return span
