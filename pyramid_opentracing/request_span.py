@@ -50,7 +50,7 @@ COMPLETE_BODIES = (list, tuple)
 
 #: At most this many scopes left active by the application are closed at
 #: the end of a request (a bound against a scope manager that never empties).
-MAX_LEAKED_SCOPES = 64
+MAX_LEAKED_SCOPES = 1024
 
 #: Request attributes that hold (or parse) the request body. Tracing never
 #: reads them: that would buffer the whole upload before the view runs and
@@ -223,17 +223,21 @@ class ServerSpanStrategy:
     def end_after_callbacks(self, span, request, response, error, end):
         """Finish ``span`` once the request's response callbacks have run:
         Pyramid runs them after the tweens, and they may change the
-        response's status, or fail (the client then gets what an exception
-        view makes of it). Done in a finished callback, which Pyramid runs
-        right after them, whatever they do; a streamed body (``end``, its
-        :class:`~.streaming.SpanEnd`) still finishes when the server closes it,
-        with the status the callbacks left, unless they failed."""
+        response's status, replace its body, or fail (the client then gets a
+        500). Done in a finished callback, which Pyramid runs right after
+        them whatever they do, put first so that another finished callback
+        failing cannot skip it; a streamed body (``end``, its
+        :class:`~.streaming.SpanEnd`) still finishes when the server closes
+        it, with the status the callbacks left, unless they failed or
+        replaced it."""
+        # an exception being handled around the whole request is not theirs
+        around = sys.exc_info()[1]
+
         def finished(request):
-            # run while what a callback raised goes by, if one failed
-            failure = sys.exc_info()[1]
+            failure = sys.exc_info()[1]  # what a callback raised goes by now
             try:
-                if failure is not None:
-                    status, failed = outcome_of_exception(failure, 500)
+                if failure is not None and failure is not around:
+                    status, failed = 500, failure  # no exception view is left to answer
                     if end is None:
                         self.finish(span, request, status, failed)
                     else:  # the body is not sent: nothing will close it
@@ -246,11 +250,18 @@ class ServerSpanStrategy:
                     self.finish(span, request, status, error)
                 else:
                     end.status = response.status_int
+                    if response.app_iter is not end.body:  # replaced: ours is never closed
+                        end.done()
             except Exception as exc:
                 self.report('reading the response', exc, 'its span may be incomplete')
                 if end is None:
                     self.finish(span, request, None, error)
+                else:
+                    end.done()
         request.add_finished_callback(finished)
+        callbacks = request.finished_callbacks
+        if hasattr(callbacks, 'rotate'):
+            callbacks.rotate(1)  # first of them
 
     def finish(self, span, request, status_code, error):
         """Name the span after routing, tag the outcome and finish it (its
@@ -360,12 +371,20 @@ class ServerSpanStrategy:
             self.report("reading the caller's trace context from the request headers", exc,
                         'the request starts a new trace', level=logging.WARNING)
 
+    #: Whether :meth:`deactivate` looks for scopes the application left
+    #: active above the span's (OpenTelemetry's scopes do it themselves).
+    checks_leaked_scopes = True
+
     def deactivate(self, scope, span):
         """Make the span inactive on this thread, by force if the tracer
         fails to, and leave the thread's scopes as the request found them."""
-        # what was active when the span was activated, as opentracing's own
-        # scope managers remember it (``scope`` itself: not known)
-        outer = getattr(scope, '_to_restore', scope)
+        if self.checks_leaked_scopes:
+            try:
+                leaked = self.scope_manager.active is not scope
+            except Exception:
+                leaked = False  # a scope manager that cannot tell
+            if leaked:
+                self.close_leaked_scopes(scope, span)
         try:
             scope.close()
         except Exception as exc:
@@ -378,25 +397,19 @@ class ServerSpanStrategy:
                     active.close()
             except Exception:
                 pass  # nothing more can be done without the tracer's internals
-            return
-        try:
-            leaked = outer is not scope and self.scope_manager.active is not outer
-        except Exception:
-            leaked = False  # a scope manager that cannot tell
-        if leaked:
-            self.close_leaked_scopes(outer)
 
-    def close_leaked_scopes(self, outer):
-        """Close the scopes the application left active on the thread during
-        the request (a ``start_active_span`` never closed, or closed only
-        after the request, in a finished callback) down to ``outer``, what was
-        active before it: else the server span, finished, would become active
-        again when they close, and the parent of whatever the thread does
-        next; and scopes never closed would chain up, request after request."""
+    def close_leaked_scopes(self, scope, span):
+        """Close the scopes the application left active above ``scope``
+        during the request (a ``start_active_span`` never closed, or closed
+        only after the request, in a finished callback), so that ``scope``
+        closes to what was active before it: else the server span, finished,
+        would become active again when they close, the parent of whatever the
+        thread does next, and scopes never closed would chain up, request
+        after request."""
         try:
             for _ in range(MAX_LEAKED_SCOPES):
                 active = self.scope_manager.active
-                if active is None or active is outer:
+                if active is None or active is scope or active.span is span:
                     break
                 active.close()
         except Exception:

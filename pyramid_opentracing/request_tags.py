@@ -242,14 +242,34 @@ def url_host(host):
     return None
 
 
+#: The host a URL names when neither the ``Host`` header nor ``SERVER_NAME``
+#: is one (a name reserved never to be one).
+UNKNOWN_HOST = 'unknown.invalid'
+
+
+def request_host(environ):
+    """(name, port text or None) the request was sent to: the ``Host``
+    header's when it is a host (see :func:`url_host`), else ``SERVER_NAME``
+    and ``SERVER_PORT``'s when they are one (some servers copy them from the
+    client's ``Host`` too: gunicorn on a unix socket), else None."""
+    host = environ.get('HTTP_HOST')
+    named = url_host(host) if host else None
+    if named is None:
+        server = environ.get('SERVER_NAME') or ''
+        port = environ.get('SERVER_PORT')
+        named = url_host('%s:%s' % (server, port) if port else server) if server else None
+    return named
+
+
 def host_url(environ):
     """``scheme://host[:port]`` of the request, as webob's ``request.host_url``,
-    but from the ``Host`` header only when it is a host (see :func:`url_host`),
-    else from ``SERVER_NAME`` and ``SERVER_PORT``, which the server sets: a
-    crafted Host does not make the URL."""
+    but only from a host (see :func:`request_host`): a crafted ``Host`` does
+    not make the URL."""
     scheme = environ['wsgi.url_scheme']
-    host = environ.get('HTTP_HOST')
-    name, port = (host and url_host(host)) or (environ['SERVER_NAME'], environ.get('SERVER_PORT'))
+    named = request_host(environ)
+    if named is None:
+        return scheme + '://' + UNKNOWN_HOST
+    name, port = named
     if port and port != DEFAULT_PORTS.get(scheme):
         return scheme + '://' + name + ':' + port
     return scheme + '://' + name

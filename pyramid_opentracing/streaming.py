@@ -41,9 +41,10 @@ def finish_on_close(response, strategy, span, request, status, error):
     file_wrapper = request.environ.get('wsgi.file_wrapper')
     is_file_wrapper = isinstance(file_wrapper, type) and type(app_iter) is file_wrapper
     if is_file_wrapper and hook_close(app_iter, end):
+        end.body = app_iter
         return end
     content_length = response.content_length
-    response.app_iter = ClosingBody(app_iter, end)
+    response.app_iter = end.body = ClosingBody(app_iter, end)
     if content_length is not None:
         response.content_length = content_length  # setting app_iter dropped it
     return end
@@ -57,7 +58,7 @@ class SpanEnd:
     :meth:`release` if :meth:`hold` was called.
     """
 
-    __slots__ = ('_finish', 'status', 'error', '_held', '_done_when_released')
+    __slots__ = ('_finish', 'status', 'error', '_held', '_done_when_released', 'body')
 
     def __init__(self, finish, status, error):
         self._finish = finish
@@ -65,6 +66,8 @@ class SpanEnd:
         self.error = error
         self._held = False
         self._done_when_released = False
+        #: The body that finishes the span when the server closes it.
+        self.body = None
 
     def hold(self):
         self._held = True

@@ -89,6 +89,31 @@ def test_a_crafted_host_gives_the_servers_own_address_and_port(monkeypatch, host
     assert span.attributes['server.port'] == 8000
 
 
+#: SERVER_NAME and SERVER_PORT as a server copies them from a crafted Host
+#: (gunicorn on a unix socket): no better than the Host header.
+CRAFTED_SERVER = [('S3CRET@evil.example', '0080'), ('a', 'b:c'), ('x', '99999'),
+                  ('[', '99999'), ('-bad-', '80'), ('ex..ample', '80')]
+
+
+@pytest.mark.parametrize('name, port', CRAFTED_SERVER)
+def test_a_crafted_server_name_is_no_host_either(traced_app, monkeypatch, name, port):
+    app, tracer = traced_app(MockTracer())
+    app.get('/plain', extra_environ={'HTTP_HOST': 'a b', 'SERVER_NAME': name, 'SERVER_PORT': port})
+    assert server_span(tracer).tags['http.url'] == 'http://unknown.invalid/plain'
+    for variable in ('OTEL_TRACES_EXPORTER', 'OTEL_SERVICE_NAME', 'OTEL_PROPAGATORS'):
+        monkeypatch.delenv(variable, raising=False)
+    bridged = apps.make_app({'ot.trace_all': 'true', 'ot.base_tracer_func': BRIDGE,
+                             'ot.otel.exporter': 'memory'})
+    bridge = bridged.registry.settings['ot.tracer'].tracer
+    try:
+        webtest.TestApp(bridged).get('/plain', extra_environ={
+            'HTTP_HOST': 'a b', 'SERVER_NAME': name, 'SERVER_PORT': port})
+        [span] = bridge.exporter.get_finished_spans()  # traced, not failed
+    finally:
+        bridge.shutdown()
+    assert 'server.address' not in span.attributes and 'server.port' not in span.attributes
+
+
 def test_an_endpoint_whose_host_is_longer_than_any_host_name_fails_at_start_up():
     with pytest.raises(ConfigurationError, match='is not a host name or address'):
         BridgeOptions({'ot.otel.endpoint': 'http://%s:4318' % ('h' * 254)}, {})

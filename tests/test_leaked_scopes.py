@@ -2,6 +2,7 @@
 left as the request found it, so the finished server span never becomes
 active again (the parent of what the thread does next), and scopes never
 closed do not chain up request after request."""
+import pytest
 import webtest
 from opentracing.mocktracer import MockTracer
 from pyramid.config import Configurator
@@ -19,10 +20,17 @@ def closed_after_the_request(request):
     return Response('ok')
 
 
-def make_app(tracer):
-    config = Configurator(settings={'ot.trace_all': True, 'ot.base_tracer': tracer})
+def hundred(request):
+    for number in range(100):
+        request.registry.settings['ot.tracer'].tracer.start_active_span('leak %d' % number)
+    return Response('ok')
+
+
+def make_app(tracer, **settings):
+    config = Configurator(settings=dict({'ot.trace_all': True, 'ot.base_tracer': tracer},
+                                        **settings))
     config.include('pyramid_opentracing')
-    for view in (never_closed, closed_after_the_request):
+    for view in (never_closed, closed_after_the_request, hundred):
         config.add_route(view.__name__, '/' + view.__name__)
         config.add_view(view, route_name=view.__name__)
     return webtest.TestApp(config.make_wsgi_app())
@@ -59,4 +67,41 @@ def test_what_was_active_before_the_request_stays_active():
     with tracer.start_active_span('middleware') as outer:
         app.get('/never_closed')
         assert tracer.scope_manager.active is outer
+    assert tracer.active_span is None
+
+
+@pytest.mark.parametrize('leak', ['/never_closed', '/closed_after_the_request'])
+def test_with_the_bridge_the_next_request_starts_from_a_clean_context(leak):
+    """OpenTelemetry's contexts are reset by token: a scope left above the
+    server span's would, once closed or collected, make the finished server
+    span current again on the thread."""
+    import gc
+    from opentelemetry import trace
+    app = make_app(None, **{'ot.base_tracer_func': 'pyramid_opentracing.otel.tracer_from_settings',
+                            'ot.otel.exporter': 'memory'})
+    tracer = app.app.registry.settings['ot.tracer'].tracer
+    try:
+        for _ in range(3):
+            app.get(leak)
+            gc.collect()
+            assert not trace.get_current_span().get_span_context().is_valid
+        names = [span.name for span in tracer.exporter.get_finished_spans()]
+        assert names.count('db-session') == 3
+    finally:
+        tracer.shutdown()
+
+
+def test_a_scope_manager_of_contextvars_is_left_clean_too():
+    from opentracing.scope_managers.contextvars import ContextVarsScopeManager
+    tracer = MockTracer(scope_manager=ContextVarsScopeManager())
+    app = make_app(tracer)
+    for leak in ('/never_closed', '/closed_after_the_request'):
+        app.get(leak)
+        assert tracer.active_span is None
+
+
+def test_many_scopes_left_active_are_all_closed():
+    tracer = MockTracer()
+    app = make_app(tracer)
+    app.get('/hundred')
     assert tracer.active_span is None

@@ -28,6 +28,25 @@ def with_callback(callback, body='list'):
     return view
 
 
+def fin_raises(request):
+    request.add_response_callback(lambda request, response: None)
+    request.add_finished_callback(lambda request: 1 / 0)
+    return Response('ok')
+
+
+def replace_body(request, response):
+    response.app_iter = [b'replaced']
+
+
+def gzip_body(request, response):
+    response.encode_content('gzip', lazy=True)
+
+
+def forbid(request, response):
+    from pyramid.httpexceptions import HTTPForbidden
+    raise HTTPForbidden()
+
+
 def refused(request):
     request.add_response_callback(lambda request, response: None)
     raise Refused()
@@ -39,7 +58,10 @@ def make_app(tracer, **settings):
     config.include('pyramid_opentracing')
     views = {'unavailable': with_callback(set_503), 'failing': with_callback(fail),
              'unavailable_stream': with_callback(set_503, 'stream'),
-             'failing_stream': with_callback(fail, 'stream'), 'refused': refused}
+             'failing_stream': with_callback(fail, 'stream'), 'refused': refused,
+             'fin_raises': fin_raises, 'forbid': with_callback(forbid),
+             'replaced_stream': with_callback(replace_body, 'stream'),
+             'gzip_stream': with_callback(gzip_body, 'stream')}
     for name, view in views.items():
         config.add_route(name, '/' + name)
         config.add_view(view, route_name=name)
@@ -86,3 +108,47 @@ def test_with_the_bridge_too():
     assert span.attributes['http.response.status_code'] == 503
     assert span.status.status_code is StatusCode.ERROR
     tracer.shutdown()
+
+
+def test_a_failing_finished_callback_does_not_lose_the_span():
+    tracer = MockTracer()
+    with pytest.raises(ZeroDivisionError):
+        make_app(tracer).get('/fin_raises')
+    (span,) = tracer.finished_spans()
+    assert span.tags['http.status_code'] == 200
+
+
+@pytest.mark.parametrize('path', ['/replaced_stream', '/gzip_stream'])
+def test_a_streamed_body_a_callback_replaces_still_finishes_its_span_once(path):
+    tracer = MockTracer()
+    make_app(tracer).get(path, headers={'Accept-Encoding': 'gzip'})
+    (span,) = tracer.finished_spans()
+    assert span.tags['http.status_code'] == 200
+
+
+def test_an_http_exception_a_callback_raises_is_a_500():
+    """No exception view is left to answer it: the server sends a 500."""
+    tracer = MockTracer()
+    with pytest.raises(Exception):
+        make_app(tracer).get('/forbid')
+    (span,) = tracer.finished_spans()
+    assert span.tags['http.status_code'] == 500
+    assert span.tags['error'] is True
+
+
+def test_a_request_served_while_an_unrelated_exception_is_handled_is_no_error():
+    """A middleware serving the request from an ``except`` block (a
+    fallback): that exception is not a callback's."""
+    tracer = MockTracer()
+    app = make_app(tracer).app
+
+    def middleware(environ, start_response):
+        try:
+            raise OSError('cache backend down')
+        except OSError:
+            return app(environ, start_response)
+
+    webtest.TestApp(middleware).get('/unavailable', status=503)
+    (span,) = tracer.finished_spans()
+    assert span.tags['http.status_code'] == 503
+    assert [log for log in span.logs] == []

@@ -43,20 +43,43 @@ if not (ACTIVATE_PRIVATELY and BAGGAGE_PRIVATELY):
         '' if BAGGAGE_PRIVATELY else " and the caller's baggage is not carried")
 
 
+#: At most this many scopes left active by the application are closed
+#: when a server span's scope closes.
+MAX_LEAKED_SCOPES = 1024
+
+
 class ServerScope(shim.ScopeShim):
     """A span made active the way the shim's scope manager would, for less:
     one context attach. ``tracer.active_span`` and ``scope_manager.active``
     find it as usual. Closing it only deactivates the span, whoever closes it.
+
+    Closing it first closes the scopes the application left active above it
+    (a ``start_active_span`` never closed, or closed after the request): each
+    holds a context token that, reset later (when the scope closes, or when
+    its generator is collected), would make the finished server span current
+    again on the thread, the parent of the next request's work.
     """
 
     def __init__(self, manager, span):  # pylint: disable=super-init-not-called
         opentracing.Scope.__init__(self, manager, span)
         self._span_cm = None
-        self._token = otel_context.attach(otel_context.set_value(
-            _SHIM_KEY, self, set_span_in_context(span.unwrap())))
+        self._context = otel_context.set_value(_SHIM_KEY, self, set_span_in_context(span.unwrap()))
+        self._token = otel_context.attach(self._context)
 
     def close(self):
+        if otel_context.get_current() is not self._context:
+            self.close_scopes_above()
         otel_context.detach(self._token)
+
+    def close_scopes_above(self):
+        for _ in range(MAX_LEAKED_SCOPES):
+            active = otel_context.get_value(_SHIM_KEY)
+            if active is None or active is self:
+                return
+            try:
+                active.close()  # ends its span if it was to end on close
+            except Exception:  # pylint: disable=broad-except
+                return  # nothing more can be done: the reset in close() still applies
 
     def __exit__(self, exc_type, exc_val, exc_tb):
         self.close()

@@ -14,7 +14,7 @@ from opentelemetry.trace import (
 
 from ..request_span import ServerSpanStrategy, request_method
 from ..request_tags import (
-    PLAIN_PATH, exception_texts, path_redacted, qualified_name, request_path, url_host,
+    PLAIN_PATH, exception_texts, path_redacted, qualified_name, request_host, request_path,
     url_waits_for_route)
 from . import shim_internals
 from .semconv import SCOPE_NAME, old_outcome_attributes, old_server_attributes
@@ -56,16 +56,12 @@ def server_attributes(request, policy, method):
         query = environ.get('QUERY_STRING')
         if query:
             attributes['url.query'] = policy.text(policy.redactor.query(query))
-    host = environ.get('HTTP_HOST')
-    named = url_host(host) if host else None  # never user info
-    if named is None:  # no Host, or one that is no host: the server's own name
-        address, port = environ.get('SERVER_NAME'), environ.get('SERVER_PORT')
-    else:
+    named = request_host(environ)  # never user info, nor what is no host
+    if named is not None:
         address, port = named
-    if address:
         attributes['server.address'] = address if len(address) <= limit else policy.text(address)
-    if port:
-        attributes['server.port'] = int(port)
+        if port:
+            attributes['server.port'] = int(port)
     client = environ.get('REMOTE_ADDR')
     if client:
         attributes['client.address'] = client
@@ -157,6 +153,9 @@ class OtelStrategy(ServerSpanStrategy):
     it, as OpenTelemetry's own instrumentations do, and the caller's headers
     are left to that span.
     """
+
+    #: The server span's scope closes what the application left above it.
+    checks_leaked_scopes = not shim_internals.ACTIVATE_PRIVATELY
 
     def __init__(self, pyramid_tracer, tracer):
         super().__init__(pyramid_tracer, tracer)
