@@ -322,18 +322,21 @@ def text_of(exc):
         return '<unprintable %s>' % type(exc).__name__
 
 
-#: Control characters: C0 (but the tab), DEL and C1. Each is shown as its
-#: ``\xNN`` escape: a backend, a log or a terminal showing a span then never
-#: reads a line break, a NUL or an escape sequence from a request.
-CONTROLS = re.compile('[\x00-\x08\x0a-\x1f\x7f-\x9f]')
+#: Control characters: C0 (but the tab), DEL and C1, the line and paragraph
+#: separators, and lone surrogates (no UTF-8 can encode them: an exporter
+#: would drop the whole batch). Each is shown as its ``\xNN`` or ``\uNNNN``
+#: escape: a backend, a log or a terminal showing a span then never reads a
+#: line break, a NUL or an escape sequence from a request.
+CONTROLS = re.compile('[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]')
 
 #: The same without the line feed: for texts made of lines (a stack, an
 #: exception's message, a tag listing a mapping's items one per line).
-CONTROLS_BUT_LINE_FEED = re.compile('[\x00-\x08\x0b-\x1f\x7f-\x9f]')
+CONTROLS_BUT_LINE_FEED = re.compile('[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]')
 
 
 def _escape(match):
-    return '\\x%02x' % ord(match.group())
+    code = ord(match.group())
+    return ('\\x%02x' if code <= 0xff else '\\u%04x') % code
 
 
 def printable(text, lines=False):

@@ -26,6 +26,8 @@ app_with = apps.traced_test_app
     ('del\x7f c1\x85', 'del\\x7f c1\\x85'),
     ('a\tb', 'a\tb'),
     ('café /ünïcode', 'café /ünïcode'),
+    ('line\u2028separator', 'line\\u2028separator'),
+    ('report-\udcff.csv', 'report-\\udcff.csv'),  # a path os.fsdecode() gave
 ])
 def test_control_characters_are_escaped_but_the_tab(text, shown):
     assert printable(text) == shown
@@ -92,3 +94,25 @@ def test_a_view_tag_written_through_the_bridge_is_escaped():
     finally:
         bridge.shutdown()
     assert span.attributes['note'] == 'one\\x0atwo'
+
+
+def test_a_name_no_utf8_can_encode_does_not_lose_the_otlp_batch():
+    """A lone surrogate (``os.fsdecode`` of a non-UTF-8 file name) in one
+    span's name would fail the encoding of the whole batch."""
+    import os
+    from .otlp_receiver import OTLPReceiver
+
+    def named(request):
+        get_span(request).set_operation_name(os.fsdecode(b'report-\xff.csv'))
+        return Response('ok')
+
+    with OTLPReceiver() as receiver:
+        tracer = tracer_from_settings(**{'ot.otel.endpoint': receiver.endpoint})
+        app = app_with({'ot.base_tracer': tracer}, ('named', named))
+        for _ in range(3):
+            app.get('/named')
+            app.get('/plain')
+        assert tracer.force_flush()
+        tracer.provider.shutdown()
+    names = sorted(span['name'] for span in receiver.spans)
+    assert names == ['GET /plain'] * 3 + ['report-\\udcff.csv'] * 3
