@@ -60,7 +60,7 @@ def write_span_context(tracer, span, response, is_otel):
     headers = response.headers
     for name, value in written.items():
         headers[name] = value
-    known = headers.get(EXPOSE_HEADERS)
+    known = ', '.join(headers.getall(EXPOSE_HEADERS))  # one or more header lines
     listed = {name.strip().lower() for name in known.split(',')} if known else set()
     missing = [name for name in written if name.lower() not in listed]
     if missing:  # a response object served again already lists them

@@ -290,6 +290,19 @@ def test_a_response_served_again_does_not_list_the_headers_again(clean_env):
         'ot-tracer-traceid, ot-tracer-spanid')
 
 
+def test_exposed_headers_on_several_lines_are_all_kept(clean_env):
+    config = Configurator(settings={'ot.trace_all': True, 'ot.base_tracer': MockTracer(),
+                                    'ot.response_headers': True})
+    config.include('pyramid_opentracing')
+    config.add_route('two', '/two')
+    config.add_view(lambda request: Response(headerlist=[
+        ('Content-Type', 'text/plain'), ('Access-Control-Expose-Headers', 'X-A'),
+        ('Access-Control-Expose-Headers', 'X-B')]), route_name='two')
+    response = webtest.TestApp(config.make_wsgi_app()).get('/two')
+    assert response.headers.getall('Access-Control-Expose-Headers') == [
+        'X-A, X-B, ot-tracer-traceid, ot-tracer-spanid']
+
+
 def test_no_header_for_a_span_without_context(clean_env):
     """opentracing's no-op tracer has no span context to write; nor an
     unsampled OpenTelemetry span without a valid context."""
