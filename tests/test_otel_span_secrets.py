@@ -53,6 +53,9 @@ def otel_api_view(request):
         span.set_attribute('rows', 3)
         span.add_event('retry token=hunter2', {'api_key': 'hunter2', 'n': 1})
         span.set_status(Status(StatusCode.ERROR, 'login failed: password=hunter2'))
+        span.add_event('exception', {'exception.message': 'line one\nline two',
+                                     'exception.stacktrace': 'Traceback\n  at x',
+                                     'k' * 3000: 'long key', 'note\nline': 'v'})
     return Response('ok')
 
 
@@ -78,6 +81,11 @@ def test_spans_of_the_opentelemetry_api_on_the_bridges_provider_are_scrubbed(
             assert query.events[0].attributes == {'api_key': REDACTED, 'n': 1}
             assert query.parent.span_id == spans['GET'].context.span_id
             assert query.status.description == 'login failed: password=[REDACTED]'
+            exception = query.events[1].attributes
+            assert exception['exception.message'] == 'line one\nline two'  # lines kept
+            assert exception['exception.stacktrace'] == 'Traceback\n  at x'
+            assert exception['note\\x0aline'] == 'v'  # keys escaped, and bounded:
+            assert max(len(key) for key in exception) <= 1024
         else:
             assert tracer.force_flush()
             text = repr(receiver.spans)

@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.trace import Link, Status
 
 from .semconv import SCOPE_NAME
-from .shim_spans import policy_of, scrubbed, span_name
+from .shim_spans import policy_of, scrubbed, scrubbed_key, span_name
 
 
 class ScrubbingExporter(SpanExporter):
@@ -86,5 +86,5 @@ def scrubbed_attributes(attributes, policy):
             value = tuple(scrubbed(item, policy) for item in value)
         else:
             value = scrubbed(value, policy, key)
-        result[key] = value
+        result[scrubbed_key(key, policy)] = value
     return result

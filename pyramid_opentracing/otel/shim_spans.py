@@ -64,7 +64,8 @@ class BridgeSpan(SpanShim):
         return super().set_operation_name(span_name(operation_name, policy_of(self.tracer)))
 
     def set_tag(self, key, value):
-        super().set_tag(key, scrubbed(value, policy_of(self.tracer), key))
+        policy = policy_of(self.tracer)
+        super().set_tag(scrubbed_key(key, policy), scrubbed(value, policy, key))
         if is_error_tag(key, value):
             self.unwrap().set_status(Status(StatusCode.ERROR))
         return self
@@ -73,7 +74,8 @@ class BridgeSpan(SpanShim):
         if not isinstance(key_values, dict) or key_values.get('event') != 'error':
             if isinstance(key_values, dict):
                 policy = policy_of(self.tracer)
-                key_values = {key: scrubbed(value, policy, key) for key, value in key_values.items()}
+                key_values = {scrubbed_key(key, policy): scrubbed(value, policy, key)
+                              for key, value in key_values.items()}
             return super().log_kv(key_values, timestamp)
         attributes = exception_attributes(key_values, policy_of(self.tracer))
         self.unwrap().add_event('exception', attributes, None if timestamp is None
@@ -94,23 +96,36 @@ class BridgeSpan(SpanShim):
         })
 
 
+#: Keys whose texts are made of lines, which they keep; stacks are bounded
+#: by ``max_stack_length``.
+MESSAGE_KEYS = frozenset({'exception.message', 'message', 'error.message'})
+STACK_KEYS = frozenset({'exception.stacktrace', 'stack'})
+
+
 def scrubbed(value, policy, key=None):
     """A tag or log value as it goes on a span: the redaction marker when
     its ``key`` names a secret (``password``, ``authorization``) by the
-    application's rule, else a text scrubbed and bounded by ``policy``, a
-    number or a boolean as it is."""
+    application's rule, else a text scrubbed and bounded by ``policy`` (a
+    message or a stack keeping its lines), a number or a boolean as it is."""
     if isinstance(key, str) and policy.redactor.is_secret(key):
         return REDACTED
     if isinstance(value, str):
-        return policy.text(value)
+        if key in STACK_KEYS:
+            return policy.redactor.bounded(value, policy.max_stack_length, lines=True)
+        return policy.text(value, lines=key in MESSAGE_KEYS)
     return value
+
+
+def scrubbed_key(key, policy):
+    """A tag, attribute or log key as it goes on a span: printable and bounded."""
+    return policy.text(key) if isinstance(key, str) else key
 
 
 def scrubbed_tags(tags, policy):
     """The tags a span starts with, each scrubbed as :meth:`BridgeSpan.set_tag` does."""
     if not tags:
         return tags
-    return {key: scrubbed(value, policy, key) for key, value in tags.items()}
+    return {scrubbed_key(key, policy): scrubbed(value, policy, key) for key, value in tags.items()}
 
 
 def span_name(name, policy):
