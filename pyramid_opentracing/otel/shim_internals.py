@@ -63,11 +63,13 @@ class ServerScope(shim.ScopeShim):
     def __init__(self, manager, span):  # pylint: disable=super-init-not-called
         opentracing.Scope.__init__(self, manager, span)
         self._span_cm = None
-        self._context = otel_context.set_value(_SHIM_KEY, self, set_span_in_context(span.unwrap()))
-        self._token = otel_context.attach(self._context)
+        self._token = otel_context.attach(otel_context.set_value(
+            _SHIM_KEY, self, set_span_in_context(span.unwrap())))
 
     def close(self):
-        if otel_context.get_current() is not self._context:
+        # asked of the current context, not kept: it holds this scope, and
+        # keeping it would make a cycle for the garbage collector each request
+        if otel_context.get_value(_SHIM_KEY) is not self:
             self.close_scopes_above()
         otel_context.detach(self._token)
 
