@@ -105,3 +105,42 @@ def test_many_scopes_left_active_are_all_closed():
     app = make_app(tracer)
     app.get('/hundred')
     assert tracer.active_span is None
+
+
+def test_a_context_the_garbage_collector_puts_back_is_not_closed_again_and_again(caplog):
+    """A context manager of the OpenTelemetry API never exited, in a
+    reference cycle: when the collector frees it (here during a later
+    request), it resets the context to the one of its own, earlier, request.
+    Closing the later request's scope must not loop over the earlier one."""
+    import gc
+    import logging
+    from pyramid_opentracing.otel import tracer_from_settings
+    tracer = tracer_from_settings(**{'ot.otel.exporter': 'memory'})
+
+    def leak(request):
+        manager = tracer.provider.get_tracer('app').start_as_current_span('leaked-cm')
+        manager.__enter__()
+        manager.cycle = manager  # freed by the collector only
+        return Response('ok')
+
+    def probe(request):
+        gc.collect()
+        return Response('ok')
+
+    config = Configurator(settings={'ot.trace_all': True, 'ot.base_tracer': tracer})
+    config.include('pyramid_opentracing')
+    for view in (leak, probe):
+        config.add_route(view.__name__, '/' + view.__name__)
+        config.add_view(view, route_name=view.__name__)
+    app = webtest.TestApp(config.make_wsgi_app())
+    gc.disable()
+    try:
+        with caplog.at_level(logging.ERROR):
+            app.get('/leak')
+            app.get('/probe')
+            app.get('/probe')
+    finally:
+        gc.enable()
+        tracer.shutdown()
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) <= 1, len(errors)

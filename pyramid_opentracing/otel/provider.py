@@ -32,12 +32,14 @@ EXPORT_LOGGERS = (
     'opentelemetry.sdk._shared_internal',
 )
 
-#: The loggers on which OpenTelemetry's propagators report each malformed
-#: header of each request, with the header's value in the message.
+#: The loggers on which OpenTelemetry reports, per request, each malformed
+#: header (with its value in the message) and each context detached out of
+#: order (an application's scope closed after the request closed it).
 PROPAGATION_LOGGERS = (
     'opentelemetry.baggage.propagation',
     'opentelemetry.trace.span',
     'opentelemetry.trace.propagation.tracecontext',
+    'opentelemetry.context',
 )
 
 #: The setting OpenTelemetry's Pyramid instrumentation adds when it is

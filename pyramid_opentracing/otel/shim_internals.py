@@ -76,12 +76,14 @@ class ServerScope(shim.ScopeShim):
     def close_scopes_above(self):
         for _ in range(MAX_LEAKED_SCOPES):
             active = otel_context.get_value(_SHIM_KEY)
-            if active is None or active is self:
-                return
+            if active is None or active is self or isinstance(active, ServerScope):
+                return  # another request's (a context the garbage collector put back)
             try:
                 active.close()  # ends its span if it was to end on close
             except Exception:  # pylint: disable=broad-except
                 return  # nothing more can be done: the reset in close() still applies
+            if otel_context.get_value(_SHIM_KEY) is active:
+                return  # it could not close: closing it again would not either
 
     def __exit__(self, exc_type, exc_val, exc_tb):
         self.close()
