@@ -29,7 +29,7 @@ from .redaction import BODY_ATTRIBUTES
 from .request_tags import (
     attribute_tag, error_fields, host_secrets, http_url, request_path_url, url_waits_for_route)
 from .scrub import bound, safe_text
-from .streaming import conditional_status, finish_on_close
+from .streaming import close_ends, conditional_status, finish_on_close
 
 #: Where the span of a request is kept while the request runs.
 ENVIRON_KEY = 'pyramid_opentracing.span'
@@ -250,8 +250,8 @@ class ServerSpanStrategy:
                     self.finish(span, request, status, error)
                 else:
                     end.status = response.status_int
-                    if response.app_iter is not end.body:  # replaced: ours is never closed
-                        end.done()
+                    if response.app_iter is not end.body:  # replaced, or wrapped (gzip)
+                        close_ends(response, end)
             except Exception as exc:
                 self.report('reading the response', exc, 'its span may be incomplete')
                 if end is None:

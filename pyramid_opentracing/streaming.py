@@ -43,11 +43,18 @@ def finish_on_close(response, strategy, span, request, status, error):
     if is_file_wrapper and hook_close(app_iter, end):
         end.body = app_iter
         return end
+    close_ends(response, end)
+    return end
+
+
+def close_ends(response, end):
+    """Make the server's closing ``response``'s body, as it is now, do
+    ``end`` (a :class:`SpanEnd`); also when the body replaced (or wraps) the
+    one an earlier call hooked."""
     content_length = response.content_length
-    response.app_iter = end.body = ClosingBody(app_iter, end)
+    response.app_iter = end.body = ClosingBody(response.app_iter, end)
     if content_length is not None:
         response.content_length = content_length  # setting app_iter dropped it
-    return end
 
 
 class SpanEnd:

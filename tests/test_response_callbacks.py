@@ -47,6 +47,22 @@ def forbid(request, response):
     raise HTTPForbidden()
 
 
+def slow_chunks(fail=False):
+    import time
+    for number in range(3):
+        time.sleep(0.05)
+        if fail and number == 1:
+            raise IOError('storage gone')
+        yield b'chunk'
+
+
+def gzipped_stream(fail):
+    def view(request):
+        request.add_response_callback(gzip_body)
+        return Response(app_iter=slow_chunks(fail))
+    return view
+
+
 def refused(request):
     request.add_response_callback(lambda request, response: None)
     raise Refused()
@@ -61,7 +77,8 @@ def make_app(tracer, **settings):
              'failing_stream': with_callback(fail, 'stream'), 'refused': refused,
              'fin_raises': fin_raises, 'forbid': with_callback(forbid),
              'replaced_stream': with_callback(replace_body, 'stream'),
-             'gzip_stream': with_callback(gzip_body, 'stream')}
+             'gzip_stream': with_callback(gzip_body, 'stream'),
+             'slow_gzip': gzipped_stream(False), 'failing_gzip': gzipped_stream(True)}
     for name, view in views.items():
         config.add_route(name, '/' + name)
         config.add_view(view, route_name=name)
@@ -152,3 +169,19 @@ def test_a_request_served_while_an_unrelated_exception_is_handled_is_no_error():
     (span,) = tracer.finished_spans()
     assert span.tags['http.status_code'] == 503
     assert [log for log in span.logs] == []
+
+
+def test_a_body_a_callback_wraps_is_measured_until_the_server_closes_it():
+    tracer = MockTracer()
+    make_app(tracer).get('/slow_gzip', headers={'Accept-Encoding': 'gzip'})
+    (span,) = tracer.finished_spans()
+    assert span.finish_time - span.start_time >= 0.15
+    assert 'error' not in span.tags
+
+
+def test_a_body_a_callback_wraps_failing_is_an_error():
+    tracer = MockTracer()
+    with pytest.raises(IOError):
+        make_app(tracer).get('/failing_gzip', headers={'Accept-Encoding': 'gzip'})
+    (span,) = tracer.finished_spans()
+    assert span.tags['error'] is True
