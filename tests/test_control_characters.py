@@ -116,3 +116,33 @@ def test_a_name_no_utf8_can_encode_does_not_lose_the_otlp_batch():
         tracer.provider.shutdown()
     names = sorted(span['name'] for span in receiver.spans)
     assert names == ['GET /plain'] * 3 + ['report-\\udcff.csv'] * 3
+
+
+@pytest.mark.parametrize('how', ['name', 'status', 'attribute'])
+def test_a_surrogate_set_through_the_opentelemetry_span_itself_does_not_lose_the_batch(how):
+    """``get_span(request).unwrap()`` bypasses the bridge's own scrubbing:
+    the exporter's front still makes such a span encodable."""
+    import os
+    from opentelemetry.trace import Status, StatusCode
+    from .otlp_receiver import OTLPReceiver
+    bad = os.fsdecode(b'report-\xff.csv')
+
+    def unwrapped(request):
+        otel_span = get_span(request).unwrap()
+        if how == 'name':
+            otel_span.update_name(bad)
+        elif how == 'status':
+            otel_span.set_status(Status(StatusCode.ERROR, bad))
+        else:
+            otel_span.set_attribute('file', bad)
+        return Response('ok')
+
+    with OTLPReceiver() as receiver:
+        tracer = tracer_from_settings(**{'ot.otel.endpoint': receiver.endpoint})
+        app = app_with({'ot.base_tracer': tracer}, ('unwrapped', unwrapped))
+        app.get('/plain')
+        app.get('/unwrapped')
+        app.get('/plain')
+        assert tracer.force_flush()
+        tracer.provider.shutdown()
+    assert len(receiver.spans) == 3

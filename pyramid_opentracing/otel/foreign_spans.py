@@ -35,14 +35,33 @@ class ScrubbingExporter(SpanExporter):
 
     def export(self, spans):
         policy = policy_of(self.policy_source)
-        return self.exporter.export([span if is_ours(span) else scrubbed_span(span, policy)
-                                     for span in spans])
+        return self.exporter.export([
+            span if is_ours(span) and all_printable(span) else scrubbed_span(span, policy)
+            for span in spans])
 
     def shutdown(self):
         self.exporter.shutdown()
 
     def force_flush(self, timeout_millis=30000):
         return self.exporter.force_flush(timeout_millis)
+
+
+def all_printable(span):
+    """Whether every text of ``span`` is printable, as the bridge writes its
+    own: one the application set through the OpenTelemetry span itself
+    (``get_span(request).unwrap()``) may hold a lone surrogate, which no
+    exporter can encode (the whole batch would be lost)."""
+    texts = [span.name]
+    if span.status.description:
+        texts.append(span.status.description)
+    for attributes in [span.attributes] + [event.attributes for event in span.events]:
+        for key, value in (attributes or {}).items():
+            texts.append(key)
+            if isinstance(value, str):
+                texts.append(value)
+    texts.extend(event.name for event in span.events)
+    return all(text.isprintable() or '\n' in text and text.replace('\n', '').isprintable()
+               for text in texts if isinstance(text, str))
 
 
 def is_ours(span):
