@@ -226,17 +226,22 @@ class ServerSpanStrategy:
         response's status, replace its body, or fail (the client then gets a
         500). Done in a finished callback, which Pyramid runs right after
         them whatever they do, put first so that another finished callback
-        failing cannot skip it; a streamed body (``end``, its
+        failing cannot skip it (it runs the others itself, as Pyramid would,
+        to see whether one fails); a streamed body (``end``, its
         :class:`~.streaming.SpanEnd`) still finishes when the server closes
-        it, with the status the callbacks left, unless they failed or
-        replaced it."""
+        it, with the status the callbacks left, unless they failed."""
         # an exception being handled around the whole request is not theirs
         around = sys.exc_info()[1]
 
         def finished(request):
             failure = sys.exc_info()[1]  # what a callback raised goes by now
+            if failure is around:
+                failure = None
+            later = None
+            if failure is None:
+                later = failure = run_finished_callbacks(request)
             try:
-                if failure is not None and failure is not around:
+                if failure is not None:
                     status, failed = 500, failure  # no exception view is left to answer
                     if end is None:
                         self.finish(span, request, status, failed)
@@ -258,6 +263,8 @@ class ServerSpanStrategy:
                     self.finish(span, request, None, error)
                 else:
                     end.done()
+            if later is not None:
+                raise later  # as Pyramid would have raised it
         request.add_finished_callback(finished)
         callbacks = request.finished_callbacks
         if hasattr(callbacks, 'rotate'):
@@ -445,6 +452,18 @@ class ServerSpanStrategy:
     def tag_outcome(self, span, request, status_code, error):  # pragma: no cover - abstract
         """Tag the route, the status code and the error, if any."""
         raise NotImplementedError
+
+
+def run_finished_callbacks(request):
+    """Run the request's finished callbacks still to run, in order, as
+    Pyramid does; the exception one raised (which ends them), or None."""
+    callbacks = request.finished_callbacks
+    try:
+        while callbacks:
+            callbacks.popleft()(request)
+    except Exception as exc:
+        return exc
+    return None
 
 
 def has_body(request):

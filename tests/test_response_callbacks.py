@@ -127,12 +127,14 @@ def test_with_the_bridge_too():
     tracer.shutdown()
 
 
-def test_a_failing_finished_callback_does_not_lose_the_span():
+def test_a_failing_finished_callback_is_the_spans_error():
+    """Not lost, and a 500 error, as the client gets it."""
     tracer = MockTracer()
     with pytest.raises(ZeroDivisionError):
         make_app(tracer).get('/fin_raises')
     (span,) = tracer.finished_spans()
-    assert span.tags['http.status_code'] == 200
+    assert span.tags['http.status_code'] == 500
+    assert span.tags['error'] is True
 
 
 @pytest.mark.parametrize('path', ['/replaced_stream', '/gzip_stream'])
