@@ -118,6 +118,21 @@ def traced_test_app(settings, *views):
     return webtest.TestApp(config.make_wsgi_app())
 
 
+def bridged_views(views):
+    """(WebTest app, BridgeTracer): only ``views`` ({route name: view},
+    at /<name>), traced by the OpenTelemetry bridge into memory."""
+    import webtest  # only the tests have it
+    config = Configurator(settings={
+        'ot.trace_all': 'true', 'ot.otel.exporter': 'memory',
+        'ot.base_tracer_func': 'pyramid_opentracing.otel.tracer_from_settings'})
+    for name, view in views.items():
+        config.add_route(name, '/' + name)
+        config.add_view(view, route_name=name)
+    config.include('pyramid_opentracing')
+    app = config.make_wsgi_app()
+    return webtest.TestApp(app), app.registry.settings['ot.tracer'].tracer
+
+
 def paste_app(global_config, **settings):
     """PasteDeploy entry point: the app without an explicit include, so that
     ``pyramid.includes`` in the INI file does it."""

@@ -12,6 +12,7 @@ from pyramid.response import Response
 
 from pyramid_opentracing import get_span, outgoing
 
+from . import apps
 from .test_otel_bridge import BRIDGE, no_otel_env  # noqa: F401 (fixture)
 
 SECRET = 'hunter2-s3cr3t'
@@ -103,15 +104,8 @@ VIEWS = {name: view for name, view in globals().items()
 
 @pytest.fixture
 def bridged(no_otel_env):  # noqa: F811
-    config = Configurator(settings={'ot.trace_all': 'true', 'ot.base_tracer_func': BRIDGE,
-                                    'ot.otel.exporter': 'memory'})
-    for name, view in VIEWS.items():
-        config.add_route(name, '/' + name)
-        config.add_view(view, route_name=name)
-    config.include('pyramid_opentracing')
-    app = config.make_wsgi_app()
-    tracer = app.registry.settings['ot.tracer'].tracer
-    yield webtest.TestApp(app), tracer
+    app, tracer = apps.bridged_views(VIEWS)
+    yield app, tracer
     tracer.shutdown()
 
 

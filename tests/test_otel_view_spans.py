@@ -4,13 +4,12 @@ texts a view puts on any span pass the scrubber."""
 import logging
 
 import pytest
-import webtest
-from pyramid.config import Configurator
 from pyramid.response import Response
 
 from pyramid_opentracing import get_span
 
-from .test_otel_bridge import BRIDGE, no_otel_env  # noqa: F401 (fixture)
+from . import apps
+from .test_otel_bridge import no_otel_env  # noqa: F401 (fixture)
 
 SECRET = 'hunter2-s3cr3t'
 
@@ -44,15 +43,8 @@ VIEWS = {'finish_server': finish_server, 'with_server': with_server,
 
 @pytest.fixture
 def bridged(no_otel_env):  # noqa: F811
-    config = Configurator(settings={'ot.trace_all': 'true', 'ot.base_tracer_func': BRIDGE,
-                                    'ot.otel.exporter': 'memory'})
-    for name, view in VIEWS.items():
-        config.add_route(name, '/' + name)
-        config.add_view(view, route_name=name)
-    config.include('pyramid_opentracing')
-    app = config.make_wsgi_app()
-    tracer = app.registry.settings['ot.tracer'].tracer
-    yield webtest.TestApp(app), tracer
+    app, tracer = apps.bridged_views(VIEWS)
+    yield app, tracer
     tracer.shutdown()
 
 
