@@ -213,8 +213,7 @@ class ServerSpanStrategy:
                 return
             if end is not None:
                 return
-            if response.conditional_response:
-                status = conditional_status(response, request.environ)
+            status = sent_status(response, request.environ)
         except Exception as exc:
             self.report('reading the response', exc, 'its span may be incomplete')
             status = error = None
@@ -249,10 +248,7 @@ class ServerSpanStrategy:
                         end.status, end.error = status, failed
                         end.done()
                 elif end is None:
-                    status = response.status_int
-                    if response.conditional_response:
-                        status = conditional_status(response, request.environ)
-                    self.finish(span, request, status, error)
+                    self.finish(span, request, sent_status(response, request.environ), error)
                 else:
                     end.status = response.status_int
                     if response.app_iter is not end.body:  # replaced, or wrapped (gzip)
@@ -329,7 +325,8 @@ class ServerSpanStrategy:
 
     def is_start_name(self, name, request):
         """Whether ``name`` is the name the span of ``request`` started with."""
-        return name == self.start_name(request_method(request, self.pyramid_tracer.policy.max_tag_length))
+        limit = self.pyramid_tracer.policy.max_tag_length
+        return name == self.start_name(request_method(request, limit))
 
     # -- tags and callbacks --------------------------------------------------
 
@@ -454,6 +451,15 @@ class ServerSpanStrategy:
         raise NotImplementedError
 
 
+def sent_status(response, environ):
+    """The status a complete ``response`` is sent with: its own, or for a
+    conditional one, what WebOb makes of the request's validators and
+    ``Range``."""
+    if response.conditional_response:
+        return conditional_status(response, environ)
+    return response.status_int
+
+
 def run_finished_callbacks(request):
     """Run the request's finished callbacks still to run, in order, as
     Pyramid does; the exception one raised (which ends them), or None."""
@@ -503,8 +509,8 @@ class OpenTracingStrategy(ServerSpanStrategy):
         if url_waits_for_route(request, policy):
             del start_tags[tags.HTTP_URL]  # tagged by tag_outcome
         return self.tracer.start_active_span(
-            self.start_name(method), child_of=parent, finish_on_close=False, ignore_active_span=True,
-            tags=start_tags)
+            self.start_name(method), child_of=parent, finish_on_close=False,
+            ignore_active_span=True, tags=start_tags)
 
     def start_name(self, method):
         """The HTTP method."""
