@@ -14,9 +14,26 @@ from pyramid.interfaces import IRoutesMapper
 EXCLUDED_KEY = 'pyramid_opentracing.excluded'
 
 
+#: Inline flags at the start of a pattern, which apply to the whole of it: ``(?i)``.
+GLOBAL_FLAGS = re.compile(r'(?:\(\?[aiLmsux]+\))+')
+
+
 def any_of(patterns, flags=0):
     """One compiled regular expression matching where any of ``patterns`` does."""
-    return re.compile('|'.join('(?:%s)' % pattern for pattern in patterns), flags)
+    return re.compile('|'.join('(?:%s)' % scoped(pattern) for pattern in patterns), flags)
+
+
+def scoped(pattern):
+    """``pattern`` with its global inline flags (``(?i)^/health``) made to
+    apply to it alone (``(?i:^/health)``): joined with other patterns, they
+    would no longer be at the start, which Python refuses."""
+    leading = GLOBAL_FLAGS.match(pattern)
+    if leading is None:
+        return pattern
+    letters = ''.join(dict.fromkeys(re.sub('[()?]', '', leading.group())))
+    # a comment of a verbose pattern runs to the end of the line
+    end = '\n' if 'x' in letters else ''
+    return '(?%s:%s%s)' % (letters, pattern[leading.end():], end)
 
 
 class RequestSelection:

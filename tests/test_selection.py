@@ -1,6 +1,7 @@
 """Which requests are traced: ot.excluded_paths, ot.excluded_routes,
 OpenTelemetry's excluded-URL variables and ot.should_trace."""
 import logging
+import re
 
 import pytest
 import webtest
@@ -10,7 +11,7 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.response import Response
 
 import pyramid_opentracing
-from pyramid_opentracing import outgoing
+from pyramid_opentracing import outgoing, selection
 
 from . import apps
 from .conftest import OTEL_HTTP_VARIABLES
@@ -62,6 +63,31 @@ def test_excluded_paths_are_found_anywhere_in_the_path_unless_anchored(counting)
     app, tracer = counting(**{'ot.excluded_paths': 'lai, ^/create'})  # commas on one line
     app.get('/plain')
     app.get('/created')
+    app.get('/child')
+    assert span_names(tracer) == ['child', 'child']
+
+
+@pytest.mark.parametrize('patterns', [
+    ['^/health$', '^/static/'],
+    ['^/health$', 'lai'],
+    ['^/a|/b'],  # ^ anchors only its first branch
+    ['(?m)^/x', '^/b'],  # a global flag: ^ after every line break
+    ['^/a(?:b|c)'],  # a branch in a group
+    ['(?i)^/HEALTH', '(?i)(?m)^/X$', '^/b'],  # global flags, kept to their pattern
+    ['(?x) ^/a  # a comment', '^/b'],  # verbose, a comment to the end
+])
+def test_patterns_joined_are_found_as_each_alone_would_be(patterns):
+    texts = ['/health', '/health/', '/health\n', '/x/health', '/static/a.css', '/a/static/',
+             '/plain', '/child', '/a', '/ab', '/x/b', '/b', '/x', 'y\n/x', '/ac', '', '/',
+             '/B', '/A']
+    search = selection.any_of(patterns).search
+    for text in texts:
+        assert bool(search(text)) == any(re.search(p, text) for p in patterns), text
+
+
+def test_a_pattern_with_global_flags_is_one_of_several(counting):
+    app, tracer = counting(**{'ot.excluded_paths': '(?i)^/PLAIN$\n^/health'})
+    app.get('/plain')
     app.get('/child')
     assert span_names(tracer) == ['child', 'child']
 
