@@ -28,7 +28,7 @@ class TagPolicy:
     """How request data becomes tags: redaction, query strings, sizes."""
 
     __slots__ = ('redactor', 'trace_query_string', 'max_tag_length', 'max_stack_length',
-                 '_secret_placeholders')
+                 '_secret_placeholders', 'secret_routes_judged')
 
     def __init__(self, redacted_headers=(), redacted_query_params=(),
                  trace_query_string=False, max_tag_length=DEFAULT_MAX_TAG_LENGTH):
@@ -41,6 +41,9 @@ class TagPolicy:
         self.max_tag_length = max_tag_length
         self.max_stack_length = max_tag_length * 8
         self._secret_placeholders = {}
+        #: (the registry last judged, whether one of its routes has a secret
+        #: placeholder): see :func:`url_waits_for_route`.
+        self.secret_routes_judged = None
 
     @property
     def redacted_headers(self):
@@ -99,26 +102,21 @@ def host_secrets(request):
     return tuple(piece for piece in _HOST_USERINFO_CUTS.split(host.rpartition('@')[0]) if piece)
 
 
-#: Where a registry keeps (policy, whether one of its routes has a secret
-#: placeholder).
-_SECRET_ROUTES = '_pyramid_opentracing_secret_routes'
-
-
 def url_waits_for_route(request, policy):
     """Whether ``http.url`` must wait until routing is done: when a route of
     the application has a secret placeholder, since the request may be for
     it, and some tracers (jaeger-client) report every value a tag was ever
-    given. Judged once per application."""
+    given. Judged once per application (the policy keeps the verdict)."""
     registry = getattr(request, 'registry', None)
     if registry is None:
         return False
-    judged = getattr(registry, _SECRET_ROUTES, None)
-    if judged is not None and judged[0] is policy:
+    judged = policy.secret_routes_judged
+    if judged is not None and judged[0] is registry:
         return judged[1]
     mapper = registry.queryUtility(IRoutesMapper)
     routes = () if mapper is None else mapper.get_routes()
     verdict = any(policy.secret_placeholders(route) for route in routes)
-    setattr(registry, _SECRET_ROUTES, (policy, verdict))
+    policy.secret_routes_judged = (registry, verdict)
     return verdict
 
 
