@@ -119,8 +119,8 @@ class ServerSpanStrategy:
     settings (tag policy, callbacks, failure log): it reads them when a
     request needs them, so settings given after it was made still apply.
     Subclasses provide :meth:`start_active`, :meth:`start_name`,
-    :meth:`route_name`, :meth:`current_name`, :meth:`set_name` and
-    :meth:`tag_outcome`.
+    :meth:`route_name`, :meth:`current_name` (or :meth:`unchanged_name`),
+    :meth:`set_name` and :meth:`tag_outcome`.
     """
 
     def __init__(self, pyramid_tracer, tracer):
@@ -213,7 +213,7 @@ class ServerSpanStrategy:
                 return
             if end is not None:
                 return
-            status = sent_status(response, request.environ)
+            status = sent_status(response, request.environ, status)
         except Exception as exc:
             self.report('reading the response', exc, 'its span may be incomplete')
             status = error = None
@@ -248,7 +248,8 @@ class ServerSpanStrategy:
                         end.status, end.error = status, failed
                         end.done()
                 elif end is None:
-                    self.finish(span, request, sent_status(response, request.environ), error)
+                    self.finish(span, request,
+                                sent_status(response, request.environ, response.status_int), error)
                 else:
                     end.status = response.status_int
                     if response.app_iter is not end.body:  # replaced, or wrapped (gzip)
@@ -295,15 +296,11 @@ class ServerSpanStrategy:
         started (:meth:`start_name`) is renamed; a name the application (the
         view, ``ot.start_span_cb``) gave it is kept. With :meth:`start_name`,
         the one place spans are named."""
+        start = self.unchanged_name(span, request)
+        if start is None:
+            return  # named by the application
         pyramid_tracer = self.pyramid_tracer
         policy = pyramid_tracer.policy
-        current = self.current_name(span)
-        if current is None:  # the tracer does not tell
-            start = self.start_name(request_method(request, policy.max_tag_length))
-        elif self.is_start_name(current, request):
-            start = current
-        else:
-            return  # named by the application
         name = None
         function = pyramid_tracer.operation_name_func
         if function is not None:
@@ -320,13 +317,16 @@ class ServerSpanStrategy:
             name = self.route_name(start, route)
             if len(name) > policy.max_tag_length:
                 name = bound(name, policy.max_tag_length)
-        if name != current:
+        if name != start:
             self.set_name(span, name)
 
-    def is_start_name(self, name, request):
-        """Whether ``name`` is the name the span of ``request`` started with."""
-        limit = self.pyramid_tracer.policy.max_tag_length
-        return name == self.start_name(request_method(request, limit))
+    def unchanged_name(self, span, request):
+        """The name ``span`` started with (:meth:`start_name`), if it has it
+        still, or if the tracer does not tell (:meth:`current_name`); None
+        if the application renamed it."""
+        start = self.start_name(request_method(request, self.pyramid_tracer.policy.max_tag_length))
+        current = self.current_name(span)
+        return start if current is None or current == start else None
 
     # -- tags and callbacks --------------------------------------------------
 
@@ -451,13 +451,13 @@ class ServerSpanStrategy:
         raise NotImplementedError
 
 
-def sent_status(response, environ):
-    """The status a complete ``response`` is sent with: its own, or for a
-    conditional one, what WebOb makes of the request's validators and
-    ``Range``."""
+def sent_status(response, environ, status):
+    """The status a complete ``response`` whose status is ``status`` is sent
+    with: that one, or for a conditional response, what WebOb makes of the
+    request's validators and ``Range``."""
     if response.conditional_response:
         return conditional_status(response, environ)
-    return response.status_int
+    return status
 
 
 def run_finished_callbacks(request):

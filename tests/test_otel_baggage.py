@@ -72,10 +72,15 @@ def make_app(next_url, **settings):
         outgoing.http_request(request, 'GET', next_url, timeout=5)
         return Response('ok')
 
+    def read_first(request):  # before anything reads the server span's context
+        span = get_span(request)
+        return Response('%s %032x' % (span.get_baggage_item('user'), span.context.unwrap().trace_id))
+
     config = Configurator(settings=dict({
         'ot.trace_all': 'true', 'ot.base_tracer_func': BRIDGE, 'ot.otel.exporter': 'memory',
         'ot.otel.propagators': 'tracecontext,baggage'}, **settings))
-    for view in (in_child, in_grandchild_urlopen, added_then_child, in_otel_span, direct):
+    for view in (in_child, in_grandchild_urlopen, added_then_child, in_otel_span, direct,
+                 read_first):
         config.add_route(view.__name__, '/' + view.__name__)
         config.add_view(view, route_name=view.__name__)
     config.include('pyramid_opentracing')
@@ -128,6 +133,11 @@ def test_baggage_a_view_adds_reaches_the_calls_of_the_spans_below(bridged, next_
     assert entries(in_child) == {'user': 'alice', 'tenant': 'acme', 'step': 'two'}
     # a child's baggage is its own: the server span never got 'step'
     assert entries(from_server_span) == {'user': 'alice', 'tenant': 'acme'}
+
+
+def test_the_server_span_reads_the_callers_baggage_and_trace(bridged):
+    answer = bridged.get('/read_first', headers={'traceparent': CALLER, 'baggage': 'user=alice'})
+    assert answer.text == 'alice 0af7651916cd43dd8448eb211c80319c'
 
 
 def test_baggage_inherited_by_child_spans_is_bounded_as_ever(bridged, next_service):

@@ -4,6 +4,7 @@ import importlib
 import logging
 import sys
 
+import opentracing
 import pytest
 import webtest
 from opentelemetry.shim import opentracing_shim as shim
@@ -20,6 +21,15 @@ def _init_without_baggage(self, otel_context):
     self._otel_context = otel_context
 
 
+def _init_by_other_names(self, tracer, context, span):
+    opentracing.Span.__init__(self, tracer, context)
+    setattr(self, '_'.join(('', 'otel', 'span')), span)
+
+
+#: What replaces an __init__ whose private names are "missing".
+INITS = {shim.SpanContextShim: _init_without_baggage, shim.SpanShim: _init_by_other_names}
+
+
 @pytest.fixture
 def load_shim_internals(monkeypatch, caplog):
     """load(*removals): reload shim_internals while each (object, name) of
@@ -30,7 +40,7 @@ def load_shim_internals(monkeypatch, caplog):
     def load(*removals):
         for owner, name in removals:
             if name == '__init__':
-                monkeypatch.setattr(owner, name, _init_without_baggage)
+                monkeypatch.setattr(owner, name, INITS[owner])
             else:
                 monkeypatch.delattr(owner, name)
         caplog.clear()
@@ -57,7 +67,8 @@ def traced_app(bridge):
 @pytest.mark.parametrize('removals, missing', [
     ([(shim, '_SHIM_KEY')], '_SHIM_KEY and ScopeShim._span_cm'),
     ([(shim.SpanContextShim, '__init__')], 'SpanContextShim._baggage'),
-], ids=['scope-key', 'baggage'])
+    ([(shim.SpanShim, '__init__')], 'SpanShim._otel_span'),
+], ids=['scope-key', 'baggage', 'span'])
 def test_requests_are_traced_through_the_public_api(load_shim_internals, removals, missing):
     [warning] = load_shim_internals(*removals)
     assert missing in warning and 'falling back to its public API' in warning
@@ -73,6 +84,7 @@ def test_requests_are_traced_through_the_public_api(load_shim_internals, removal
 def test_the_shim_as_released_needs_no_fallback(load_shim_internals):
     assert load_shim_internals() == []
     assert shim_internals.ACTIVATE_PRIVATELY and shim_internals.BAGGAGE_PRIVATELY
+    assert shim_internals.CONTEXT_LATER
 
 
 def test_a_bridge_whose_server_spans_cannot_load_is_traced_through_opentracing(

@@ -133,14 +133,15 @@ def span_name(name, policy):
     return policy.text(text_of(name))
 
 
-class ServerSpan(BridgeSpan):
+class ServerSpan(BridgeSpan, shim_internals.ContextWhenRead):
     """The server span of a request, which the request lifecycle ends when
     the request ends, with its route and status. The application's
     ``finish()`` (or leaving ``with span:``) is ignored and reported once: the
     span would otherwise be exported without the outcome of its request.
 
-    Its OpenTelemetry span is also its ``otel_span`` attribute (set by
-    :func:`bridge_span`): the request lifecycle reads it at every step."""
+    Made as ``ServerSpan(tracer, otel_span, baggage)``; the request
+    lifecycle reads its ``otel_span`` at every step, and its span context is
+    made only if something reads it."""
 
     def finish(self, finish_time=None):
         _app_finishes.report(

@@ -183,21 +183,21 @@ class OtelStrategy(ServerSpanStrategy):
         otel_span = self.otel_tracer.start_span(
             self.start_name(method), context=context, kind=kind, attributes=attributes)
         return shim_internals.activate(self.scope_manager,
-                                       bridge_span(self.tracer, otel_span, baggage, kind=ServerSpan))
+                                       ServerSpan(self.tracer, otel_span, baggage), current)
 
     def start_name(self, method):
         """The method, or ``HTTP`` for one semantic conventions do not know."""
         return method if method in KNOWN_METHODS else 'HTTP'
 
-    def is_start_name(self, name, request):
-        return name in START_NAMES  # no need to read the method again
+    def unchanged_name(self, span, request):
+        # no need to read the method again; a sampled-out span has no name,
+        # and nothing to rename
+        name = getattr(span.otel_span, 'name', None)
+        return name if name in START_NAMES else None
 
     def route_name(self, start_name, route):
         """``{method} {route pattern}``."""
         return '%s %s' % (start_name, route.pattern)
-
-    def current_name(self, span):
-        return getattr(span.otel_span, 'name', None)  # a sampled-out span has none
 
     def set_name(self, span, name):
         span.otel_span.update_name(name)
