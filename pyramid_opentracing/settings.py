@@ -425,8 +425,9 @@ def build_tracer(settings, config):
     return as_pyramid_tracer(name, value, made)
 
 
-def parse_settings(settings, config):
-    """Parse every ``ot.*`` setting; return them as the tween and views use them.
+def parse_settings(settings, config, registry=None):
+    """Parse every ``ot.*`` setting (of ``registry``'s application);
+    return them as the tween and views use them.
 
     The result maps each option name to its parsed value, and ``ot.tracer``
     and ``ot.tracing`` to the PyramidTracer.
@@ -434,6 +435,7 @@ def parse_settings(settings, config):
     warn_unknown(settings)
     options = parse_options(settings, config)
     tracer = build_tracer(settings, config)
+    claim(tracer, registry, options)
     configure_callbacks(tracer, options)
     selection = request_selection(tracer, options, settings)
     if selection is not None:
@@ -516,9 +518,31 @@ def parse_registry_settings(registry, config=None):
         logger.warning('pyramid_opentracing: the tween is registered without the include and '
                        'ot.trace_all is not set, so it traces nothing (1.0 traced every '
                        'request by default): set ot.trace_all = true')
-    settings.update(parse_settings(settings, DottedNames() if config is None else config))
+    settings.update(parse_settings(settings, DottedNames() if config is None else config,
+                                   registry))
     setattr(registry, PARSED_MARK, True)
     return settings
+
+
+def claim(pyramid_tracer, registry, options):
+    """Make ``pyramid_tracer`` the one of ``registry``'s application, whose
+    parsed settings are ``options``. A PyramidTracer given to a second
+    application with other settings is refused, before they change it: the
+    settings of the first (exclusions, callbacks, tag rules) would silently
+    apply to the second, or the other way round."""
+    owner = pyramid_tracer.registry
+    if owner is None:
+        pyramid_tracer.registry = registry
+        return
+    if registry is None:
+        return
+    differ = [name for name, *_ in OPTIONS if owner.settings.get(name) != options[name]]
+    if owner is not registry and differ:
+        raise fail('ot.tracer', pyramid_tracer, 'this PyramidTracer already traces another '
+                   'application, whose settings it carries (%s = %r, not %r): give each '
+                   'application its own (they may share the OpenTracing tracer: '
+                   'ot.base_tracer)' % (differ[0], owner.settings.get(differ[0]),
+                                        options[differ[0]]))
 
 
 #: What the WSGI request and Pyramid's router set on each request object
