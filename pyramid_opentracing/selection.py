@@ -36,8 +36,11 @@ def matcher(patterns, how='search', flags=0):
     compiled = [re.compile(pattern, flags) for pattern in patterns]
     plain = [pattern for pattern, each in zip(patterns, compiled) if not each.groups]
     finders = [getattr(each, how) for each in compiled if each.groups]
-    if plain:
-        finders.insert(0, getattr(any_of(plain, flags), how))
+    try:
+        joined = [getattr(any_of(plain, flags), how)] if plain else []
+    except re.error:  # global flags after a comment, (?#c)(?i)...: each alone, then
+        joined = [getattr(each, how) for each in compiled if not each.groups]
+    finders = joined + finders
     if len(finders) == 1:
         return finders[0]
     return lambda text: any(find(text) for find in finders)
@@ -76,9 +79,12 @@ class RequestSelection:
         self._path_search = matcher(excluded_paths) if excluded_paths else None
         self._url_search = matcher(excluded_urls) if excluded_urls else None
         self.excluded_routes = frozenset(excluded_routes)
-        #: The routes to try, in the order Pyramid tries them, up to the last
-        #: excluded one (set by :meth:`resolve_routes`).
-        self._routes = ()
+        #: {id(registry): (registry, the routes to try, in the order Pyramid
+        #: tries them, up to the last excluded one)}, set by
+        #: :meth:`resolve_routes` for each application (a PyramidTracer may
+        #: serve two with the same settings and other routes). A registry is
+        #: unhashable; kept here, its id stays its own.
+        self._routes = {}
         self.should_trace = should_trace
 
     def resolve_routes(self, registry):
@@ -94,7 +100,7 @@ class RequestSelection:
             raise ConfigurationError('ot.excluded_routes = %r: no route is named %s' % (
                 ' '.join(sorted(self.excluded_routes)), ', '.join(unknown)))
         last = max(names.index(name) for name in self.excluded_routes)
-        self._routes = tuple(routes[:last + 1])
+        self._routes[id(registry)] = (registry, tuple(routes[:last + 1]))
 
     def traces(self, request):
         """Whether ``request`` is traced; marks it in the environ if not."""
@@ -112,7 +118,8 @@ class RequestSelection:
         first route whose pattern and predicates match, as the router does."""
         try:
             path = request.path_info or '/'
-            for route in self._routes:
+            _, routes = self._routes.get(id(getattr(request, 'registry', None)), (None, ()))
+            for route in routes:
                 match = route.match(path)
                 if match is not None:
                     predicates = route.predicates

@@ -111,19 +111,29 @@ def as_patterns(name, value, config=None):
     return patterns
 
 
+#: Paths and URLs of every kind: a pattern found in all of them excludes
+#: (nearly) every request, a mistake more often than not.
+PATH_PROBES = ('/', '/api', '/api/v1/items/42', '/health', '/static/app.css', '/x', '/\u00e9/a.b')
+URL_PROBES = ('http://localhost/', 'https://example.com/api/v1/items/42?q=1',
+              'http://127.0.0.1:6543/health', 'http://[::1]/x')
+
+
 def as_exclusions(name, value, config=None):
-    """:func:`as_patterns`, none of them found in every text: one that
-    matches an empty text and an unrelated one would leave every request
-    untraced, without a word (``|`` or ``(?x)`` alone: mostly a pattern
-    the list rule split at a blank)."""
+    """:func:`as_patterns` that exclude requests, none of them found in
+    every path (``ot.excluded_paths``) or URL (the ``OTEL_*`` variables) of
+    :data:`PATH_PROBES` or :data:`URL_PROBES`: it would leave every request
+    untraced, without a word (``.*``, ``^/``, or the ``|`` of ``^/a | ^/b``
+    split at its blanks)."""
     patterns = as_patterns(name, value)
+    paths = name == 'ot.excluded_paths'
     for pattern in patterns:
-        compiled = re.compile(pattern)
-        if compiled.search('') and compiled.search('\x00 unrelated'):
-            hint = (' (patterns of a text are separated by blanks: give them as a list)'
-                    if isinstance(value, str) else '')
-            raise fail(name, value, '%r is found in every path: no request would be traced%s'
-                       % (pattern, hint))
+        search = re.compile(pattern).search
+        if all(search(probe) for probe in (PATH_PROBES if paths else URL_PROBES)):
+            hint = (' (patterns of a text are separated by commas or blanks: give them as a '
+                    'list)' if isinstance(value, str) and paths else '')
+            raise fail(name, value, '%r is found in every %s: no request would be traced; '
+                       'ot.should_trace can choose the few to trace%s'
+                       % (pattern, 'path' if paths else 'URL', hint))
     return patterns
 
 
@@ -435,13 +445,14 @@ def parse_settings(settings, config, registry=None):
     warn_unknown(settings)
     options = parse_options(settings, config)
     tracer = build_tracer(settings, config)
-    claim(tracer, registry, options)
+    check_claim(tracer, registry, options)
     configure_callbacks(tracer, options)
+    # another application's (with the same settings, check_claim says) keeps its own
     selection = request_selection(tracer, options, settings)
-    if selection is not None:
+    if selection is not None and tracer.selection is None:
         tracer.selection = selection
     headers = span_headers(options)
-    if headers is not None:
+    if headers is not None and tracer.span_headers is None:
         tracer.span_headers = headers
     configure_tag_policy(tracer, settings, options)
     warn_unread_bridge_settings(settings, tracer)
@@ -520,24 +531,23 @@ def parse_registry_settings(registry, config=None):
                        'request by default): set ot.trace_all = true')
     settings.update(parse_settings(settings, DottedNames() if config is None else config,
                                    registry))
+    if settings['ot.tracer'].registry is None:
+        settings['ot.tracer'].registry = registry  # claimed: see check_claim
     setattr(registry, PARSED_MARK, True)
     return settings
 
 
-def claim(pyramid_tracer, registry, options):
-    """Make ``pyramid_tracer`` the one of ``registry``'s application, whose
-    parsed settings are ``options``. A PyramidTracer given to a second
-    application with other settings is refused, before they change it: the
-    settings of the first (exclusions, callbacks, tag rules) would silently
-    apply to the second, or the other way round."""
+def check_claim(pyramid_tracer, registry, options):
+    """Refuse ``pyramid_tracer`` to ``registry``'s application, whose parsed
+    settings are ``options``, if it traces another application with other
+    settings, before they change it: the settings of the first (exclusions,
+    callbacks, tag rules) would silently apply to the second, or the other
+    way round. It is claimed once the application's settings are all parsed."""
     owner = pyramid_tracer.registry
-    if owner is None:
-        pyramid_tracer.registry = registry
-        return
-    if registry is None:
+    if owner is None or registry is None or owner is registry:
         return
     differ = [name for name, *_ in OPTIONS if owner.settings.get(name) != options[name]]
-    if owner is not registry and differ:
+    if differ:
         raise fail('ot.tracer', pyramid_tracer, 'this PyramidTracer already traces another '
                    'application, whose settings it carries (%s = %r, not %r): give each '
                    'application its own (they may share the OpenTracing tracer: '

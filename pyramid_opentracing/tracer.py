@@ -25,7 +25,7 @@ class PyramidTracer:
     #: :class:`~.span_headers.SpanHeaders`), None for nothing; set from the settings.
     span_headers = None
     #: The registry of the application whose settings configured it: one
-    #: application's settings are not another's (see ``settings.claim``).
+    #: application's settings are not another's (see ``settings.check_claim``).
     registry = None
 
     def __init__(self, tracer=None, start_span_cb=None, operation_name_func=None,

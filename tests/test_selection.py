@@ -11,6 +11,7 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.response import Response
 
 import pyramid_opentracing
+from pyramid_opentracing import PyramidTracer
 from pyramid_opentracing import outgoing, selection
 
 from . import apps
@@ -77,6 +78,7 @@ def test_excluded_paths_are_found_anywhere_in_the_path_unless_anchored(counting)
     ['(?x) ^/a  # a comment', '^/b'],  # verbose, a comment to the end
     ['(?P<id>^/health)', '(?P<id>^/b)'],  # the same group name twice
     ['^/(x)b', r'^/(a)\1', 'lai'],  # a back-reference, counted in its own pattern
+    ['(?#a comment)(?i)^/HEALTH', '(?x) (?i)^/B'],  # global flags after a comment or blank
 ])
 def test_patterns_joined_are_found_as_each_alone_would_be(patterns):
     texts = ['/health', '/health/', '/health\n', '/x/health', '/static/a.css', '/a/static/',
@@ -98,6 +100,8 @@ def test_a_pattern_with_global_flags_is_one_of_several(counting):
     ('^/health | ^/ready', "'|'"),  # a pattern split at its blanks
     ('(?x) ^/health  # checks', "'(?x)'"),
     (['.*'], "'.*'"),
+    ('^/ health', "'^/'"),  # a stray blank
+    (['.'], "'.'"),
 ])
 def test_a_pattern_found_in_every_path_fails_at_start_up(clean_env, value, culprit):
     with pytest.raises(ConfigurationError) as failure:
@@ -105,6 +109,13 @@ def test_a_pattern_found_in_every_path_fails_at_start_up(clean_env, value, culpr
                        'ot.excluded_paths': value})
     message = str(failure.value)
     assert ('ot.excluded_paths = %r' % (value,)) in message and culprit in message
+
+
+@pytest.mark.parametrize('pattern', ['^(?!/api)', '^/?$', '^$', r'\A/health\Z'])
+def test_a_pattern_found_in_some_paths_only_is_accepted(counting, pattern):
+    app, tracer = counting(**{'ot.excluded_paths': [pattern]})
+    app.get('/plain')
+    assert span_names(tracer) == ([] if re.search(pattern, '/plain') else ['plain'])
 
 
 def test_a_variable_pattern_found_in_every_url_fails_at_start_up(clean_env, monkeypatch):
@@ -196,6 +207,27 @@ def test_an_excluded_route_is_found_as_pyramid_routes_predicates_included(clean_
     app.post('/thing')
     app.get('/other')
     assert span_names(tracer) == ['write', 'any']
+
+
+def test_one_pyramid_tracer_excludes_routes_by_each_applications_own_table(clean_env):
+    shared = PyramidTracer(MockTracer())
+
+    def config_with_health_at(path):
+        config = Configurator(settings={'ot.trace_all': True, 'ot.tracer': shared,
+                                        'ot.excluded_routes': 'health'})
+        config.include('pyramid_opentracing')
+        config.add_route('health', path)
+        config.add_route('any', '/{anything}')
+        for name in ('health', 'any'):
+            config.add_view(thing, route_name=name)
+        config.commit()
+        return config
+    configs = config_with_health_at('/healthz'), config_with_health_at('/ping')
+    first, second = (webtest.TestApp(config.make_wsgi_app()) for config in configs)
+    for app in (first, second, first):
+        app.get('/healthz')
+        app.get('/ping')
+    assert span_names(shared.tracer) == ['any', 'any', 'any']  # /ping, /healthz, /ping
 
 
 def test_a_route_after_the_excluded_ones_is_traced(clean_env):

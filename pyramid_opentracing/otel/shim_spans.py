@@ -150,7 +150,8 @@ class ServerSpan(BridgeSpan, shim_internals.ContextWhenRead):
     def finish(self, finish_time=None):
         _app_finishes.report(
             'finishing the server span from the application',
-            RuntimeError('get_span(request).finish() was called'),
+            RuntimeError('its finish() was called, or a scope activated to finish it on close '
+                         'was closed'),
             'the span is ended with its request, with the request\'s outcome', logging.WARNING)
 
 
