@@ -518,7 +518,9 @@ def test_a_request_ending_after_the_exit_ended_its_span_changes_nothing(caplog):
         sdk_log.removeFilter(live_spans.ignore_calls_on_ended_spans)
     assert answers == ['slow']
     assert_interrupted(receiver.spans, shutdown.TERMINATED)
-    assert [r.getMessage() for r in caplog.records] == []
+    # (bridges of earlier tests, their collectors gone, may log their own retries)
+    assert [r.getMessage() for r in caplog.records
+            if r.name in (live_spans.SDK_SPAN_LOGGER, 'pyramid_opentracing')] == []
     [duration] = [points for name, points in receiver.metrics
                   if name == 'http.server.request.duration']
     assert [point['error.type'] for point in duration] == [live_spans.INTERRUPTED]

@@ -108,6 +108,22 @@ def test_a_name_the_view_gives_the_span_is_kept_with_the_otel_bridge():
     assert span.attributes['http.route'] == '/graphql'
 
 
+def method_naming_view(request):
+    get_span(request).set_operation_name('POST')  # the name of another method
+    return Response('renamed')
+
+
+@pytest.mark.parametrize('kind', ['mock', 'bridge'])
+def test_a_name_the_view_gives_is_kept_even_if_it_is_a_method(kind):
+    tracer = (MockTracer() if kind == 'mock'
+              else tracer_from_settings(**{'ot.otel.exporter': 'memory'}))
+    app_with({'ot.base_tracer': tracer}, ('graphql', method_naming_view)).get('/graphql')
+    if kind == 'mock':
+        assert server_span(tracer).operation_name == 'POST'
+    else:
+        assert [span.name for span in tracer.exporter.get_finished_spans()] == ['POST']
+
+
 def test_start_span_cb_receives_a_real_span_and_the_name_it_gives_is_kept():
     tracer = MockTracer()
     seen = []

@@ -143,6 +143,10 @@ class ServerSpan(BridgeSpan, shim_internals.ContextWhenRead):
     lifecycle reads its ``otel_span`` at every step, and its span context is
     made only if something reads it."""
 
+    #: The name it started with, which routing replaces unless the
+    #: application gave it another.
+    start_name = None
+
     def finish(self, finish_time=None):
         _app_finishes.report(
             'finishing the server span from the application',

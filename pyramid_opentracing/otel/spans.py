@@ -25,10 +25,6 @@ KNOWN_METHODS = frozenset({
     'CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE', 'QUERY'})
 
 
-#: The names a server span can start with (:meth:`OtelStrategy.start_name`).
-START_NAMES = KNOWN_METHODS | {'HTTP'}
-
-
 def method_attributes(method):
     if method in KNOWN_METHODS:
         return {'http.request.method': method}
@@ -187,20 +183,21 @@ class OtelStrategy(ServerSpanStrategy):
         if current and is_outer_server_span(get_current_span(current)):
             # the caller's span and baggage are in the outer span's context
             kind, context, baggage = SpanKind.INTERNAL, None, current  # None: the current context
-        otel_span = self.otel_tracer.start_span(
-            self.start_name(method), context=context, kind=kind, attributes=attributes)
-        return shim_internals.activate(self.scope_manager,
-                                       ServerSpan(self.tracer, otel_span, baggage), current)
+        name = self.start_name(method)
+        otel_span = self.otel_tracer.start_span(name, context=context, kind=kind,
+                                                attributes=attributes)
+        span = ServerSpan(self.tracer, otel_span, baggage)
+        span.start_name = name
+        return shim_internals.activate(self.scope_manager, span, current)
 
     def start_name(self, method):
         """The method, or ``HTTP`` for one semantic conventions do not know."""
         return method if method in KNOWN_METHODS else 'HTTP'
 
     def unchanged_name(self, span, request):
-        # no need to read the method again; a sampled-out span has no name,
-        # and nothing to rename
+        # a sampled-out span has no name, and nothing to rename
         name = getattr(span.otel_span, 'name', None)
-        return name if name in START_NAMES else None
+        return name if name == span.start_name else None
 
     def route_name(self, start_name, route):
         """``{method} {route pattern}``."""
