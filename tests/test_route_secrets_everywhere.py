@@ -54,8 +54,9 @@ def plain_view(request):
     return Response('plain', location='/done/plain')
 
 
-def make_app(tracer, secret_route=True):
-    config = Configurator(settings=dict(SETTINGS, **{'ot.base_tracer': tracer, 'test.seen': []}))
+def make_app(tracer, secret_route=True, **settings):
+    config = Configurator(settings=dict(SETTINGS, **{'ot.base_tracer': tracer, 'test.seen': []},
+                                        **settings))
     placeholder = 'token' if secret_route else 'name'
     config.add_route('reset', '/reset/{%s}' % placeholder)
     config.add_view(reset_view if secret_route else plain_view, route_name='reset')
@@ -159,3 +160,15 @@ def test_a_failing_capture_at_the_end_is_reported_and_the_span_still_tagged(trac
     assert 'http.request.header.referer' not in tags
     assert tags.get('http.status_code', tags.get('http.response.status_code')) == 303
     assert 'capturing request headers failed' in failures()[0].getMessage()
+
+
+def test_a_request_without_a_query_string_has_none_traced(traced):
+    tracer, dump = traced
+    make_app(tracer, **{'ot.captured_request_headers': ''}).get('/reset/%s' % TOKEN, status=303)
+    texts, (tags,) = dump()
+    assert not [text for text in texts if TOKEN in text]
+    assert 'url.query' not in tags and 'http.request.header.referer' not in tags
+    assert tags.get('http.target', '/reset/[REDACTED]') == '/reset/[REDACTED]'
+    assert tags.get('http.url', 'http://localhost/reset/[REDACTED]') == (
+        'http://localhost/reset/[REDACTED]')
+    assert header_value(tags, 'http.response.header.location') == '/done/[REDACTED]'
