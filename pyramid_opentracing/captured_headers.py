@@ -21,7 +21,7 @@ import re
 
 from .redaction import REDACTED
 from .request_tags import url_text
-from .selection import any_of
+from .selection import matcher
 
 #: Request headers that WSGI keeps without the ``HTTP_`` prefix.
 _UNPREFIXED = {'CONTENT_TYPE': 'content-type', 'CONTENT_LENGTH': 'content-length'}
@@ -49,11 +49,11 @@ class CapturedHeaders:
     """
 
     def __init__(self, request_patterns=(), response_patterns=(), sanitized_patterns=()):
-        self._request = (any_of(request_patterns, re.IGNORECASE).fullmatch
+        self._request = (matcher(request_patterns, 'fullmatch', re.IGNORECASE)
                          if request_patterns else None)
-        self._response = (any_of(response_patterns, re.IGNORECASE).fullmatch
+        self._response = (matcher(response_patterns, 'fullmatch', re.IGNORECASE)
                           if response_patterns else None)
-        self._sanitized = (any_of(sanitized_patterns, re.IGNORECASE).search
+        self._sanitized = (matcher(sanitized_patterns, 'search', re.IGNORECASE)
                            if sanitized_patterns else None)
 
     @property

@@ -19,8 +19,28 @@ GLOBAL_FLAGS = re.compile(r'(?:\(\?[aiLmsux]+\))+')
 
 
 def any_of(patterns, flags=0):
-    """One compiled regular expression matching where any of ``patterns`` does."""
+    """One compiled regular expression matching where any of ``patterns``
+    (without groups: see :func:`matcher`) does."""
     return re.compile('|'.join('(?:%s)' % scoped(pattern) for pattern in patterns), flags)
+
+
+def matcher(patterns, how='search', flags=0):
+    """A function of a text, true when any of ``patterns`` matches it as
+    ``re.compile(pattern, flags).<how>(text)`` of each alone would.
+
+    Patterns without groups are joined into one expression (:func:`any_of`):
+    one pass over the text. A pattern with groups is tried apart: joined,
+    its group names could clash with another's and its back-references
+    (``\\1``) would count the groups of the patterns before it.
+    """
+    compiled = [re.compile(pattern, flags) for pattern in patterns]
+    plain = [pattern for pattern, each in zip(patterns, compiled) if not each.groups]
+    finders = [getattr(each, how) for each in compiled if each.groups]
+    if plain:
+        finders.insert(0, getattr(any_of(plain, flags), how))
+    if len(finders) == 1:
+        return finders[0]
+    return lambda text: any(find(text) for find in finders)
 
 
 def scoped(pattern):
@@ -53,8 +73,8 @@ class RequestSelection:
     def __init__(self, failures, excluded_paths=(), excluded_urls=(), excluded_routes=(),
                  should_trace=None):
         self.failures = failures
-        self._path_search = any_of(excluded_paths).search if excluded_paths else None
-        self._url_search = any_of(excluded_urls).search if excluded_urls else None
+        self._path_search = matcher(excluded_paths) if excluded_paths else None
+        self._url_search = matcher(excluded_urls) if excluded_urls else None
         self.excluded_routes = frozenset(excluded_routes)
         #: The routes to try, in the order Pyramid tries them, up to the last
         #: excluded one (set by :meth:`resolve_routes`).

@@ -90,7 +90,10 @@ SPLIT_QUANTIFIER_END = re.compile(r'\d*\}')
 
 
 def as_patterns(name, value, config=None):
-    """A tuple of regular expressions, each checked to compile."""
+    """A tuple of regular expressions, each checked to compile.
+
+    Patterns that choose requests not to trace are checked by
+    :func:`as_exclusions`."""
     patterns = as_list(name, value)
     for before, after in zip(patterns, patterns[1:]) if isinstance(value, str) else ():
         if SPLIT_QUANTIFIER_START.search(before) and SPLIT_QUANTIFIER_END.match(after):
@@ -102,9 +105,25 @@ def as_patterns(name, value, config=None):
             raise fail(name, value, '%r is not a regular expression' % (pattern,))
         try:
             re.compile(pattern)
-        except re.error as exc:
+        except (re.error, OverflowError) as exc:  # a repetition count too large is the latter
             raise fail(name, value,
                        '%r is not a regular expression (%s)' % (pattern, exc)) from None
+    return patterns
+
+
+def as_exclusions(name, value, config=None):
+    """:func:`as_patterns`, none of them found in every text: one that
+    matches an empty text and an unrelated one would leave every request
+    untraced, without a word (``|`` or ``(?x)`` alone: mostly a pattern
+    the list rule split at a blank)."""
+    patterns = as_patterns(name, value)
+    for pattern in patterns:
+        compiled = re.compile(pattern)
+        if compiled.search('') and compiled.search('\x00 unrelated'):
+            hint = (' (patterns of a text are separated by blanks: give them as a list)'
+                    if isinstance(value, str) else '')
+            raise fail(name, value, '%r is found in every path: no request would be traced%s'
+                       % (pattern, hint))
     return patterns
 
 
@@ -269,7 +288,7 @@ OPTIONS = (
     ('ot.redacted_headers', (), as_names, ()),
     ('ot.redacted_query_params', (), as_names, ()),
     ('ot.max_tag_length', (), as_length, DEFAULT_MAX_TAG_LENGTH),
-    ('ot.excluded_paths', (), as_patterns, ()),
+    ('ot.excluded_paths', (), as_exclusions, ()),
     ('ot.excluded_routes', (), as_route_names, ()),
     ('ot.should_trace', (), callback('request'), None),
     ('ot.captured_request_headers',
@@ -338,7 +357,7 @@ def request_selection(tracer, options, settings, environ=os.environ):
     """The RequestSelection the options ask for, or None to trace every request."""
     source, value = setting_or_variable(settings, 'ot.excluded_paths', EXCLUDED_URLS_VARIABLES,
                                         environ)
-    excluded_urls = () if source == 'ot.excluded_paths' else as_patterns(source, value)
+    excluded_urls = () if source == 'ot.excluded_paths' else as_exclusions(source, value)
     if not (options['ot.excluded_paths'] or excluded_urls or options['ot.excluded_routes']
             or options['ot.should_trace'] is not None):
         return None
@@ -406,8 +425,9 @@ def build_tracer(settings, config):
     return as_pyramid_tracer(name, value, made)
 
 
-def parse_settings(settings, config):
-    """Parse every ``ot.*`` setting; return them as the tween and views use them.
+def parse_settings(settings, config, registry=None):
+    """Parse every ``ot.*`` setting (of ``registry``'s application);
+    return them as the tween and views use them.
 
     The result maps each option name to its parsed value, and ``ot.tracer``
     and ``ot.tracing`` to the PyramidTracer.
@@ -415,6 +435,7 @@ def parse_settings(settings, config):
     warn_unknown(settings)
     options = parse_options(settings, config)
     tracer = build_tracer(settings, config)
+    claim(tracer, registry, options)
     configure_callbacks(tracer, options)
     selection = request_selection(tracer, options, settings)
     if selection is not None:
@@ -497,9 +518,31 @@ def parse_registry_settings(registry, config=None):
         logger.warning('pyramid_opentracing: the tween is registered without the include and '
                        'ot.trace_all is not set, so it traces nothing (1.0 traced every '
                        'request by default): set ot.trace_all = true')
-    settings.update(parse_settings(settings, DottedNames() if config is None else config))
+    settings.update(parse_settings(settings, DottedNames() if config is None else config,
+                                   registry))
     setattr(registry, PARSED_MARK, True)
     return settings
+
+
+def claim(pyramid_tracer, registry, options):
+    """Make ``pyramid_tracer`` the one of ``registry``'s application, whose
+    parsed settings are ``options``. A PyramidTracer given to a second
+    application with other settings is refused, before they change it: the
+    settings of the first (exclusions, callbacks, tag rules) would silently
+    apply to the second, or the other way round."""
+    owner = pyramid_tracer.registry
+    if owner is None:
+        pyramid_tracer.registry = registry
+        return
+    if registry is None:
+        return
+    differ = [name for name, *_ in OPTIONS if owner.settings.get(name) != options[name]]
+    if owner is not registry and differ:
+        raise fail('ot.tracer', pyramid_tracer, 'this PyramidTracer already traces another '
+                   'application, whose settings it carries (%s = %r, not %r): give each '
+                   'application its own (they may share the OpenTracing tracer: '
+                   'ot.base_tracer)' % (differ[0], owner.settings.get(differ[0]),
+                                        options[differ[0]]))
 
 
 #: What the WSGI request and Pyramid's router set on each request object

@@ -24,6 +24,9 @@ class PyramidTracer:
     #: What the span takes from and writes to headers (a
     #: :class:`~.span_headers.SpanHeaders`), None for nothing; set from the settings.
     span_headers = None
+    #: The registry of the application whose settings configured it: one
+    #: application's settings are not another's (see ``settings.claim``).
+    registry = None
 
     def __init__(self, tracer=None, start_span_cb=None, operation_name_func=None,
                  **tag_policy):

@@ -37,8 +37,15 @@ def secret_texts(request):
     return Response('ok')
 
 
+def scope_finishes_server(request):
+    tracer = request.registry.settings['ot.tracer'].tracer
+    with tracer.scope_manager.activate(get_span(request), finish_on_close=True):
+        pass
+    return Response('unavailable', status=503)
+
+
 VIEWS = {'finish_server': finish_server, 'with_server': with_server,
-         'secret_texts': secret_texts}
+         'secret_texts': secret_texts, 'scope_finishes_server': scope_finishes_server}
 
 
 @pytest.fixture
@@ -60,6 +67,17 @@ def test_a_server_span_the_view_finishes_ends_once_with_its_outcome(bridged, cap
     warnings = [r for r in caplog.records if 'finishing the server span from the application'
                 in r.getMessage()]
     assert len(warnings) == 1  # once, not per request
+    assert not [r for r in caplog.records if r.name.startswith('opentelemetry')]
+
+
+def test_a_server_span_a_scope_finishes_on_close_ends_with_its_outcome(bridged, caplog):
+    app, tracer = bridged
+    with caplog.at_level(logging.WARNING):
+        app.get('/scope_finishes_server', status=503)
+    (span,) = tracer.exporter.get_finished_spans()
+    assert span.name == 'GET /scope_finishes_server'
+    assert span.attributes['http.response.status_code'] == 503
+    assert span.status.status_code.name == 'ERROR'
     assert not [r for r in caplog.records if r.name.startswith('opentelemetry')]
 
 

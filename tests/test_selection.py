@@ -75,12 +75,14 @@ def test_excluded_paths_are_found_anywhere_in_the_path_unless_anchored(counting)
     ['^/a(?:b|c)'],  # a branch in a group
     ['(?i)^/HEALTH', '(?i)(?m)^/X$', '^/b'],  # global flags, kept to their pattern
     ['(?x) ^/a  # a comment', '^/b'],  # verbose, a comment to the end
+    ['(?P<id>^/health)', '(?P<id>^/b)'],  # the same group name twice
+    ['^/(x)b', r'^/(a)\1', 'lai'],  # a back-reference, counted in its own pattern
 ])
 def test_patterns_joined_are_found_as_each_alone_would_be(patterns):
     texts = ['/health', '/health/', '/health\n', '/x/health', '/static/a.css', '/a/static/',
              '/plain', '/child', '/a', '/ab', '/x/b', '/b', '/x', 'y\n/x', '/ac', '', '/',
-             '/B', '/A']
-    search = selection.any_of(patterns).search
+             '/B', '/A', '/aa', '/xb']
+    search = selection.matcher(patterns)
     for text in texts:
         assert bool(search(text)) == any(re.search(p, text) for p in patterns), text
 
@@ -90,6 +92,32 @@ def test_a_pattern_with_global_flags_is_one_of_several(counting):
     app.get('/plain')
     app.get('/child')
     assert span_names(tracer) == ['child', 'child']
+
+
+@pytest.mark.parametrize('value, culprit', [
+    ('^/health | ^/ready', "'|'"),  # a pattern split at its blanks
+    ('(?x) ^/health  # checks', "'(?x)'"),
+    (['.*'], "'.*'"),
+])
+def test_a_pattern_found_in_every_path_fails_at_start_up(clean_env, value, culprit):
+    with pytest.raises(ConfigurationError) as failure:
+        apps.make_app({'ot.trace_all': True, 'ot.base_tracer': MockTracer(),
+                       'ot.excluded_paths': value})
+    message = str(failure.value)
+    assert ('ot.excluded_paths = %r' % (value,)) in message and culprit in message
+
+
+def test_a_variable_pattern_found_in_every_url_fails_at_start_up(clean_env, monkeypatch):
+    monkeypatch.setenv('OTEL_PYTHON_EXCLUDED_URLS', 'health | ready')
+    with pytest.raises(ConfigurationError) as failure:
+        apps.make_app({'ot.trace_all': True, 'ot.base_tracer': MockTracer()})
+    assert "OTEL_PYTHON_EXCLUDED_URLS = 'health | ready': '|'" in str(failure.value)
+
+
+def test_a_repetition_too_large_fails_at_start_up_naming_the_setting(clean_env):
+    with pytest.raises(ConfigurationError, match=r"ot.excluded_paths = \['\^/a\{4294967296\}'\]"):
+        apps.make_app({'ot.trace_all': True, 'ot.base_tracer': MockTracer(),
+                       'ot.excluded_paths': ['^/a{4294967296}']})
 
 
 def test_excluded_paths_may_be_a_list(counting):

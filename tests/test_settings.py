@@ -116,6 +116,27 @@ def test_written_back_settings_configure_again_without_conflict():
     assert again['ot.tracer'] is first['ot.tracer']
 
 
+def test_a_pyramid_tracer_of_one_application_is_refused_to_another_with_other_settings():
+    shared = PyramidTracer(MockTracer())
+    first = configure({'ot.tracer': shared, 'ot.trace_all': 'true',
+                       'ot.excluded_paths': '^/health$', 'ot.trace_query_string': 'true'})
+    selection, policy = shared.selection, shared.policy
+    with pytest.raises(ConfigurationError) as refused:
+        configure({'ot.tracer': shared, 'ot.trace_all': 'true'})
+    message = str(refused.value)
+    assert 'ot.tracer = ' in message and 'already traces another application' in message
+    assert 'ot.trace_query_string = True, not False' in message
+    # the first application's tracer is as it was
+    assert shared.selection is selection and shared.policy is policy
+    assert first['ot.tracer'] is shared
+
+
+def test_a_pyramid_tracer_may_serve_two_applications_with_the_same_settings():
+    shared = PyramidTracer(MockTracer())
+    settings = {'ot.tracer': shared, 'ot.trace_all': 'true', 'ot.excluded_paths': '^/health$'}
+    assert configure(dict(settings))['ot.tracer'] is configure(dict(settings))['ot.tracer']
+
+
 @pytest.mark.parametrize('settings, named', [
     ({'ot.trace_all': 'maybe'}, "ot.trace_all = 'maybe'"),
     ({'ot.traced_attributes': 'host, not-a-name'}, 'ot.traced_attributes'),

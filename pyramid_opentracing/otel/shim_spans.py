@@ -210,7 +210,17 @@ def inherited_baggage(parent):
 
 class BridgeScope(ScopeShim):
     """The scope of a span activated by :class:`BridgeScopeManager`: an
-    exception leaving its ``with`` block marks the span failed, scrubbed."""
+    exception leaving its ``with`` block marks the span failed, scrubbed.
+    Closing the scope of a server span activated to finish on close calls
+    its ``finish()``, which the request lifecycle ignores (and reports)."""
+
+    #: Whether closing calls the span's ``finish()`` (else ``use_span`` ends it, or not).
+    finishes_span = False
+
+    def close(self):
+        super().close()
+        if self.finishes_span:
+            self.span.finish()
 
     def __exit__(self, exc_type, exc_val, exc_tb):
         if exc_val is not None and isinstance(self.span, BridgeSpan):
@@ -224,10 +234,13 @@ class BridgeScopeManager(ScopeManagerShim):
     OpenTelemetry span."""
 
     def activate(self, span, finish_on_close):
-        span_cm = use_span(span.unwrap(), end_on_exit=finish_on_close,
+        server_span = isinstance(span, ServerSpan)  # it ends with its request
+        span_cm = use_span(span.unwrap(), end_on_exit=finish_on_close and not server_span,
                            record_exception=False, set_status_on_exception=False)
         span_cm.__enter__()  # pylint: disable=unnecessary-dunder-call
-        return BridgeScope(self, span, span_cm)
+        scope = BridgeScope(self, span, span_cm)
+        scope.finishes_span = finish_on_close and server_span
+        return scope
 
     @property
     def active(self):
