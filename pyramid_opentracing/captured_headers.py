@@ -13,12 +13,14 @@ calls secret (``Authorization``, ``Cookie``, ``Set-Cookie``, ``ot.redacted_heade
 any name containing ``token``...) or that a pattern of
 ``OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS`` finds is recorded
 as ``[REDACTED]``; credentials and secret query values in a URL-valued
-header are removed, and every value is bounded like any tag.
+header are removed, and so are the values filling secret placeholders of
+the request's route (a ``Referer`` or ``Location`` quoting ``/reset/{token}``);
+every value is bounded like any tag.
 """
 import re
 
 from .redaction import REDACTED
-from .scrub import bound
+from .request_tags import url_text
 from .selection import matcher
 
 #: Request headers that WSGI keeps without the ``HTTP_`` prefix.
@@ -62,38 +64,38 @@ class CapturedHeaders:
     def captures_response(self):
         return self._response is not None
 
-    def request_values(self, environ, policy):
+    def request_values(self, environ, policy, path_secrets=()):
         """{attribute key: value} of the captured request headers in
-        ``environ`` (only if :attr:`captures_request`)."""
+        ``environ`` (only if :attr:`captures_request`), without the
+        request's ``path_secrets``."""
         wanted = self._request
         values = {}
         for key, value in environ.items():
             name = header_name(key)
             if name is not None and wanted(name):
                 key = 'http.request.header.' + attribute_key(name)
-                values[key] = self._value(name, value, policy)
+                values[key] = self._value(name, value, policy, path_secrets)
         return values
 
-    def response_values(self, headerlist, policy):
+    def response_values(self, headerlist, policy, path_secrets=()):
         """{attribute key: value} of the captured headers in a response's
-        ``headerlist`` (only if :attr:`captures_response`); a repeated
-        header's values joined with ``,``, as OpenTelemetry does."""
+        ``headerlist`` (only if :attr:`captures_response`), without the
+        request's ``path_secrets``; a repeated header's values joined with
+        ``,``, as OpenTelemetry does."""
         wanted = self._response
         joined = {}
         for name, value in headerlist:
             name = name.lower()
             if wanted(name):
                 joined[name] = joined[name] + ',' + value if name in joined else value
-        return {'http.response.header.' + attribute_key(name): self._value(name, value, policy)
+        return {'http.response.header.' + attribute_key(name):
+                self._value(name, value, policy, path_secrets)
                 for name, value in joined.items()}
 
-    def _value(self, name, value, policy):
-        """``value`` of header ``name`` as it may be recorded."""
-        redactor = policy.redactor
-        if redactor.is_secret(name) or (self._sanitized is not None and self._sanitized(name)):
+    def _value(self, name, value, policy, path_secrets):
+        """``value`` of header ``name`` as it may be recorded: scrubbed as a
+        URL of the request is, since it may be one."""
+        if policy.redactor.is_secret(name) or (
+                self._sanitized is not None and self._sanitized(name)):
             return REDACTED
-        try:
-            value = redactor.url(value)
-        except ValueError:  # not a URL after all ("[" in it): nothing to remove
-            pass
-        return bound(value, policy.max_tag_length)
+        return url_text(value, policy, path_secrets)

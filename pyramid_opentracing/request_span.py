@@ -198,7 +198,7 @@ class ServerSpanStrategy:
         span = scope.span
         headers = self.pyramid_tracer.span_headers
         if headers is not None:  # captured response headers, the span's context
-            headers.on_response(self, span, response)
+            headers.on_response(self, span, request, response)
         self.deactivate(scope, span)
         try:
             status = response.status_int
@@ -536,6 +536,9 @@ class OpenTracingStrategy(ServerSpanStrategy):
         if url_waits_for_route(request, policy):  # the app has secret routes
             secrets = policy.path_secrets(request)
             span.set_tag(tags.HTTP_URL, http_url(request, policy, secrets))
+            headers = self.pyramid_tracer.span_headers
+            if headers is not None:  # the captured request headers waited too
+                headers.on_routed(self, span, request, secrets)
         if status_code is not None:
             span.set_tag(tags.HTTP_STATUS_CODE, status_code)
         if error is not None:

@@ -289,13 +289,22 @@ def http_url(request, policy, path_secrets=()):
     (no user info, secret query values and path segments redacted); bounded.
     """
     url = request_path_url(request)
-    if path_secrets:
-        url = path_redacted(url, path_secrets)
     if policy.trace_query_string:
         query = request.environ.get('QUERY_STRING')
         if query:
             url = url + '?' + policy.redactor.query(query)
-    return policy.text(url, path_secrets)
+    return url_text(url, policy, path_secrets)
+
+
+def url_text(text, policy, path_secrets=()):
+    """A URL of the request or a part of it (its path, its query, a header
+    quoting it: ``Referer``, ``Location``) as a span may show it: scrubbed,
+    bounded, and without the request's ``path_secrets`` (the values filling
+    secret route placeholders, see :meth:`TagPolicy.path_secrets`), whether
+    a whole segment or anywhere else (``?next=/reset/T``)."""
+    if path_secrets:
+        text = path_redacted(text, path_secrets)
+    return policy.text(text, path_secrets)
 
 
 def attribute_tag(name, value, policy, known=()):

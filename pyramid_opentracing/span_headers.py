@@ -4,10 +4,18 @@
 ``ot.response_headers`` (``response_headers``) behind the two calls the
 request lifecycle makes: :meth:`~SpanHeaders.on_start` once the span has
 started, :meth:`~SpanHeaders.on_response` when the response is known and the
-span is still open. Both are guarded: a failure is reported once and the
+span is still open. All are guarded: a failure is reported once and the
 request is served as usual.
+
+In an application with a secret route placeholder (``/reset/{token}``),
+captured header values are recorded without the values filling it, which
+are known once the request is routed: the request headers are recorded
+then (:meth:`~SpanHeaders.on_routed`, as the span's outcome is tagged), not
+as the span starts, since some tracers (jaeger-client) report every value a
+tag was ever given and a sampler sees what a span starts with.
 """
 from .request_span import is_otel_shim
+from .request_tags import url_waits_for_route
 from .response_headers import write_span_context
 
 
@@ -39,25 +47,44 @@ class SpanHeaders:
 
     def on_start(self, strategy, span, request):
         """Record the captured request headers on the span ``strategy`` (a
-        ServerSpanStrategy) just started."""
+        ServerSpanStrategy) just started, unless they wait for routing."""
         captured = self.captured
         if captured is None or not captured.captures_request:
             return
         try:
-            values = captured.request_values(request.environ, strategy.pyramid_tracer.policy)
+            policy = strategy.pyramid_tracer.policy
+            if url_waits_for_route(request, policy):
+                return  # recorded by on_routed
+            values = captured.request_values(request.environ, policy)
             record(span, values, is_otel_shim(strategy.tracer))
         except Exception as exc:
             strategy.report('capturing request headers', exc, 'they are not recorded')
 
-    def on_response(self, strategy, span, response):
-        """Record the captured response headers and write the span's context
-        into ``response``."""
+    def on_routed(self, strategy, span, request, path_secrets):
+        """In an application with a secret route placeholder, once
+        ``request`` is routed: record the captured request headers, without
+        the request's ``path_secrets``."""
+        captured = self.captured
+        if captured is None or not captured.captures_request:
+            return
+        try:
+            values = captured.request_values(
+                request.environ, strategy.pyramid_tracer.policy, path_secrets)
+            record(span, values, is_otel_shim(strategy.tracer))
+        except Exception as exc:
+            strategy.report('capturing request headers', exc, 'they are not recorded')
+
+    def on_response(self, strategy, span, request, response):
+        """Record the captured response headers (without the path secrets
+        of ``request``) and write the span's context into ``response``."""
         is_otel = is_otel_shim(strategy.tracer)
         captured = self.captured
         if captured is not None and captured.captures_response:
             try:
                 policy = strategy.pyramid_tracer.policy
-                values = captured.response_values(response.headerlist, policy)
+                secrets = (policy.path_secrets(request) if url_waits_for_route(request, policy)
+                           else ())
+                values = captured.response_values(response.headerlist, policy, secrets)
                 record(span, values, is_otel)
             except Exception as exc:
                 strategy.report('capturing response headers', exc, 'they are not recorded')

@@ -38,10 +38,7 @@ def old_server_attributes(attributes):
     add a metric series per method), the target (path and the query if it is
     traced) and the renamed ones."""
     old = {'http.method': attributes['http.request.method']}
-    target = attributes.get('url.path')
-    if target is not None:
-        query = attributes.get('url.query')
-        old['http.target'] = target if query is None else '%s?%s' % (target, query)
+    add_target(old, attributes)
     for stable, name in _OLD_NAMES:
         value = attributes.get(stable)
         if value is not None:
@@ -49,14 +46,20 @@ def old_server_attributes(attributes):
     return old
 
 
-def old_outcome_attributes(otel_span, status_code, attributes):
+def old_outcome_attributes(status_code, attributes):
     """``attributes`` (set at the end of a request) with their old names
-    beside them: the status code, and ``http.target`` when the ``url.path``
-    is set at the end (an application with a secret route placeholder)."""
+    beside them: the status code, and ``http.target`` when the URL is set
+    at the end (an application with a secret route placeholder)."""
     if status_code is not None:
         attributes['http.status_code'] = status_code
+    add_target(attributes, attributes)
+    return attributes
+
+
+def add_target(old, attributes):
+    """Put in ``old`` the ``http.target`` of the stable ``attributes``, if
+    they have a ``url.path``: the path and the query, if it is traced."""
     path = attributes.get('url.path')
     if path is not None:
-        query = (getattr(otel_span, 'attributes', None) or {}).get('url.query')
-        attributes['http.target'] = path if query is None else '%s?%s' % (path, query)
-    return attributes
+        query = attributes.get('url.query')
+        old['http.target'] = path if query is None else '%s?%s' % (path, query)

@@ -14,7 +14,7 @@ from opentelemetry.trace import (
 
 from ..request_span import ServerSpanStrategy, request_method
 from ..request_tags import (
-    PLAIN_PATH, exception_texts, path_redacted, qualified_name, request_host, request_path,
+    PLAIN_PATH, exception_texts, qualified_name, request_host, request_path, url_text,
     url_waits_for_route)
 from . import shim_internals
 from .semconv import SCOPE_NAME, old_outcome_attributes, old_server_attributes
@@ -38,20 +38,21 @@ def server_attributes(request, policy, method):
     Read from the environ: webob's ``request.path`` and ``request.scheme``
     would cost more than the rest together. Values from the client are
     bounded like every tag. In an application with a secret route
-    placeholder, ``url.path`` is left for the end of the request, when the
-    route is known: a sampler and ``SpanProcessor.on_start`` see the
-    attributes a span starts with.
+    placeholder, ``url.path`` and ``url.query`` are left for the end of the
+    request, when the route and so the values to remove from them are known:
+    a sampler and ``SpanProcessor.on_start`` see the attributes a span
+    starts with.
     """
     environ = request.environ
     limit = policy.max_tag_length
     attributes = method_attributes(method)
     attributes['url.scheme'] = environ['wsgi.url_scheme']
-    if not url_waits_for_route(request, policy):
-        attributes['url.path'] = url_path(request, policy)  # else set by tag_outcome
-    if policy.trace_query_string:
-        query = environ.get('QUERY_STRING')
-        if query:
-            attributes['url.query'] = policy.text(policy.redactor.query(query))
+    if not url_waits_for_route(request, policy):  # else set by tag_outcome
+        attributes['url.path'] = url_path(request, policy)
+        if policy.trace_query_string:
+            query = url_query(request, policy)
+            if query is not None:
+                attributes['url.query'] = query
     named = request_host(environ)  # never user info, nor what is no host
     if named is not None:
         address, port = named
@@ -81,9 +82,15 @@ def url_path(request, policy, path_secrets=()):
         return path
     if not plain:
         path = request_path(environ)  # percent-encoded, as the client sent it
-    if path_secrets:
-        path = path_redacted(path, path_secrets)
-    return policy.text(path, path_secrets)
+    return url_text(path, policy, path_secrets)
+
+
+def url_query(request, policy, path_secrets=()):
+    """The ``url.query`` of ``request`` (whose query string is traced), or
+    None for none: secret parameter values redacted, scrubbed, bounded, and
+    without the ``path_secrets``."""
+    query = request.environ.get('QUERY_STRING')
+    return url_text(policy.redactor.query(query), policy, path_secrets) if query else None
 
 
 #: The context of a span without a parent: a new trace, whatever is active.
@@ -203,7 +210,10 @@ class OtelStrategy(ServerSpanStrategy):
         span.otel_span.end()  # a ServerSpan's finish() is the application's, ignored
 
     def tag_outcome(self, span, request, status_code, error):
-        """Set the route, status, error type and status; record the exception."""
+        """Set the route, status, error type and status; record the exception.
+        In an application with secret routes, also what the request's path
+        secrets had to be removed from: the URL and the captured request
+        headers."""
         policy = self.pyramid_tracer.policy
         route = getattr(request, 'matched_route', None)
         attributes = None
@@ -214,8 +224,15 @@ class OtelStrategy(ServerSpanStrategy):
             secrets = policy.path_secrets(request)
             attributes = attributes or {}
             attributes['url.path'] = url_path(request, policy, secrets)
+            if policy.trace_query_string:
+                query = url_query(request, policy, secrets)
+                if query is not None:
+                    attributes['url.query'] = query
+            headers = self.pyramid_tracer.span_headers
+            if headers is not None:
+                headers.on_routed(self, span, request, secrets)
         if self.old_http_attributes:
-            attributes = old_outcome_attributes(span.otel_span, status_code, attributes or {})
+            attributes = old_outcome_attributes(status_code, attributes or {})
         record_outcome(span.otel_span, status_code, error_type(status_code, error), error,
                        policy, attributes, secrets)
 

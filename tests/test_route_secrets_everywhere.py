@@ -1,0 +1,174 @@
+"""The value filling a secret route placeholder (``/reset/{token}``) is
+removed wherever else the request carries it: in its query string (traced
+with ``ot.trace_query_string``, and the old ``http.target`` of
+``http/dup``) and in captured request and response headers (a ``Referer``
+to the same page, a ``Location`` quoting the token), on MockTracer spans and
+OpenTelemetry spans alike. Such values are only known once the request is
+routed, so in an application with a secret route they are recorded at the
+end of the request; in others, as soon as the span starts."""
+import json
+
+import pytest
+import webtest
+from opentracing.mocktracer import MockTracer
+from pyramid.config import Configurator
+from pyramid.response import Response
+
+from pyramid_opentracing import get_span
+from pyramid_opentracing.otel import tracer_from_settings
+
+#: The token planted in the path, the query and the headers.
+TOKEN = 'Zq7rTokenOfThisRequest'
+
+TARGET = '/reset/%s?next=/reset/%s&token=%s&page=2' % (TOKEN, TOKEN, TOKEN)
+
+HEADERS = {'Referer': 'http://x/reset/%s' % TOKEN}
+
+SETTINGS = {
+    'ot.trace_all': True,
+    'ot.trace_query_string': True,
+    'ot.captured_request_headers': 'referer',
+    'ot.captured_response_headers': 'location',
+}
+
+
+def seen_by_the_view(request):
+    """Keep what the span carries while the view runs: what it started with."""
+    span = get_span(request)
+    otel_span = getattr(span, 'unwrap', None)
+    tags = dict(otel_span().attributes) if otel_span else dict(span.tags)
+    request.registry.settings['test.seen'].append(tags)
+
+
+def reset_view(request):
+    seen_by_the_view(request)
+    return Response('reset', status=303, location='/done/%s' % request.matchdict['token'])
+
+
+def fail_view(request):
+    raise ValueError('cannot reset')
+
+
+def plain_view(request):
+    seen_by_the_view(request)
+    return Response('plain', location='/done/plain')
+
+
+def make_app(tracer, secret_route=True, **settings):
+    config = Configurator(settings=dict(SETTINGS, **{'ot.base_tracer': tracer, 'test.seen': []},
+                                        **settings))
+    placeholder = 'token' if secret_route else 'name'
+    config.add_route('reset', '/reset/{%s}' % placeholder)
+    config.add_view(reset_view if secret_route else plain_view, route_name='reset')
+    config.add_route('fail', '/fail/{%s}' % placeholder)
+    config.add_view(fail_view, route_name='fail')
+    config.include('pyramid_opentracing')
+    return webtest.TestApp(config.make_wsgi_app())
+
+
+@pytest.fixture(params=['mocktracer', 'otel', 'otel http/dup'])
+def traced(request, clean_env):
+    """(tracer, dump(): the finished spans as texts, whole, and as dicts of
+    their tags or attributes)."""
+    if request.param == 'mocktracer':
+        tracer = MockTracer()
+
+        def dump():
+            spans = tracer.finished_spans()
+            return ([json.dumps([span.operation_name, span.tags,
+                                 [log.key_values for log in span.logs]], default=repr)
+                     for span in spans], [dict(span.tags) for span in spans])
+        yield tracer, dump
+        return
+    clean_env.setenv('OTEL_SEMCONV_STABILITY_OPT_IN', request.param[5:])
+    tracer = tracer_from_settings(**{'ot.otel.exporter': 'memory'})
+
+    def dump():
+        spans = tracer.exporter.get_finished_spans()
+        return [span.to_json() for span in spans], [dict(span.attributes) for span in spans]
+    yield tracer, dump
+    tracer.shutdown()
+
+
+def header_value(tags, name):
+    """A captured header's value: a tag, or an OpenTelemetry string array."""
+    value = tags[name]
+    return value if isinstance(value, str) else list(value)[0]
+
+
+def test_the_token_of_a_secret_route_is_in_no_span_of_its_request(traced):
+    tracer, dump = traced
+    make_app(tracer).get(TARGET, headers=HEADERS, status=303)
+    texts, (tags,) = dump()
+    assert not [text for text in texts if TOKEN in text]
+    query = 'next=/reset/[REDACTED]&token=[REDACTED]&page=2'
+    if 'url.query' in tags:
+        assert tags['url.path'] == '/reset/[REDACTED]'
+        assert tags['url.query'] == query
+        if 'http.target' in tags:
+            assert tags['http.target'] == '/reset/[REDACTED]?' + query
+    else:
+        assert tags['http.url'] == 'http://localhost/reset/[REDACTED]?' + query
+    assert header_value(tags, 'http.request.header.referer') == 'http://x/reset/[REDACTED]'
+    assert header_value(tags, 'http.response.header.location') == '/done/[REDACTED]'
+
+
+def test_request_headers_are_captured_when_the_view_of_a_secret_route_fails(traced):
+    tracer, dump = traced
+    with pytest.raises(ValueError):
+        make_app(tracer).get('/fail/%s?next=/fail/%s' % (TOKEN, TOKEN), headers={
+            'Referer': 'http://x/fail/%s' % TOKEN})
+    texts, (tags,) = dump()
+    assert not [text for text in texts if TOKEN in text]
+    assert header_value(tags, 'http.request.header.referer') == 'http://x/fail/[REDACTED]'
+
+
+def test_query_and_request_headers_wait_for_routing_in_an_app_with_a_secret_route(traced):
+    """A tracer may report every value a tag was ever given (jaeger-client),
+    a sampler and ``SpanProcessor.on_start`` see what a span starts with."""
+    tracer, _ = traced
+    app = make_app(tracer)
+    app.get(TARGET, headers=HEADERS, status=303)
+    (tags,) = app.app.registry.settings['test.seen']
+    assert not {'http.url', 'url.path', 'url.query', 'http.target',
+                'http.request.header.referer'} & set(tags)
+    assert TOKEN not in repr(tags)
+
+
+def test_query_and_request_headers_are_recorded_at_start_in_an_app_without_one(traced):
+    tracer, dump = traced
+    app = make_app(tracer, secret_route=False)
+    app.get('/reset/alice?next=/reset/alice', headers={'Referer': 'http://x/reset/alice'})
+    (seen,) = app.app.registry.settings['test.seen']
+    _, (tags,) = dump()
+    for recorded in (seen, tags):
+        assert header_value(recorded, 'http.request.header.referer') == 'http://x/reset/alice'
+        if 'http.url' in recorded:
+            assert recorded['http.url'] == 'http://localhost/reset/alice?next=/reset/alice'
+        else:
+            assert recorded['url.query'] == 'next=/reset/alice'
+            if 'http.target' in recorded:
+                assert recorded['http.target'] == '/reset/alice?next=/reset/alice'
+    assert header_value(tags, 'http.response.header.location') == '/done/plain'
+
+
+def test_a_failing_capture_at_the_end_is_reported_and_the_span_still_tagged(traced, failures):
+    tracer, dump = traced
+    app = make_app(tracer)
+    app.get('/reset/%s' % TOKEN, extra_environ={'HTTP_REFERER': b'bytes'}, status=303)
+    _, (tags,) = dump()
+    assert 'http.request.header.referer' not in tags
+    assert tags.get('http.status_code', tags.get('http.response.status_code')) == 303
+    assert 'capturing request headers failed' in failures()[0].getMessage()
+
+
+def test_a_request_without_a_query_string_has_none_traced(traced):
+    tracer, dump = traced
+    make_app(tracer, **{'ot.captured_request_headers': ''}).get('/reset/%s' % TOKEN, status=303)
+    texts, (tags,) = dump()
+    assert not [text for text in texts if TOKEN in text]
+    assert 'url.query' not in tags and 'http.request.header.referer' not in tags
+    assert tags.get('http.target', '/reset/[REDACTED]') == '/reset/[REDACTED]'
+    assert tags.get('http.url', 'http://localhost/reset/[REDACTED]') == (
+        'http://localhost/reset/[REDACTED]')
+    assert header_value(tags, 'http.response.header.location') == '/done/[REDACTED]'
