@@ -33,7 +33,7 @@ test-pyramid2: $(VENV)/pyramid2/ready
 test-pyramid110: $(VENV)/pyramid110/ready
 	$(VENV)/pyramid110/bin/pytest --cov=pyramid_opentracing --cov-report=term-missing --cov-fail-under=95 tests
 
-# The overhead benchmark (about 6 minutes on 2 cores; fetches the original
+# The overhead benchmark (about 2 minutes on 2 cores; fetches the original
 # 1.0.0 into benchmarks/.original) and the 200,000-request memory soak.
 bench: $(VENV)/bench/ready
 	-$(VENV)/bench/bin/python -m benchmarks.overhead

@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python -m benchmarks.overhead            # about 6 minutes on 2 cores
+    python -m benchmarks.overhead            # about 2 minutes on 2 cores
     python -m benchmarks.overhead --quick    # a smoke run
 
 Every variant is the same Pyramid app called directly as a WSGI app in this
