@@ -41,8 +41,8 @@ class TagPolicy:
         self.max_tag_length = max_tag_length
         self.max_stack_length = max_tag_length * 8
         self._secret_placeholders = {}
-        #: (the registry last judged, whether one of its routes has a secret
-        #: placeholder): see :func:`url_waits_for_route`.
+        #: (the registry last judged, its routes with a secret placeholder):
+        #: see :func:`url_waits_for_route`.
         self.secret_routes_judged = None
 
     @property
@@ -71,22 +71,54 @@ class TagPolicy:
         return names
 
     def path_secrets(self, request):
-        """The values filling the secret placeholders of ``request``'s route."""
+        """The values filling the secret placeholders of ``request``'s route.
+        A request that matched no route (a route predicate refused it, a
+        trailing slash differs) may still carry a secret route's value: in
+        an application with secret routes, those are the values of every
+        secret route whose pattern matches its path (see
+        :func:`unrouted_path_secrets`)."""
         route = getattr(request, 'matched_route', None)
         if route is None:
-            return ()
+            if not url_waits_for_route(request, self):
+                return ()
+            return unrouted_path_secrets(request, self.secret_routes_judged[1], self)
         names = self.secret_placeholders(route)
         if not names:
             return ()
-        matchdict = getattr(request, 'matchdict', None) or {}
-        values = []
-        for name in names:
-            value = matchdict.get(name)
-            if isinstance(value, str):
-                values.append(value)
-            elif isinstance(value, (tuple, list)):  # *traverse
-                values.extend(item for item in value if isinstance(item, str))
-        return tuple(value for value in values if value)
+        return placeholder_values(names, getattr(request, 'matchdict', None) or {})
+
+
+def placeholder_values(names, matchdict):
+    """The non-empty texts filling placeholders ``names`` in ``matchdict``."""
+    values = []
+    for name in names:
+        value = matchdict.get(name)
+        if isinstance(value, str):
+            values.append(value)
+        elif isinstance(value, (tuple, list)):  # *traverse
+            values.extend(item for item in value if isinstance(item, str))
+    return tuple(value for value in values if value)
+
+
+def unrouted_path_secrets(request, secret_routes, policy):
+    """The values each of ``secret_routes`` would take from the path of
+    ``request``, which matched no route, as it is and with a trailing slash
+    added or removed (``append_slash`` redirects to it). A route's
+    ``match`` ignores its predicates: a request refused by one (a
+    ``request_method``) carries the value all the same."""
+    try:
+        path = getattr(request, 'path_info', None) or '/'
+    except (KeyError, UnicodeDecodeError):  # no path, or not UTF-8: no route's
+        return ()
+    other = path[:-1] if path.endswith('/') and len(path) > 1 else path + '/'
+    values = []
+    for route in secret_routes:
+        names = policy.secret_placeholders(route)
+        for candidate in (path, other):
+            match = route.match(candidate)
+            if match is not None:
+                values.extend(placeholder_values(names, match))
+    return tuple(dict.fromkeys(values))
 
 
 _HOST_USERINFO_CUTS = re.compile('[:@]')
@@ -112,12 +144,12 @@ def url_waits_for_route(request, policy):
         return False
     judged = policy.secret_routes_judged
     if judged is not None and judged[0] is registry:
-        return judged[1]
+        return bool(judged[1])
     mapper = registry.queryUtility(IRoutesMapper)
     routes = () if mapper is None else mapper.get_routes()
-    verdict = any(policy.secret_placeholders(route) for route in routes)
-    policy.secret_routes_judged = (registry, verdict)
-    return verdict
+    secret_routes = tuple(route for route in routes if policy.secret_placeholders(route))
+    policy.secret_routes_judged = (registry, secret_routes)
+    return bool(secret_routes)
 
 
 def merged_policy(own, settings):

@@ -15,9 +15,10 @@ Three rules, one place:
 Texts with none of ``@ = : %`` (nor a quoted ``', '`` pair) are returned as
 they are, with no work done: most tag values on most requests.
 """
+import functools
 import re
 import traceback
-from urllib.parse import quote, unquote, unquote_plus
+from urllib.parse import unquote, unquote_plus
 
 REDACTED = '[REDACTED]'
 
@@ -177,7 +178,7 @@ def scrub(text, is_secret=name_is_secret, known=()):
 
     ``is_secret`` judges names; ``known`` are secrets known by value (a
     password taken from a URL, a path segment filling a secret route
-    placeholder), removed as they are and percent-encoded.
+    placeholder), removed as they are and in any URL encoding.
     """
     if known:
         text = _remove_known(text, known)
@@ -251,16 +252,52 @@ MIN_KNOWN_LENGTH = 4
 
 
 def _remove_known(text, known):
+    """``text`` without each of the ``known`` secrets, as it is or in any
+    URL encoding of it (see :func:`known_pattern`). A text without ``%``
+    (nor ``+`` where a secret holds a space) can only hold a secret as it
+    is, or as a WSGI environ holds a non-ASCII one: it costs a substring
+    search per secret."""
+    encoded = '%' in text
+    plus = '+' in text
     for secret in known:
         if len(secret) < MIN_KNOWN_LENGTH:
             continue
-        forms = {secret, quote(secret, safe=''), quote(secret, safe="/:@!$&'()*+,;=")}
+        if encoded or (plus and ' ' in secret):
+            text = known_pattern(secret).sub(REDACTED, text)
+            continue
+        if secret in text:
+            text = text.replace(secret, REDACTED)
         if not secret.isascii():
-            forms.add(secret.encode('utf-8', 'replace').decode('latin-1'))  # as a WSGI environ holds it
-        for form in forms:
-            if form in text:
-                text = text.replace(form, REDACTED)
+            environ_form = secret.encode('utf-8', 'replace').decode('latin-1')
+            if environ_form in text:
+                text = text.replace(environ_form, REDACTED)
     return text
+
+
+def _hex_byte(byte):
+    """A regular expression matching ``%XX`` for ``byte`` in either case of hex."""
+    return '%' + ''.join('[%s%s]' % (digit, digit.lower()) if digit.isalpha() else digit
+                         for digit in '%02X' % byte)
+
+
+@functools.lru_cache(maxsize=64)
+def known_pattern(secret):
+    """A regular expression matching ``secret`` with any of its characters
+    as it is or percent-encoded (hex digits in either case: ``%2b``, and an
+    unreserved character encoded: ``%54`` for ``T``), a space also as ``+``
+    (a query string's form), and a non-ASCII character also as a WSGI
+    environ holds it (its UTF-8 bytes as Latin-1). Cached: the secrets of
+    one request are looked for in each of its texts."""
+    parts = []
+    for character in secret:
+        raw = character.encode('utf-8', 'replace')
+        forms = [re.escape(character), ''.join(_hex_byte(byte) for byte in raw)]
+        if character == ' ':
+            forms.append(r'\+')
+        if len(raw) > 1:
+            forms.append(re.escape(raw.decode('latin-1')))
+        parts.append('(?:%s)' % '|'.join(forms))
+    return re.compile(''.join(parts))
 
 
 def url_secrets(url, is_secret=name_is_secret):
