@@ -251,27 +251,46 @@ def _redact_pairs(text, is_secret):
 MIN_KNOWN_LENGTH = 4
 
 
+#: Known secrets longer than this are not made into a regular expression
+#: (see :func:`known_pattern`), whose cost grows with them: a text holding
+#: one in another URL encoding is redacted whole.
+MAX_PATTERN_LENGTH = 256
+
+
 def _remove_known(text, known):
     """``text`` without each of the ``known`` secrets, as it is or in any
     URL encoding of it (see :func:`known_pattern`). A text without ``%``
     (nor ``+`` where a secret holds a space) can only hold a secret as it
     is, or as a WSGI environ holds a non-ASCII one: it costs a substring
-    search per secret."""
+    search per secret. Others are percent-decoded first, and searched with
+    a regular expression only when the decoded text holds the secret."""
     encoded = '%' in text
     plus = '+' in text
     for secret in known:
         if len(secret) < MIN_KNOWN_LENGTH:
             continue
+        environ_form = (secret if secret.isascii()
+                        else secret.encode('utf-8', 'replace').decode('latin-1'))
         if encoded or (plus and ' ' in secret):
-            text = known_pattern(secret).sub(REDACTED, text)
+            if _decoded_holds(text, secret, environ_form):
+                if len(secret) > MAX_PATTERN_LENGTH:
+                    return REDACTED
+                text = known_pattern(secret).sub(REDACTED, text)
             continue
         if secret in text:
             text = text.replace(secret, REDACTED)
-        if not secret.isascii():
-            environ_form = secret.encode('utf-8', 'replace').decode('latin-1')
-            if environ_form in text:
-                text = text.replace(environ_form, REDACTED)
+        if environ_form is not secret and environ_form in text:
+            text = text.replace(environ_form, REDACTED)
     return text
+
+
+def _decoded_holds(text, secret, environ_form):
+    """Whether ``text``, percent-decoded (and with ``+`` as a space where
+    ``secret`` holds one), holds ``secret`` (or, non-ASCII, its ``environ_form``)."""
+    decode = unquote_plus if ' ' in secret else unquote
+    if secret in decode(text, errors='replace'):
+        return True
+    return environ_form is not secret and environ_form in decode(text, encoding='latin-1')
 
 
 def _hex_byte(byte):

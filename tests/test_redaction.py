@@ -200,3 +200,18 @@ def test_verdicts_are_cached_without_growing_for_ever():
     for index in range(module._CACHE_LIMIT + 10):
         name_is_secret('name%d' % index)
     assert len(module._verdicts) <= module._CACHE_LIMIT
+
+
+@pytest.mark.parametrize('text, shown', [
+    ('see Zq7r%54%c3%b6kReq', 'see [REDACTED]'),  # lower-case hex, an unreserved character
+    ('see Zq7rT\u00c3\u00b6kReq?x=%20', 'see [REDACTED]?x=%20'),  # as a WSGI environ holds it
+    ('see Zq7rT%C3%B6kReq', 'see [REDACTED]'),
+    ('see Zq7rT%C3%B6kRex', 'see Zq7rT%C3%B6kRex'),
+])
+def test_a_known_secret_is_removed_in_any_url_encoding(text, shown):
+    assert scrub(text, known=('Zq7rT\u00f6kReq',)) == shown
+
+
+def test_a_long_known_secret_in_another_encoding_takes_its_text_with_it():
+    secret = 'Zq' + 'x' * 300
+    assert scrub('see ' + secret.replace('x', '%78', 1), known=(secret,)) == REDACTED

@@ -12,6 +12,7 @@ import pytest
 import webtest
 from opentracing.mocktracer import MockTracer
 from pyramid.config import Configurator
+from pyramid.httpexceptions import HTTPNotFound
 from pyramid.response import Response
 
 from pyramid_opentracing import get_span
@@ -172,3 +173,89 @@ def test_a_request_without_a_query_string_has_none_traced(traced):
     assert tags.get('http.url', 'http://localhost/reset/[REDACTED]') == (
         'http://localhost/reset/[REDACTED]')
     assert header_value(tags, 'http.response.header.location') == '/done/[REDACTED]'
+
+
+# -- requests that match no route ---------------------------------------------
+
+def ok_view(request):
+    return Response('ok')
+
+
+def unrouted_app(tracer, **settings):
+    """Secret routes a request may miss: by a trailing slash (one with
+    ``append_slash`` redirecting to it), by a route predicate, and an
+    excluded one; and a route without a secret."""
+    config = Configurator(settings=dict({
+        'ot.trace_all': True, 'ot.base_tracer': tracer, 'ot.trace_query_string': True,
+        'ot.captured_request_headers': 'referer', 'ot.captured_response_headers': 'location',
+        'ot.excluded_routes': 'skip', 'ot.traced_attributes': 'url path headers',
+        'ot.operation_name_func': lambda request: request.path_qs}, **settings))
+    config.include('pyramid_opentracing')
+    config.add_route('slashed', '/slashed/{token}/')
+    config.add_route('reset', '/reset/{token}')
+    config.add_route('posted', '/posted/{token}', request_method='POST')
+    config.add_route('skip', '/skip/{token}')
+    config.add_route('user', '/user/{name}')
+    for route in ('slashed', 'reset', 'posted', 'skip', 'user'):
+        config.add_view(ok_view, route_name=route)
+    config.add_notfound_view(lambda request: HTTPNotFound(), append_slash=True)
+    return webtest.TestApp(config.make_wsgi_app())
+
+
+@pytest.mark.parametrize('path, status', [
+    ('/slashed/%s' % TOKEN, 307),  # append_slash redirects: the Location has it too
+    ('/reset/%s/' % TOKEN, 404),
+    ('/posted/%s' % TOKEN, 404),  # the route's request_method refuses a GET
+    ('/skip/%s/' % TOKEN, 404),  # an excluded route's value, one slash away
+])
+def test_the_token_of_a_secret_route_the_request_did_not_match_is_in_no_span(
+        traced, path, status):
+    tracer, dump = traced
+    unrouted_app(tracer).get(path + '?next=%s' % TOKEN, headers={
+        'Referer': 'http://x%s' % path}, status=status)
+    texts, (tags,) = dump()
+    assert not [text for text in texts if TOKEN in text]
+    assert '[REDACTED]' in tags.get('url.path', tags.get('http.url'))
+
+
+def test_a_request_matching_no_secret_route_keeps_its_path(traced):
+    tracer, dump = traced
+    unrouted_app(tracer).get('/nowhere/%s' % TOKEN, status=404)
+    _, (tags,) = dump()
+    assert tags.get('url.path', tags.get('http.url', '')).endswith('/nowhere/%s' % TOKEN)
+
+
+# -- a secret in another URL encoding -----------------------------------------
+
+def echo_view(request):
+    """Answer with a Location quoting the query string as it came."""
+    return Response('ok', status=303, location='/done?' + request.query_string)
+
+
+def encodings_app(tracer):
+    config = Configurator(settings={
+        'ot.trace_all': True, 'ot.base_tracer': tracer, 'ot.trace_query_string': True,
+        'ot.captured_request_headers': 'referer|x-.*', 'ot.captured_response_headers': 'location',
+        'ot.traced_attributes': 'url headers query_string'})
+    config.include('pyramid_opentracing')
+    config.add_route('reset', '/reset/{token}')
+    config.add_view(echo_view, route_name='reset')
+    return webtest.TestApp(config.make_wsgi_app())
+
+
+@pytest.mark.parametrize('token, in_path, in_query', [
+    ('Zq7rTok+OfReq==', 'Zq7rTok%2BOfReq%3D%3D', 'Zq7rTok%2bOfReq%3d%3d'),  # lower-case hex
+    ('Zq7r TokOfReq', 'Zq7r%20TokOfReq', 'Zq7r+TokOfReq'),  # a space as '+'
+    ('Zq7rTokOfReq', 'Zq7rTokOfReq', 'Zq7r%54okOfReq'),  # an unreserved character encoded
+    ('Zq7rTök\u00e9Req', 'Zq7rT%C3%B6k%C3%A9Req', 'Zq7rT%c3%b6k\u00e9Req'),  # mixed
+])
+def test_a_path_secret_in_another_url_encoding_is_in_no_span(traced, token, in_path, in_query):
+    tracer, dump = traced
+    encodings_app(tracer).get('/reset/%s?next=%s' % (in_path, in_query), headers={
+        'Referer': 'http://x/page?next=' + in_query,
+        'X-Loc': 'http://x/reset/' + in_query.replace('+', '%20')}, status=303)
+    texts, (tags,) = dump()
+    shown = [form for form in {token, in_query} for text in texts if form in text]
+    assert not shown
+    assert header_value(tags, 'http.request.header.referer') == 'http://x/page?next=[REDACTED]'
+    assert header_value(tags, 'http.response.header.location') == '/done?next=[REDACTED]'
