@@ -23,6 +23,11 @@ from .redaction import REDACTED
 from .request_tags import url_text
 from .selection import matcher
 
+#: At most this many headers are captured from a request, and from a
+#: response: a client sending hundreds of matching headers would otherwise
+#: choose how many attributes the span has (the SDK then drops its others).
+MAX_CAPTURED = 32
+
 #: Request headers that WSGI keeps without the ``HTTP_`` prefix.
 _UNPREFIXED = {'CONTENT_TYPE': 'content-type', 'CONTENT_LENGTH': 'content-length'}
 
@@ -72,9 +77,11 @@ class CapturedHeaders:
         values = {}
         for key, value in environ.items():
             name = header_name(key)
-            if name is not None and wanted(name):
+            if name is not None and len(name) <= policy.max_tag_length and wanted(name):
                 key = 'http.request.header.' + attribute_key(name)
                 values[key] = self._value(name, value, policy, path_secrets)
+                if len(values) == MAX_CAPTURED:
+                    break
         return values
 
     def response_values(self, headerlist, policy, path_secrets=()):
@@ -86,8 +93,11 @@ class CapturedHeaders:
         joined = {}
         for name, value in headerlist:
             name = name.lower()
-            if wanted(name):
-                joined[name] = joined[name] + ',' + value if name in joined else value
+            if name in joined:
+                joined[name] = joined[name] + ',' + value
+            elif (len(joined) < MAX_CAPTURED and len(name) <= policy.max_tag_length
+                  and wanted(name)):
+                joined[name] = value
         return {'http.response.header.' + attribute_key(name):
                 self._value(name, value, policy, path_secrets)
                 for name, value in joined.items()}

@@ -105,13 +105,21 @@ class RequestSelection:
     def traces(self, request):
         """Whether ``request`` is traced; marks it in the environ if not."""
         environ = request.environ
-        if ((self._path_search is not None and self._path_search(environ.get('PATH_INFO', '')))
-                or (self._url_search is not None and self._url_search(request.url))
+        if ((self._path_search is not None and self._path_search(routed_path(environ)))
+                or (self._url_search is not None and self._url_excluded(request))
                 or (self._routes and self._routes_to_excluded(request))
                 or (self.should_trace is not None and not self._asked(request))):
             environ[EXCLUDED_KEY] = True
             return False
         return True
+
+    def _url_excluded(self, request):
+        try:
+            url = request.url  # fails for a path that is not UTF-8
+        except Exception as exc:
+            self.failures.report('matching the excluded URLs', exc, 'the request is traced')
+            return False
+        return self._url_search(url)
 
     def _routes_to_excluded(self, request):
         """Whether Pyramid's routes mapper will pick an excluded route: the
@@ -137,6 +145,16 @@ class RequestSelection:
         except Exception as exc:
             self.failures.report('the ot.should_trace callback', exc, 'the request is traced')
             return True
+
+
+def routed_path(environ):
+    """The path routes match (``PATH_INFO`` decoded as UTF-8, as Pyramid
+    decodes it; undecodable bytes replaced), cheaply for the ASCII paths
+    of most requests."""
+    path = environ.get('PATH_INFO', '')
+    if path.isascii():
+        return path
+    return path.encode('latin-1', 'replace').decode('utf-8', 'replace')
 
 
 def marked_excluded(environ):

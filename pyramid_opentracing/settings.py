@@ -19,7 +19,7 @@ from pyramid.request import Request
 
 from .captured_headers import CapturedHeaders
 from .request_tags import DEFAULT_MAX_TAG_LENGTH, merged_policy
-from .selection import RequestSelection
+from .selection import RequestSelection, resolve_excluded_routes
 from .span_headers import build_span_headers
 from .tracer import PyramidTracer
 
@@ -531,6 +531,9 @@ def parse_registry_settings(registry, config=None):
                        'request by default): set ot.trace_all = true')
     settings.update(parse_settings(settings, DottedNames() if config is None else config,
                                    registry))
+    if config is None:  # by the tween, once every route and request method is added
+        check_traced_attributes(registry)
+        resolve_excluded_routes(registry)
     if settings['ot.tracer'].registry is None:
         settings['ot.tracer'].registry = registry  # claimed: see check_claim
     setattr(registry, PARSED_MARK, True)

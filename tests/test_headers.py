@@ -11,6 +11,7 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.response import Response
 
 import pyramid_opentracing
+from pyramid_opentracing import captured_headers
 
 from . import apps
 from .conftest import OTEL_HTTP_VARIABLES, server_span
@@ -74,6 +75,16 @@ def test_captured_values_are_bounded(mock_app):
     tracer.reset()
     app.get('/plain')
     assert header_tags(server_span(tracer)) == {}
+
+
+def test_a_client_cannot_choose_how_many_headers_nor_how_long_their_names(mock_app):
+    app, tracer = mock_app(**{'ot.captured_request_headers': 'x-.*', 'ot.max_tag_length': 64})
+    headers = {'X-%03d' % n: 'v' for n in range(300)}
+    headers['X-' + 'n' * 5000] = 'v'
+    app.get('/plain', headers=headers)
+    captured = header_tags(server_span(tracer))
+    assert len(captured) == captured_headers.MAX_CAPTURED
+    assert max(len(key) for key in server_span(tracer).tags) <= 64 + len('http.request.header.')
 
 
 def test_opentelemetrys_variables_are_the_fallback(mock_app, clean_env):

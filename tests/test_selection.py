@@ -7,7 +7,7 @@ import pytest
 import webtest
 from opentracing.mocktracer import MockTracer
 from pyramid.config import Configurator
-from pyramid.exceptions import ConfigurationError
+from pyramid.exceptions import ConfigurationError, URLDecodeError
 from pyramid.response import Response
 
 import pyramid_opentracing
@@ -129,6 +129,23 @@ def test_a_repetition_too_large_fails_at_start_up_naming_the_setting(clean_env):
     with pytest.raises(ConfigurationError, match=r"ot.excluded_paths = \['\^/a\{4294967296\}'\]"):
         apps.make_app({'ot.trace_all': True, 'ot.base_tracer': MockTracer(),
                        'ot.excluded_paths': ['^/a{4294967296}']})
+
+
+def test_excluded_paths_match_the_path_as_routes_do(counting):
+    app, tracer = counting(**{'ot.excluded_paths': ['^/café$']})
+    app.get('/caf%C3%A9', status=404)
+    app.get('/caf%C3%A8', status=404)
+    assert len(tracer.finished_spans()) == 1  # /cafè
+
+
+def test_a_path_that_is_not_utf8_is_served_as_untraced_with_excluded_urls(clean_env, monkeypatch):
+    monkeypatch.setenv('OTEL_PYTHON_EXCLUDED_URLS', 'health')
+    tracer = MockTracer()
+    config = Configurator(settings={'ot.trace_all': True, 'ot.base_tracer': tracer})
+    config.include('pyramid_opentracing')
+    config.add_view(lambda exc, request: Response('bad path', status=400), context=URLDecodeError)
+    webtest.TestApp(config.make_wsgi_app()).get('/%E9', status=400)
+    assert len(tracer.finished_spans()) == 1
 
 
 def test_excluded_paths_may_be_a_list(counting):

@@ -89,6 +89,28 @@ def test_a_bad_setting_fails_at_start_up_as_with_the_include(name, value):
     assert str(added.value) in str(included.value)
 
 
+def test_excluded_routes_apply_as_with_the_include(tracer):
+    config = apps.make_config({'ot.trace_all': 'true', 'ot.base_tracer': tracer,
+                               'ot.excluded_routes': 'hello'}, include=False)
+    config.add_tween(TWEEN)
+    app = webtest.TestApp(config.make_wsgi_app())
+    app.get('/hello/bob')
+    app.get('/plain')
+    assert 'hello' not in [span.operation_name for span in tracer.finished_spans()]
+    assert 'plain' in [span.operation_name for span in tracer.finished_spans()]
+
+
+@pytest.mark.parametrize('name, value', [
+    ('ot.excluded_routes', 'no_such_route'),
+    ('ot.traced_attributes', 'no_such_attribute'),
+])
+def test_names_the_application_lacks_fail_at_start_up_as_with_the_include(name, value):
+    config = apps.make_config({'ot.trace_all': 'true', name: value}, include=False)
+    config.add_tween(TWEEN)
+    with pytest.raises(ConfigurationError, match=name):
+        config.make_wsgi_app()
+
+
 def test_settings_are_parsed_once_however_the_tween_is_registered():
     settings = {'ot.trace_all': 'true',
                 'ot.tracer_callable': 'tests.test_tween_without_include.counting_tracer'}
