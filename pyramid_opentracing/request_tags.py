@@ -41,8 +41,9 @@ class TagPolicy:
         self.max_tag_length = max_tag_length
         self.max_stack_length = max_tag_length * 8
         self._secret_placeholders = {}
-        #: (the registry last judged, its routes with a secret placeholder):
-        #: see :func:`url_waits_for_route`.
+        #: (the registry last judged, its routes with a secret placeholder,
+        #: {each other route: those tried before it}): see
+        #: :func:`url_waits_for_route`.
         self.secret_routes_judged = None
 
     @property
@@ -72,20 +73,23 @@ class TagPolicy:
 
     def path_secrets(self, request):
         """The values filling the secret placeholders of ``request``'s route.
-        A request that matched no route (a route predicate refused it, a
-        trailing slash differs) may still carry a secret route's value: in
-        an application with secret routes, those are the values of every
-        secret route whose pattern matches its path (see
-        :func:`unrouted_path_secrets`)."""
+        A request that a secret route's predicate refused (a
+        ``request_method``), or that matched no route (a trailing slash
+        differs), may still carry its value: in an application with secret
+        routes, those are the values of every secret route Pyramid tried
+        whose pattern matches the path (see :func:`tried_path_secrets`)."""
         route = getattr(request, 'matched_route', None)
-        if route is None:
-            if not url_waits_for_route(request, self):
-                return ()
-            return unrouted_path_secrets(request, self.secret_routes_judged[1], self)
-        names = self.secret_placeholders(route)
-        if not names:
+        if route is not None:
+            names = self.secret_placeholders(route)
+            if names:
+                return placeholder_values(names, getattr(request, 'matchdict', None) or {})
+        if not url_waits_for_route(request, self):
             return ()
-        return placeholder_values(names, getattr(request, 'matchdict', None) or {})
+        _, secret_routes, secret_routes_before = self.secret_routes_judged
+        if route is None:
+            return tried_path_secrets(request, secret_routes, self, slash=True)
+        tried = secret_routes_before.get(route)
+        return tried_path_secrets(request, tried, self) if tried else ()
 
 
 def placeholder_values(names, matchdict):
@@ -100,21 +104,23 @@ def placeholder_values(names, matchdict):
     return tuple(value for value in values if value)
 
 
-def unrouted_path_secrets(request, secret_routes, policy):
+def tried_path_secrets(request, secret_routes, policy, slash=False):
     """The values each of ``secret_routes`` would take from the path of
-    ``request``, which matched no route, as it is and with a trailing slash
-    added or removed (``append_slash`` redirects to it). A route's
-    ``match`` ignores its predicates: a request refused by one (a
-    ``request_method``) carries the value all the same."""
+    ``request`` (which none of them matched), and if ``slash``, from it with
+    a trailing slash added or removed (``append_slash`` redirects to it). A
+    route's ``match`` ignores its predicates: a request refused by one
+    carries the value all the same."""
     try:
         path = getattr(request, 'path_info', None) or '/'
     except (KeyError, UnicodeDecodeError):  # no path, or not UTF-8: no route's
         return ()
-    other = path[:-1] if path.endswith('/') and len(path) > 1 else path + '/'
+    candidates = (path,)
+    if slash:
+        candidates += (path[:-1] if path.endswith('/') and len(path) > 1 else path + '/',)
     values = []
     for route in secret_routes:
         names = policy.secret_placeholders(route)
-        for candidate in (path, other):
+        for candidate in candidates:
             match = route.match(candidate)
             if match is not None:
                 values.extend(placeholder_values(names, match))
@@ -146,9 +152,14 @@ def url_waits_for_route(request, policy):
     if judged is not None and judged[0] is registry:
         return bool(judged[1])
     mapper = registry.queryUtility(IRoutesMapper)
-    routes = () if mapper is None else mapper.get_routes()
-    secret_routes = tuple(route for route in routes if policy.secret_placeholders(route))
-    policy.secret_routes_judged = (registry, secret_routes)
+    secret_routes = ()
+    secret_routes_before = {}  # other route: the secret routes tried before it
+    for route in (() if mapper is None else mapper.get_routes()):
+        if policy.secret_placeholders(route):
+            secret_routes += (route,)
+        elif secret_routes:
+            secret_routes_before[route] = secret_routes
+    policy.secret_routes_judged = (registry, secret_routes, secret_routes_before)
     return bool(secret_routes)
 
 

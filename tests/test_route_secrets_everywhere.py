@@ -225,6 +225,35 @@ def test_a_request_matching_no_secret_route_keeps_its_path(traced):
     assert tags.get('url.path', tags.get('http.url', '')).endswith('/nowhere/%s' % TOKEN)
 
 
+def fall_through_app(tracer):
+    """A secret route that refuses a GET, between a route and a catch-all."""
+    config = Configurator(settings={
+        'ot.trace_all': True, 'ot.base_tracer': tracer, 'ot.traced_attributes': 'path'})
+    config.include('pyramid_opentracing')
+    config.add_route('about', '/about')
+    config.add_route('secret', '/{token}', request_method='POST')
+    config.add_route('rest', '/*rest')
+    for route in ('about', 'secret', 'rest'):
+        config.add_view(ok_view, route_name=route)
+    return webtest.TestApp(config.make_wsgi_app())
+
+
+def test_the_token_of_a_secret_route_refused_before_a_catch_all_is_in_no_span(traced):
+    tracer, dump = traced
+    fall_through_app(tracer).get('/%s' % TOKEN)
+    texts, (tags,) = dump()
+    assert not [text for text in texts if TOKEN in text]
+    assert tags.get('url.path', tags.get('http.url', '')).endswith('/[REDACTED]')
+
+
+@pytest.mark.parametrize('path', ['/about', '/other/page'])
+def test_a_route_the_secret_route_was_not_tried_for_keeps_its_path(traced, path):
+    tracer, dump = traced
+    fall_through_app(tracer).get(path)
+    _, (tags,) = dump()
+    assert tags.get('url.path', tags.get('http.url', '')).endswith(path)
+
+
 # -- a secret in another URL encoding -----------------------------------------
 
 def echo_view(request):
