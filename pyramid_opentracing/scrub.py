@@ -260,37 +260,39 @@ MAX_PATTERN_LENGTH = 256
 def _remove_known(text, known):
     """``text`` without each of the ``known`` secrets, as it is or in any
     URL encoding of it (see :func:`known_pattern`). A text without ``%``
-    (nor ``+`` where a secret holds a space) can only hold a secret as it
-    is, or as a WSGI environ holds a non-ASCII one: it costs a substring
-    search per secret. Others are percent-decoded first, and searched with
-    a regular expression only when the decoded text holds the secret."""
+    (nor ``+`` or a space where a secret holds the other) can only hold a
+    secret as it is, or as a WSGI environ holds a non-ASCII one: it costs a
+    substring search per secret. Others are percent-decoded too, and
+    searched with a regular expression only when the decoded text holds
+    the secret."""
     encoded = '%' in text
     plus = '+' in text
+    blank = ' ' in text
     for secret in known:
         if len(secret) < MIN_KNOWN_LENGTH:
             continue
-        environ_form = (secret if secret.isascii()
-                        else secret.encode('utf-8', 'replace').decode('latin-1'))
-        if encoded or (plus and ' ' in secret):
-            if _decoded_holds(text, secret, environ_form):
-                if len(secret) > MAX_PATTERN_LENGTH:
-                    return REDACTED
-                text = known_pattern(secret).sub(REDACTED, text)
-            continue
         if secret in text:
             text = text.replace(secret, REDACTED)
+        environ_form = (secret if secret.isascii()
+                        else secret.encode('utf-8', 'replace').decode('latin-1'))
         if environ_form is not secret and environ_form in text:
             text = text.replace(environ_form, REDACTED)
+        if ((encoded or (plus and ' ' in secret) or (blank and '+' in secret))
+                and _decoded_holds(text, secret, environ_form)):
+            if len(secret) > MAX_PATTERN_LENGTH:
+                return REDACTED
+            text = known_pattern(secret).sub(REDACTED, text)
     return text
 
 
 def _decoded_holds(text, secret, environ_form):
     """Whether ``text``, percent-decoded (and with ``+`` as a space where
-    ``secret`` holds one), holds ``secret`` (or, non-ASCII, its ``environ_form``)."""
-    decode = unquote_plus if ' ' in secret else unquote
-    if secret in decode(text, errors='replace'):
+    ``secret`` holds one), holds ``secret`` (or, non-ASCII, its
+    ``environ_form``; or with a ``+`` of it decoded as a space)."""
+    decoded = (unquote_plus if ' ' in secret else unquote)(text)
+    if secret in decoded or ('+' in secret and secret.replace('+', ' ') in decoded):
         return True
-    return environ_form is not secret and environ_form in decode(text, encoding='latin-1')
+    return environ_form is not secret and environ_form in unquote(text, encoding='latin-1')
 
 
 def _hex_byte(byte):
@@ -304,15 +306,18 @@ def known_pattern(secret):
     """A regular expression matching ``secret`` with any of its characters
     as it is or percent-encoded (hex digits in either case: ``%2b``, and an
     unreserved character encoded: ``%54`` for ``T``), a space also as ``+``
-    (a query string's form), and a non-ASCII character also as a WSGI
-    environ holds it (its UTF-8 bytes as Latin-1). Cached: the secrets of
-    one request are looked for in each of its texts."""
+    (a query string's form) and a ``+`` as a space (a query's ``+``
+    decoded), and a non-ASCII character also as a WSGI environ holds it (its
+    UTF-8 bytes as Latin-1). Cached: the secrets of one request are looked
+    for in each of its texts."""
     parts = []
     for character in secret:
         raw = character.encode('utf-8', 'replace')
         forms = [re.escape(character), ''.join(_hex_byte(byte) for byte in raw)]
         if character == ' ':
             forms.append(r'\+')
+        elif character == '+':
+            forms.append(' ')  # a query's '+' decoded
         if len(raw) > 1:
             forms.append(re.escape(raw.decode('latin-1')))
         parts.append('(?:%s)' % '|'.join(forms))

@@ -215,3 +215,11 @@ def test_a_known_secret_is_removed_in_any_url_encoding(text, shown):
 def test_a_long_known_secret_in_another_encoding_takes_its_text_with_it():
     secret = 'Zq' + 'x' * 300
     assert scrub('see ' + secret.replace('x', '%78', 1), known=(secret,)) == REDACTED
+
+
+@pytest.mark.parametrize('secret, text', [
+    ('Ab3d%Ef5g', 'bad value Ab3d%Ef5g'),  # a '%' of its own, not an encoding
+    ('Zq9T+OKx7Kp', 'q: Zq9T OKx7Kp'),  # sent in a query, decoded
+])
+def test_a_known_secret_is_removed_as_a_query_shows_it(secret, text):
+    assert secret[-4:] not in scrub(text, known=(secret,))
