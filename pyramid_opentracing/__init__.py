@@ -12,7 +12,7 @@ from pyramid.tweens import INGRESS
 from .decorator import view_decorator
 from .request_span import ENVIRON_KEY
 from .selection import resolve_excluded_routes
-from .settings import check_traced_attributes, parse_registry_settings
+from .settings import check_traced_attributes, claim, parse_registry_settings
 from .tracer import PyramidTracer, PyramidTracing
 from .tween import opentracing_tween_factory
 
@@ -43,6 +43,9 @@ def includeme(config):
     # Late: after every include has added its request methods.
     config.action('pyramid_opentracing.traced_attributes',
                   lambda: check_traced_attributes(config.registry), order=CHECK_ORDER)
+    # once every check passed: an application that fails to start claims nothing
+    config.action('pyramid_opentracing.claim', lambda: claim(config.registry),
+                  order=CHECK_ORDER + 1)
     config.add_tween('pyramid_opentracing.opentracing_tween_factory', under=INGRESS)
 
 

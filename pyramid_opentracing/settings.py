@@ -532,12 +532,38 @@ def parse_registry_settings(registry, config=None):
     settings.update(parse_settings(settings, DottedNames() if config is None else config,
                                    registry))
     if config is None:  # by the tween, once every route and request method is added
-        check_traced_attributes(registry)
-        resolve_excluded_routes(registry)
-    if settings['ot.tracer'].registry is None:
-        settings['ot.tracer'].registry = registry  # claimed: see check_claim
+        if hasattr(registry, 'queryUtility'):  # not a test double without routes to check
+            check_traced_attributes(registry)
+            resolve_excluded_routes(registry)
+        claim(registry)  # includeme claims it once its own checks passed
     setattr(registry, PARSED_MARK, True)
     return settings
+
+
+#: The variables that configure a PyramidTracer beside the options (which
+#: include those of OPTIONS' own variables once parsed).
+CLAIM_VARIABLES = EXCLUDED_URLS_VARIABLES + (SANITIZED_HEADERS_VARIABLE,)
+
+
+def claim(registry):
+    """Make the PyramidTracer of ``registry``'s application its own, once its
+    settings all passed their start-up checks (see :func:`check_claim`):
+    an application that fails to start claims nothing."""
+    pyramid_tracer = registry.settings['ot.tracer']
+    if pyramid_tracer.registry is None:
+        pyramid_tracer.registry = registry
+        pyramid_tracer.claimed_variables = variables_read()
+
+
+def claimed_value(pyramid_tracer, name):
+    """The value of setting or variable ``name`` for the application that claimed ``pyramid_tracer``."""
+    if name in pyramid_tracer.claimed_variables:
+        return pyramid_tracer.claimed_variables[name]
+    return pyramid_tracer.registry.settings.get(name)
+
+
+def variables_read(environ=os.environ):
+    return {name: environ.get(name) for name in CLAIM_VARIABLES}
 
 
 def check_claim(pyramid_tracer, registry, options):
@@ -550,12 +576,14 @@ def check_claim(pyramid_tracer, registry, options):
     if owner is None or registry is None or owner is registry:
         return
     differ = [name for name, *_ in OPTIONS if owner.settings.get(name) != options[name]]
+    differ += [name for name, value in variables_read().items()
+               if pyramid_tracer.claimed_variables.get(name) != value]
     if differ:
         raise fail('ot.tracer', pyramid_tracer, 'this PyramidTracer already traces another '
                    'application, whose settings it carries (%s = %r, not %r): give each '
                    'application its own (they may share the OpenTracing tracer: '
-                   'ot.base_tracer)' % (differ[0], owner.settings.get(differ[0]),
-                                        options[differ[0]]))
+                   'ot.base_tracer)' % (differ[0], claimed_value(pyramid_tracer, differ[0]),
+                                        options.get(differ[0], os.environ.get(differ[0]))))
 
 
 #: What the WSGI request and Pyramid's router set on each request object

@@ -27,6 +27,8 @@ class PyramidTracer:
     #: The registry of the application whose settings configured it: one
     #: application's settings are not another's (see ``settings.check_claim``).
     registry = None
+    #: The OpenTelemetry variables it was configured with, beside the settings.
+    claimed_variables = None
 
     def __init__(self, tracer=None, start_span_cb=None, operation_name_func=None,
                  **tag_policy):

@@ -131,6 +131,26 @@ def test_a_pyramid_tracer_of_one_application_is_refused_to_another_with_other_se
     assert first['ot.tracer'] is shared
 
 
+def test_a_pyramid_tracer_is_refused_to_another_application_with_other_variables(
+        monkeypatch):
+    shared = PyramidTracer(MockTracer())
+    monkeypatch.delenv('OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS', raising=False)
+    configure({'ot.tracer': shared, 'ot.trace_all': 'true', 'ot.captured_request_headers': 'x-.*'})
+    monkeypatch.setenv('OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS', 'x-internal')
+    with pytest.raises(ConfigurationError,
+                       match='OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS = None'):
+        configure({'ot.tracer': shared, 'ot.trace_all': 'true',
+                   'ot.captured_request_headers': 'x-.*'})
+
+
+def test_an_application_that_fails_to_start_does_not_keep_its_pyramid_tracer():
+    shared = PyramidTracer(MockTracer())
+    with pytest.raises(ConfigurationError):
+        configure({'ot.tracer': shared, 'ot.trace_all': 'true',
+                   'ot.traced_attributes': 'no_such_attribute'})
+    assert configure({'ot.tracer': shared, 'ot.trace_all': 'true'})['ot.tracer'] is shared
+
+
 def test_a_pyramid_tracer_may_serve_two_applications_with_the_same_settings():
     shared = PyramidTracer(MockTracer())
     settings = {'ot.tracer': shared, 'ot.trace_all': 'true', 'ot.excluded_paths': '^/health$'}
