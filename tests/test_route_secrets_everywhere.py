@@ -181,23 +181,30 @@ def ok_view(request):
     return Response('ok')
 
 
-def unrouted_app(tracer, **settings):
+def routes_app(tracer, routes, view=ok_view, **settings):
+    """A configurator tracing with ``tracer``, with ``routes`` ((name,
+    pattern, route predicates) each) served by ``view``."""
+    config = Configurator(settings=dict({'ot.trace_all': True, 'ot.base_tracer': tracer},
+                                        **settings))
+    config.include('pyramid_opentracing')
+    for name, pattern, predicates in routes:
+        config.add_route(name, pattern, **predicates)
+        config.add_view(view, route_name=name)
+    return config
+
+
+def unrouted_app(tracer):
     """Secret routes a request may miss: by a trailing slash (one with
     ``append_slash`` redirecting to it), by a route predicate, and an
     excluded one; and a route without a secret."""
-    config = Configurator(settings=dict({
-        'ot.trace_all': True, 'ot.base_tracer': tracer, 'ot.trace_query_string': True,
-        'ot.captured_request_headers': 'referer', 'ot.captured_response_headers': 'location',
-        'ot.excluded_routes': 'skip', 'ot.traced_attributes': 'url path headers',
-        'ot.operation_name_func': lambda request: request.path_qs}, **settings))
-    config.include('pyramid_opentracing')
-    config.add_route('slashed', '/slashed/{token}/')
-    config.add_route('reset', '/reset/{token}')
-    config.add_route('posted', '/posted/{token}', request_method='POST')
-    config.add_route('skip', '/skip/{token}')
-    config.add_route('user', '/user/{name}')
-    for route in ('slashed', 'reset', 'posted', 'skip', 'user'):
-        config.add_view(ok_view, route_name=route)
+    config = routes_app(tracer, [
+        ('slashed', '/slashed/{token}/', {}), ('reset', '/reset/{token}', {}),
+        ('posted', '/posted/{token}', {'request_method': 'POST'}),
+        ('skip', '/skip/{token}', {}), ('user', '/user/{name}', {})], **{
+        'ot.trace_query_string': True, 'ot.captured_request_headers': 'referer',
+        'ot.captured_response_headers': 'location', 'ot.excluded_routes': 'skip',
+        'ot.traced_attributes': 'url path headers',
+        'ot.operation_name_func': lambda request: request.path_qs})
     config.add_notfound_view(lambda request: HTTPNotFound(), append_slash=True)
     return webtest.TestApp(config.make_wsgi_app())
 
@@ -227,15 +234,9 @@ def test_a_request_matching_no_secret_route_keeps_its_path(traced):
 
 def fall_through_app(tracer):
     """A secret route that refuses a GET, between a route and a catch-all."""
-    config = Configurator(settings={
-        'ot.trace_all': True, 'ot.base_tracer': tracer, 'ot.traced_attributes': 'path'})
-    config.include('pyramid_opentracing')
-    config.add_route('about', '/about')
-    config.add_route('secret', '/{token}', request_method='POST')
-    config.add_route('rest', '/*rest')
-    for route in ('about', 'secret', 'rest'):
-        config.add_view(ok_view, route_name=route)
-    return webtest.TestApp(config.make_wsgi_app())
+    return webtest.TestApp(routes_app(tracer, [
+        ('about', '/about', {}), ('secret', '/{token}', {'request_method': 'POST'}),
+        ('rest', '/*rest', {})], **{'ot.traced_attributes': 'path'}).make_wsgi_app())
 
 
 def test_the_token_of_a_secret_route_refused_before_a_catch_all_is_in_no_span(traced):
@@ -262,14 +263,10 @@ def echo_view(request):
 
 
 def encodings_app(tracer):
-    config = Configurator(settings={
-        'ot.trace_all': True, 'ot.base_tracer': tracer, 'ot.trace_query_string': True,
-        'ot.captured_request_headers': 'referer|x-.*', 'ot.captured_response_headers': 'location',
-        'ot.traced_attributes': 'url headers query_string'})
-    config.include('pyramid_opentracing')
-    config.add_route('reset', '/reset/{token}')
-    config.add_view(echo_view, route_name='reset')
-    return webtest.TestApp(config.make_wsgi_app())
+    return webtest.TestApp(routes_app(tracer, [('reset', '/reset/{token}', {})], echo_view, **{
+        'ot.trace_query_string': True, 'ot.captured_request_headers': 'referer|x-.*',
+        'ot.captured_response_headers': 'location',
+        'ot.traced_attributes': 'url headers query_string'}).make_wsgi_app())
 
 
 @pytest.mark.parametrize('token, in_path, in_query', [
