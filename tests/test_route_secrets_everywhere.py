@@ -12,6 +12,7 @@ import pytest
 import webtest
 from opentracing.mocktracer import MockTracer
 from pyramid.config import Configurator
+from pyramid.exceptions import URLDecodeError
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.response import Response
 
@@ -285,3 +286,14 @@ def test_a_path_secret_in_another_url_encoding_is_in_no_span(traced, token, in_p
     assert not shown
     assert header_value(tags, 'http.request.header.referer') == 'http://x/page?next=[REDACTED]'
     assert header_value(tags, 'http.response.header.location') == '/done?next=[REDACTED]'
+
+
+def test_a_path_no_route_can_read_leaves_the_span_whole(traced, failures):
+    """A path that is not UTF-8 is no route's: the span is still tagged."""
+    tracer, dump = traced
+    app = webtest.TestApp(routes_app(tracer, [('reset', '/reset/{token}', {})]).make_wsgi_app())
+    with pytest.raises(URLDecodeError):  # Pyramid's own: no route can match it
+        app.get('/reset/%FF')
+    _, (tags,) = dump()
+    assert '/reset/%FF' in tags.get('url.path', tags.get('http.url'))
+    assert not failures()
