@@ -74,10 +74,11 @@ class TagPolicy:
     def path_secrets(self, request):
         """The values filling the secret placeholders of ``request``'s route.
         A request that a secret route's predicate refused (a
-        ``request_method``), or that matched no route (a trailing slash
-        differs), may still carry its value: in an application with secret
-        routes, those are the values of every secret route Pyramid tried
-        whose pattern matches the path (see :func:`tried_path_secrets`)."""
+        ``request_method``), that matched no route (a trailing slash
+        differs), or that a later route served (a catch-all), may still
+        carry its value: in an application with secret routes, those are the
+        values of every secret route Pyramid tried whose pattern matches the
+        path or a leading part of it (see :func:`tried_path_secrets`)."""
         route = getattr(request, 'matched_route', None)
         if route is not None:
             names = self.secret_placeholders(route)
@@ -87,7 +88,7 @@ class TagPolicy:
             return ()
         _, secret_routes, secret_routes_before = self.secret_routes_judged
         if route is None:
-            return tried_path_secrets(request, secret_routes, self, slash=True)
+            return tried_path_secrets(request, secret_routes, self)
         tried = secret_routes_before.get(route)
         return tried_path_secrets(request, tried, self) if tried else ()
 
@@ -104,23 +105,37 @@ def placeholder_values(names, matchdict):
     return tuple(value for value in values if value)
 
 
-def tried_path_secrets(request, secret_routes, policy, slash=False):
+def has_literal_start(route):
+    """Whether ``route``'s pattern starts with text, not a placeholder."""
+    head = re.split(r'[{*:]', (route.pattern or '').lstrip('/'), maxsplit=1)[0]
+    return bool(head.strip('/'))
+
+
+#: At most this many leading parts of a path are tried by :func:`tried_path_secrets`.
+MAX_TRIED_PREFIXES = 16
+
+
+def tried_path_secrets(request, secret_routes, policy):
     """The values each of ``secret_routes`` would take from the path of
-    ``request`` (which none of them matched), and if ``slash``, from it with
-    a trailing slash added or removed (``append_slash`` redirects to it). A
-    route's ``match`` ignores its predicates: a request refused by one
-    carries the value all the same."""
+    ``request`` (which none of them matched): from the path itself, from it
+    with a trailing slash added or removed (``append_slash`` redirects to
+    it), and from each of its leading parts (``/reset/T`` of
+    ``/reset/T/x``, which a catch-all route may serve). A route's ``match``
+    ignores its predicates: a request refused by one carries the value all
+    the same."""
     try:
         path = getattr(request, 'path_info', None) or '/'
     except (KeyError, UnicodeDecodeError):  # no path, or not UTF-8: no route's
         return ()
-    candidates = (path,)
-    if slash:
-        candidates += (path[:-1] if path.endswith('/') and len(path) > 1 else path + '/',)
+    toggled = path[:-1] if path.endswith('/') and len(path) > 1 else path + '/'
+    parts = path.split('/')[:MAX_TRIED_PREFIXES + 1]
+    near = [toggled] + ['/'.join(parts[:end]) for end in range(2, len(parts))]
     values = []
     for route in secret_routes:
         names = policy.secret_placeholders(route)
-        for candidate in candidates:
+        # near misses only of a route with a literal start (/reset/{token}):
+        # for /{token}, every path's first segment would be one
+        for candidate in [path] + near if has_literal_start(route) else [path]:
             match = route.match(candidate)
             if match is not None:
                 values.extend(placeholder_values(names, match))

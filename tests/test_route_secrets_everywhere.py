@@ -248,6 +248,18 @@ def test_the_token_of_a_secret_route_refused_before_a_catch_all_is_in_no_span(tr
     assert tags.get('url.path', tags.get('http.url', '')).endswith('/[REDACTED]')
 
 
+@pytest.mark.parametrize('path', ['/reset/%s/' % TOKEN, '/reset/%s/x' % TOKEN])
+def test_a_near_miss_of_a_secret_route_served_by_a_catch_all_has_no_token(traced, path):
+    tracer, dump = traced
+    app = webtest.TestApp(routes_app(tracer, [
+        ('reset', '/reset/{token}', {}), ('spa', '/{p:.*}', {})],
+        **{'ot.traced_attributes': 'path'}).make_wsgi_app())
+    app.get(path)
+    texts, (tags,) = dump()
+    assert not [text for text in texts if TOKEN in text]
+    assert '/reset/[REDACTED]' in tags.get('url.path', tags.get('http.url'))
+
+
 @pytest.mark.parametrize('path', ['/about', '/other/page'])
 def test_a_route_the_secret_route_was_not_tried_for_keeps_its_path(traced, path):
     tracer, dump = traced
