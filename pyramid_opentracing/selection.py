@@ -14,49 +14,31 @@ from pyramid.interfaces import IRoutesMapper
 EXCLUDED_KEY = 'pyramid_opentracing.excluded'
 
 
-#: Inline flags at the start of a pattern, which apply to the whole of it: ``(?i)``.
-GLOBAL_FLAGS = re.compile(r'(?:\(\?[aiLmsux]+\))+')
-
-
 def any_of(patterns, flags=0):
     """One compiled regular expression matching where any of ``patterns``
-    (without groups: see :func:`matcher`) does."""
-    return re.compile('|'.join('(?:%s)' % scoped(pattern) for pattern in patterns), flags)
+    (without groups or global flags of their own: see :func:`matcher`) does."""
+    return re.compile('|'.join('(?:%s)' % pattern for pattern in patterns), flags)
 
 
 def matcher(patterns, how='search', flags=0):
     """A function of a text, true when any of ``patterns`` matches it as
     ``re.compile(pattern, flags).<how>(text)`` of each alone would.
 
-    Patterns without groups are joined into one expression (:func:`any_of`):
-    one pass over the text. A pattern with groups is tried apart: joined,
-    its group names could clash with another's and its back-references
-    (``\\1``) would count the groups of the patterns before it.
+    Patterns are joined into one expression (:func:`any_of`): one pass over
+    the text. A pattern with groups or with global flags of its own
+    (``(?i)^/health``) is tried apart: joined, its group names could clash
+    with another's, its back-references (``\\1``) would count the groups of
+    the patterns before it, and its flags would no longer be at the start.
     """
+    alone_flags = re.compile('', flags).flags
     compiled = [re.compile(pattern, flags) for pattern in patterns]
-    plain = [pattern for pattern, each in zip(patterns, compiled) if not each.groups]
-    finders = [getattr(each, how) for each in compiled if each.groups]
-    try:
-        joined = [getattr(any_of(plain, flags), how)] if plain else []
-    except re.error:  # global flags after a comment, (?#c)(?i)...: each alone, then
-        joined = [getattr(each, how) for each in compiled if not each.groups]
-    finders = joined + finders
+    joinable = [not each.groups and each.flags == alone_flags for each in compiled]
+    plain = [pattern for pattern, join in zip(patterns, joinable) if join]
+    finders = [getattr(any_of(plain, flags), how)] if plain else []
+    finders += [getattr(each, how) for each, join in zip(compiled, joinable) if not join]
     if len(finders) == 1:
         return finders[0]
     return lambda text: any(find(text) for find in finders)
-
-
-def scoped(pattern):
-    """``pattern`` with its global inline flags (``(?i)^/health``) made to
-    apply to it alone (``(?i:^/health)``): joined with other patterns, they
-    would no longer be at the start, which Python refuses."""
-    leading = GLOBAL_FLAGS.match(pattern)
-    if leading is None:
-        return pattern
-    letters = ''.join(dict.fromkeys(re.sub('[()?]', '', leading.group())))
-    # a comment of a verbose pattern runs to the end of the line
-    end = '\n' if 'x' in letters else ''
-    return '(?%s:%s%s)' % (letters, pattern[leading.end():], end)
 
 
 class RequestSelection:
