@@ -14,7 +14,8 @@ def bridge():
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracer = BridgeTracer(provider, make_propagator(['tracecontext']), exporter)
+    propagator, read_headers = make_propagator(['tracecontext'])
+    tracer = BridgeTracer(provider, propagator, exporter, read_headers=read_headers)
     yield tracer
     tracer.shutdown()
 
@@ -79,7 +80,8 @@ B3_SINGLE = '80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1'
     (['jaeger'], {'uber-trace-id': '80f198ee56343ba8:e457b5a2e4d86bd1:0:1'}, 0x80f198ee56343ba8),
 ])
 def test_request_headers_in_every_format_the_propagator_reads_give_the_parent(names, headers, trace_id):
-    tracer = BridgeTracer(TracerProvider(), make_propagator(names))
+    propagator, read_headers = make_propagator(names)
+    tracer = BridgeTracer(TracerProvider(), propagator, read_headers=read_headers)
     parent = tracer.extract(opentracing.Format.HTTP_HEADERS, request_headers(headers))
     assert parent.unwrap().trace_id == trace_id
 
@@ -123,7 +125,8 @@ def test_a_request_without_a_propagation_header_is_not_read_at_all(bridge):
                                    ['baggage', 'jaeger']])
 def test_baggage_without_a_parent_is_read_for_a_new_trace(names):
     from opentelemetry import baggage
-    tracer = BridgeTracer(TracerProvider(), make_propagator(names))
+    propagator, read_headers = make_propagator(names)
+    tracer = BridgeTracer(TracerProvider(), propagator, read_headers=read_headers)
     headers = request_headers({'baggage': 'user=alice'})
     context = tracer.extract_context(opentracing.Format.HTTP_HEADERS, headers)
     assert baggage.get_all(context) == {'user': 'alice'}

@@ -34,6 +34,8 @@ from opentelemetry.trace import SpanKind
 
 from .semconv import SCHEMA_URL, SCOPE_NAME, package_version
 
+__all__ = ['RecordServerSpans', 'ServerMetrics', 'measure_server_spans']
+
 #: The bucket boundaries semantic conventions advise, in seconds.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
 
