@@ -174,25 +174,12 @@ class BridgeTracer(TracerShim):
 
 class _RequestHeadersGetter(Getter):
     """Reads ``request.headers`` (an ``EnvironHeaders``) straight from its
-    environ: one dict lookup per header, where the mapping's ``get`` raises
-    and catches a KeyError for each header missing, and where copying the
-    headers into a lower-cased dict costs a pass over the whole environ."""
-
-    #: How many header names' environ keys are remembered: the propagators
-    #: ask for a few fixed names (a Jaeger baggage header's name comes from
-    #: the client, and is not kept).
-    CACHED_NAMES = 64
-
-    def __init__(self):
-        self._environ_keys = {}
+    environ: the mapping's ``get`` raises and catches a KeyError for each
+    header missing, and copying the headers into a lower-cased dict takes a
+    pass over the whole environ."""
 
     def get(self, carrier, key):
-        environ_key = self._environ_keys.get(key)
-        if environ_key is None:
-            environ_key = environ_key_of(key)
-            if len(self._environ_keys) < self.CACHED_NAMES:
-                self._environ_keys[key] = environ_key
-        value = carrier.environ.get(environ_key)
+        value = carrier.environ.get(environ_key_of(key))
         return None if value is None else [value]
 
     def keys(self, carrier):
