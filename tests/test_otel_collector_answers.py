@@ -15,6 +15,7 @@ from pyramid_opentracing.otel import exit as bridge_exit, tracer_from_settings
 from . import apps
 from .otlp_receiver import OTLPReceiver
 from .test_exit import closed_port
+from .test_otel_ecosystem import fresh_globals  # noqa: F401 (a fixture)
 
 METRIC_EXPORTER_LOGGER = 'opentelemetry.exporter.otlp.proto.http.metric_exporter'
 
@@ -147,20 +148,8 @@ def test_no_warning_when_opentracings_global_tracer_is_a_real_one(monkeypatch, c
     assert messages(caplog, logging.WARNING) == []
 
 
-@pytest.fixture
-def fresh_globals(noop_global_tracer):
-    from opentelemetry import propagate
-    from opentelemetry.test.globals_test import reset_metrics_globals, reset_trace_globals
-    propagator = propagate.get_global_textmap()
-    reset_trace_globals()
-    reset_metrics_globals()
-    yield
-    reset_trace_globals()
-    reset_metrics_globals()
-    propagate.set_global_textmap(propagator)
-
-
-def test_install_global_makes_the_bridge_opentracings_global_tracer_too(fresh_globals, caplog):
+def test_install_global_makes_the_bridge_opentracings_global_tracer_too(fresh_globals,
+                                                                      noop_global_tracer, caplog):
     caplog.set_level(logging.WARNING, logger='pyramid_opentracing')
     bridge = tracer_from_settings(**{'ot.otel.exporter': 'memory',
                                      'ot.otel.install_global': 'true'})
