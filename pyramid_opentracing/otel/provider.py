@@ -25,7 +25,7 @@ from .bridge import BridgeTracer
 from .exit import CollectorAnswers, CountingBatchSpanProcessor, LiveSpans, flush_at_exit
 from .metrics import RecordServerSpans, measure_server_spans
 from .scrubbing_exporter import ScrubbingExporter
-from .shim import SDK_EXPORT_LOGGERS, global_tracer, set_global_tracer
+from .shim import SDK_EXPORT_LOGGERS
 
 __all__ = ['make_bridge', 'make_propagator']
 
@@ -114,7 +114,7 @@ def warn_if_opentracing_global_is_noop():
     """Say, once per bridge, that ``opentracing.global_tracer()`` (and
     ``opentracing.tracer``) is still opentracing's no-op: a view or library
     using it would record nothing, silently."""
-    if type(global_tracer()) is opentracing.Tracer:  # pylint: disable=unidiomatic-typecheck
+    if type(opentracing.tracer) is opentracing.Tracer:  # pylint: disable=unidiomatic-typecheck
         startup_logger.warning(
             "pyramid_opentracing: opentracing.global_tracer() is still opentracing's no-op "
             "tracer: spans started with it are not recorded. Use "
@@ -145,7 +145,10 @@ def install_global(tracer, provider, propagator, meter_provider):
     if hasattr(trace.get_tracer_provider(), 'add_span_processor'):
         raise fail('ot.otel.install_global', True, 'a global TracerProvider is set already: '
                    'use ot.otel.provider = global to trace with it')
-    set_global_tracer(tracer)
+    if hasattr(opentracing, 'set_global_tracer'):
+        opentracing.set_global_tracer(tracer)
+    else:  # opentracing 2.1, whose global tracer is the module attribute
+        opentracing.tracer = tracer
     trace.set_tracer_provider(provider)
     propagate.set_global_textmap(propagator)
     if meter_provider is not None:

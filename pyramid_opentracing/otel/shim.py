@@ -24,28 +24,19 @@ shim's and opentracing's constructors; a release that lacks one is said so
 in one log line and gets the fallback. None of them needs an upper bound on
 the shim's version.
 
-The spans, and why they are not the stock shim's: the shim copies
-OpenTracing's ``error`` tag as a plain attribute and its error logs as a
-plain event, so an error marked the OpenTracing way exports with status
-UNSET; its child spans start with no baggage, and its scope manager wraps
-every span it activates in a new shim span, so the span a view reads back
-from ``tracer.active_span`` has lost its baggage. :class:`BridgeSpan` and
-:class:`BridgeScopeManager` keep both:
-
-* ``set_tag('error', True)`` (also among a new span's tags) sets the ERROR
-  status; ``False`` changes nothing, so that the outcome the bridge records
-  at the end of a request (a 5xx, an exception) still decides. OpenTelemetry's
-  specification maps ``False`` to OK, which is final and would hide them.
-* ``log_kv({'event': 'error', ...})`` becomes the ``exception`` event, its
-  texts scrubbed and bounded by the application's TagPolicy.
-* An exception leaving a ``with`` block of a scope sets the ERROR status and
-  records that event the same way (:func:`record_error`, never
-  ``span.record_exception``, which would copy the exception's raw message
-  and stack).
-* A child span starts with its parent's baggage, activating a span keeps
-  that very span active, and a span made current with the OpenTelemetry
-  API is the active span, as OpenTelemetry's specification of the shim
-  says, with the baggage of the span it was started in.
+The spans: the stock shim copies OpenTracing's ``error`` tag and error logs
+as a plain attribute and event (an error exports with status UNSET), starts
+child spans without baggage, and wraps every span it activates in a new shim
+span (the span read back from ``tracer.active_span`` has lost its baggage).
+With :class:`BridgeSpan` and :class:`BridgeScopeManager`, ``error = True``
+sets the ERROR status (``False`` changes nothing: OpenTelemetry maps it to OK,
+which is final and would hide a 5xx the request's outcome records); an error
+log and an exception leaving a scope's ``with`` block record the scrubbed
+``exception`` event (:func:`record_error`, never ``span.record_exception``,
+which copies the raw message and stack); a child starts with its parent's
+baggage; activating a span keeps that very span active, and a span made
+current with the OpenTelemetry API is the active span, as the specification
+of the shim says.
 """
 import logging
 
@@ -61,7 +52,7 @@ from ..request_tags import TagPolicy, exception_texts, qualified_name
 from ..scrub import REDACTED, text_of
 
 __all__ = ['BridgeScope', 'BridgeScopeManager', 'BridgeSpan', 'ServerSpan', 'activate',
-           'bridge_span', 'global_tracer', 'record_error', 'set_global_tracer', 'span_context']
+           'bridge_span', 'record_error', 'span_context']
 
 logger = logging.getLogger('pyramid_opentracing')
 
@@ -102,22 +93,6 @@ def _detect_private_names():
                 ('SpanContextShim._baggage', BAGGAGE_PRIVATELY),
                 ('SpanShim._otel_span', CONTEXT_LATER)) if not present),
             '' if BAGGAGE_PRIVATELY else " and the caller's baggage is not carried")
-
-
-def global_tracer():
-    """opentracing's global tracer (``opentracing.global_tracer()`` from
-    opentracing 2.2 on; the module attribute it reads before)."""
-    read = getattr(opentracing, 'global_tracer', None)
-    return opentracing.tracer if read is None else read()
-
-
-def set_global_tracer(tracer):
-    """Make ``tracer`` opentracing's global tracer, ``opentracing.tracer``."""
-    assign = getattr(opentracing, 'set_global_tracer', None)
-    if assign is None:
-        opentracing.tracer = tracer
-    else:
-        assign(tracer)
 
 
 #: The SDK's loggers on which its batch processor reports failed exports.
