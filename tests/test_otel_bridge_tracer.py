@@ -8,6 +8,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from pyramid_opentracing.otel import BridgeTracer
 from pyramid_opentracing.otel.provider import make_propagator
 
+from .test_otel_ecosystem import fresh_globals  # noqa: F401 (a fixture)
+
 
 @pytest.fixture
 def bridge():
@@ -111,6 +113,23 @@ def test_an_unknown_propagator_is_always_asked():
     tracer = BridgeTracer(TracerProvider(), FromCustomHeader())
     parent = tracer.extract(opentracing.Format.HTTP_HEADERS, request_headers({'X-Custom-Trace': '42'}))
     assert parent.unwrap().trace_id == 42
+
+
+def test_the_global_propagator_reads_every_request(fresh_globals):
+    """With ot.otel.provider = global, what the propagator reads is its
+    owner's business: a request with only a header of its own is read."""
+    from opentelemetry import propagate, trace
+    from opentelemetry.baggage.propagation import W3CBaggagePropagator
+    from opentelemetry.propagators.composite import CompositePropagator
+    from opentelemetry.propagators.jaeger import JaegerPropagator
+    from pyramid_opentracing.otel import tracer_from_settings
+
+    trace.set_tracer_provider(TracerProvider())
+    propagate.set_global_textmap(CompositePropagator([W3CBaggagePropagator(), JaegerPropagator()]))
+    tracer = tracer_from_settings(**{'ot.otel.provider': 'global', 'ot.otel.metrics': 'false'})
+    headers = request_headers({'uber-trace-id': '80f198ee56343ba8:e457b5a2e4d86bd1:0:1'})
+    assert tracer.extract(opentracing.Format.HTTP_HEADERS, headers).unwrap().trace_id \
+        == 0x80f198ee56343ba8
 
 
 def test_a_request_without_a_propagation_header_is_not_read_at_all(bridge):
