@@ -383,7 +383,7 @@ def test_headers_are_recorded_on_a_server_span_only(kind, recorded):
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.trace import SpanKind
     from pyramid_opentracing.otel import BridgeTracer
-    from pyramid_opentracing.otel.shim_spans import bridge_span
+    from pyramid_opentracing.otel.shim import bridge_span
     from pyramid_opentracing.span_headers import record
 
     tracer = BridgeTracer(TracerProvider())

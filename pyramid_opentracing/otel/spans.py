@@ -14,11 +14,11 @@ from opentelemetry.trace import (
 
 from ..request_span import ServerSpanStrategy, request_method
 from ..request_tags import (
-    PLAIN_PATH, exception_texts, qualified_name, request_host, request_path, url_text,
+    PLAIN_PATH, qualified_name, request_host, request_path, url_text,
     url_waits_for_route)
-from . import shim_internals
+from . import shim
 from .semconv import SCOPE_NAME, old_outcome_attributes, old_server_attributes
-from .shim_spans import ServerSpan, bridge_span
+from .shim import ServerSpan, bridge_span, record_error
 
 #: The methods semantic conventions know; others are reported as _OTHER.
 KNOWN_METHODS = frozenset({
@@ -158,7 +158,7 @@ class OtelStrategy(ServerSpanStrategy):
     """
 
     #: The server span's scope closes what the application left above it.
-    checks_leaked_scopes = not shim_internals.ACTIVATE_PRIVATELY
+    checks_leaked_scopes = not shim.ACTIVATE_PRIVATELY
 
     def __init__(self, pyramid_tracer, tracer):
         super().__init__(pyramid_tracer, tracer)
@@ -188,7 +188,7 @@ class OtelStrategy(ServerSpanStrategy):
                                                 attributes=attributes)
         span = ServerSpan(self.tracer, otel_span, baggage)
         span.start_name = name
-        return shim_internals.activate(self.scope_manager, span, current)
+        return shim.activate(self.scope_manager, span, current)
 
     def start_name(self, method):
         """The method, or ``HTTP`` for one semantic conventions do not know."""
@@ -290,19 +290,4 @@ def record_outcome(otel_span, status_code, kind, error, policy, attributes=None,
         if kind is not None:
             otel_span.set_status(Status(StatusCode.ERROR))
         return
-    message, stack = exception_texts(error, policy, known)
-    otel_span.set_status(Status(StatusCode.ERROR, policy.text(
-        '%s: %s' % (type(error).__name__, message))))
-    add_exception_event(otel_span, error, message, stack)
-
-
-def add_exception_event(otel_span, error, message, stack):
-    """The semantic-convention ``exception`` event, from texts already
-    scrubbed and bounded. Not ``span.record_exception``, which formats the
-    exception's raw message and stack itself."""
-    otel_span.add_event('exception', {
-        'exception.type': qualified_name(type(error)),
-        'exception.message': message,
-        'exception.stacktrace': stack,
-        'exception.escaped': 'True',
-    })
+    record_error(otel_span, error, policy, known)
