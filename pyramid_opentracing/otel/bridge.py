@@ -13,6 +13,7 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.shim.opentracing_shim import TracerShim
 from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, get_current_span, set_span_in_context
 
+from ..headers import environ_key
 from . import shim_internals
 from .semconv import SCHEMA_URL, SCOPE_NAME, package_version
 from .shim_spans import (DEFAULT_POLICY, BridgeScopeManager, bridge_span, inherited_baggage,
@@ -59,7 +60,7 @@ class BridgeTracer(TracerShim):
         #: The environ keys of the headers without which the propagator finds
         #: nothing: a request with none of them need not be read at all.
         self._environ_keys = None if headers is None else tuple(
-            environ_key_of(header) for header in headers)
+            environ_key(header) for header in headers)
 
     def __repr__(self):
         return '<BridgeTracer propagator=%r exporter=%r>' % (
@@ -177,22 +178,16 @@ class _RequestHeadersGetter(Getter):
         self._environ_keys = {}
 
     def get(self, carrier, key):
-        environ_key = self._environ_keys.get(key)
-        if environ_key is None:
-            environ_key = environ_key_of(key)
+        wsgi_key = self._environ_keys.get(key)
+        if wsgi_key is None:
+            wsgi_key = environ_key(key)
             if len(self._environ_keys) < self.CACHED_NAMES:
-                self._environ_keys[key] = environ_key
-        value = carrier.environ.get(environ_key)
+                self._environ_keys[key] = wsgi_key
+        value = carrier.environ.get(wsgi_key)
         return None if value is None else [value]
 
     def keys(self, carrier):
         return [key.lower() for key in carrier.keys()]
-
-
-def environ_key_of(header):
-    """The WSGI environ key of HTTP header ``header``."""
-    key = header.upper().replace('-', '_')
-    return key if key in ('CONTENT_TYPE', 'CONTENT_LENGTH') else 'HTTP_' + key
 
 
 _REQUEST_HEADERS = _RequestHeadersGetter()
