@@ -11,9 +11,13 @@ injected into the request headers so the next service continues the trace.
 * any other client: :func:`client_span` (a span and the headers to send), or
   :func:`outgoing_headers` (only the headers, no span).
 
-Tracing never breaks the call: if the tracer fails, the request is sent
-untraced and the failure is logged once on the ``pyramid_opentracing`` logger.
-Request headers never become tags, so Authorization and Cookie stay out.
+The span strategy of the tracer makes the span (an OpenTelemetry CLIENT span
+with the bridge). The calls of a request the application chose not to trace
+(the request given, else the one served on the thread) are not traced
+either, and send no trace context. Tracing never breaks the call: if the
+tracer fails, the request is sent untraced and the failure is logged once on
+the ``pyramid_opentracing`` logger. Request headers never become tags, so
+Authorization and Cookie stay out.
 """
 import logging
 import urllib.error
