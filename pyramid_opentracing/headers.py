@@ -276,7 +276,13 @@ class SpanHeaders:
                 strategy.report('capturing response headers', exc, 'they are not recorded')
         if self.write_context:
             try:
-                write_context(response, strategy.context_headers(span))
+                written = strategy.context_headers(span)
+            except Exception as exc:
+                written = {}  # still written: it removes what an earlier request left
+                strategy.report('writing the span context into the response', exc,
+                                'the response goes without it')
+            try:
+                write_context(response, written)
             except Exception as exc:
                 strategy.report('writing the span context into the response', exc,
                                 'the response goes without it')

@@ -386,6 +386,20 @@ class Unwritable(MockTracer):
         raise opentracing.UnsupportedFormatException(format)
 
 
+def test_a_shared_response_loses_the_earlier_context_when_the_tracer_cannot_inject(clean_env):
+    tracer = MockTracer()
+    shared = Response('shared')
+    config = Configurator(settings={'ot.trace_all': True, 'ot.base_tracer': tracer,
+                                    'ot.response_headers': True})
+    config.include('pyramid_opentracing')
+    config.add_route('shared', '/shared')
+    config.add_view(lambda request: shared, route_name='shared')
+    app = webtest.TestApp(config.make_wsgi_app())
+    assert 'ot-tracer-spanid' in app.get('/shared').headers
+    tracer.inject = Unwritable().inject
+    assert 'ot-tracer-spanid' not in app.get('/shared').headers
+
+
 def test_a_tracer_that_cannot_inject_leaves_the_response_alone(clean_env, failures):
     tracer = Unwritable()
     app = webtest.TestApp(apps.make_app({'ot.trace_all': True, 'ot.base_tracer': tracer,
