@@ -38,7 +38,8 @@ from .request_tags import url_text, url_waits_for_route
 from .selection import matcher
 
 __all__ = ['CapturedHeaders', 'SpanHeaders', 'build_span_headers', 'header_name',
-           'environ_key', 'traceresponse', 'BAGGAGE_ENTRY_PREFIXES']
+           'environ_key', 'traceresponse', 'without_baggage', 'is_baggage_header',
+           'BAGGAGE_ENTRY_PREFIXES', 'BAGGAGE_HEADERS', 'MAX_CAPTURED']
 
 # -- header names -------------------------------------------------------------
 
