@@ -16,6 +16,7 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.shim.opentracing_shim import TracerShim
 from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, get_current_span, set_span_in_context
 
+from ..headers import environ_key
 from .exit import shut_down
 from .semconv import SCHEMA_URL, SCOPE_NAME, package_version
 from . import shim
@@ -69,7 +70,7 @@ class BridgeTracer(TracerShim):
         #: The environ keys of the headers without which the propagator finds
         #: nothing: a request with none of them need not be read at all.
         self._environ_keys = None if read_headers is None else tuple(
-            environ_key_of(header) for header in read_headers)
+            environ_key(header) for header in read_headers)
 
     def __repr__(self):
         return '<BridgeTracer propagator=%r exporter=%r>' % (
@@ -179,17 +180,11 @@ class _RequestHeadersGetter(Getter):
     pass over the whole environ."""
 
     def get(self, carrier, key):
-        value = carrier.environ.get(environ_key_of(key))
+        value = carrier.environ.get(environ_key(key))
         return None if value is None else [value]
 
     def keys(self, carrier):
         return [key.lower() for key in carrier.keys()]
-
-
-def environ_key_of(header):
-    """The WSGI environ key of HTTP header ``header``."""
-    key = header.upper().replace('-', '_')
-    return key if key in ('CONTENT_TYPE', 'CONTENT_LENGTH') else 'HTTP_' + key
 
 
 _REQUEST_HEADERS = _RequestHeadersGetter()
