@@ -28,6 +28,7 @@ another span, or none, is active. Which to use:
     format = %(asctime)s %(levelname)s [%(name)s] trace=%(trace_id)s %(message)s
 """
 import logging
+import sys
 
 from pyramid.threadlocal import get_current_request
 
@@ -55,7 +56,21 @@ def trace_context_ids():
     span = strategy.tracer.active_span
     if span is None and request is not None:
         span = owner.get_span(request)
-    return NO_IDS if span is None else strategy.ids(span)
+    ids = NO_IDS if span is None else strategy.ids(span)
+    return _current_otel_ids() if ids == NO_IDS else ids
+
+
+def _current_otel_ids():
+    """The ids of OpenTelemetry's current span, if OpenTelemetry is loaded:
+    a span made with its own API (a worker's job, an instrumentation)
+    outside any span of ours."""
+    otel_trace = sys.modules.get('opentelemetry.trace')
+    if otel_trace is None:
+        return NO_IDS
+    context = otel_trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return NO_IDS
+    return '%032x' % context.trace_id, '%016x' % context.span_id
 
 
 def _set_ids(record):

@@ -118,6 +118,19 @@ def test_the_global_tracers_active_span_outside_a_request(records, monkeypatch):
     assert (outside.trace_id, outside.span_id) == ('', '')
 
 
+def test_an_opentelemetry_span_outside_our_spans_gives_its_ids(records):
+    from opentelemetry.sdk.trace import TracerProvider
+    otel_tracer = TracerProvider().get_tracer('a worker')
+    with otel_tracer.start_as_current_span('job') as span:
+        log.info('in a job traced with the OpenTelemetry API only')
+    log.info('after it')
+    inside, outside = records
+    context = span.get_span_context()
+    assert (inside.trace_id, inside.span_id) == (
+        '%032x' % context.trace_id, '%016x' % context.span_id)
+    assert (outside.trace_id, outside.span_id) == ('', '')
+
+
 def test_the_formatter_fills_its_format():
     formatter = TraceContextFormatter('[%(trace_id)s/%(span_id)s] %(message)s')
     record = logging.LogRecord('x', logging.INFO, __file__, 1, 'hello', (), None)
