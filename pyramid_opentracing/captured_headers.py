@@ -20,7 +20,7 @@ every value is bounded like any tag.
 import re
 
 from .redaction import REDACTED
-from .request_tags import url_text
+from .urls import url_text
 from .selection import matcher
 
 #: At most this many headers are captured from a request, and from a

@@ -23,8 +23,8 @@ import opentracing
 from opentracing.ext import tags
 
 from . import _global_pyramid_tracer, pyramid_tracer_of
-from .request_span import is_otel_shim
-from .request_tags import error_fields
+from .tags import error_fields
+from .tracer import is_otel_shim
 from .scrub import url_secrets
 from .selection import marked_excluded
 from .tracer import PyramidTracer

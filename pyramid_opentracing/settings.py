@@ -18,7 +18,7 @@ from pyramid.interfaces import IRequestExtensions, IRequestFactory
 from pyramid.request import Request
 
 from .captured_headers import CapturedHeaders
-from .request_tags import DEFAULT_MAX_TAG_LENGTH, merged_policy
+from .tags import DEFAULT_MAX_TAG_LENGTH, merged_policy
 from .selection import RequestSelection, resolve_excluded_routes
 from .span_headers import build_span_headers
 from .tracer import PyramidTracer

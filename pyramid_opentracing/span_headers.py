@@ -14,8 +14,8 @@ then (:meth:`~SpanHeaders.on_routed`, as the span's outcome is tagged), not
 as the span starts, since some tracers (jaeger-client) report every value a
 tag was ever given and a sampler sees what a span starts with.
 """
-from .request_span import is_otel_shim
-from .request_tags import url_waits_for_route
+from .route_secrets import url_waits_for_route
+from .tracer import is_otel_shim
 from .response_headers import write_span_context
 
 

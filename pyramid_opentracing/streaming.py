@@ -24,7 +24,9 @@ gunicorn both do), so that is what the span says.
 """
 import functools
 
-from webob.response import AppIterRange
+from ._pyramid import ranged
+
+__all__ = ['ClosingBody', 'SpanEnd', 'close_ends', 'conditional_status', 'finish_on_close']
 
 
 def finish_on_close(response, strategy, span, request, status, error):
@@ -132,12 +134,6 @@ def conditional_status(response, environ):
 
     response.conditional_response_app(dict(environ), start_response)
     return sent[0] if sent else response.status_int
-
-
-def ranged(app_iter, start, stop):
-    """The bytes ``start:stop`` of ``app_iter``, as ``Response.app_iter_range`` makes them."""
-    own = getattr(app_iter, 'app_iter_range', None)
-    return AppIterRange(app_iter, start, stop) if own is None else own(start, stop)
 
 
 class ClosingBody:

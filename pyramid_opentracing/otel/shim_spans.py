@@ -29,7 +29,7 @@ from opentelemetry.shim.opentracing_shim import ScopeManagerShim, ScopeShim, Spa
 from opentelemetry.trace import Status, StatusCode, get_current_span, use_span
 
 from ..failures import FailureLog
-from ..request_tags import TagPolicy, exception_texts, qualified_name
+from ..tags import TagPolicy, exception_texts, qualified_name
 from ..scrub import REDACTED, text_of
 from . import shim_internals
 

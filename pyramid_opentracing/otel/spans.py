@@ -12,10 +12,10 @@ from opentelemetry.shim.opentracing_shim import SpanShim
 from opentelemetry.trace import (
     NonRecordingSpan, SpanKind, Status, StatusCode, get_current_span, set_span_in_context)
 
-from ..request_span import ServerSpanStrategy, request_method
-from ..request_tags import (
-    PLAIN_PATH, exception_texts, qualified_name, request_host, request_path, url_text,
-    url_waits_for_route)
+from ..lifecycle import ServerSpanStrategy, request_method
+from ..route_secrets import url_waits_for_route
+from ..tags import exception_texts, qualified_name
+from ..urls import PLAIN_PATH, request_host, request_path, url_text
 from . import shim_internals
 from .semconv import SCOPE_NAME, old_outcome_attributes, old_server_attributes
 from .shim_spans import ServerSpan, bridge_span

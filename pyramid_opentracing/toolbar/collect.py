@@ -22,7 +22,7 @@ import weakref
 
 from opentracing.mocktracer import MockTracer
 
-from ..request_span import is_otel_shim
+from ..tracer import is_otel_shim
 
 #: Most spans kept for one trace: a loop making spans must not fill memory.
 MAX_SPANS_PER_TRACE = 1000

@@ -25,11 +25,15 @@ import sys
 import opentracing
 from opentracing.ext import tags
 
-from .redaction import BODY_ATTRIBUTES
-from .request_tags import (
-    attribute_tag, error_fields, host_secrets, http_url, request_path_url, url_waits_for_route)
+from ._pyramid import run_finished_callbacks, run_first_when_finished
+from .route_secrets import url_waits_for_route
 from .scrub import bound, safe_text
 from .streaming import close_ends, conditional_status, finish_on_close
+from .tags import error_fields, request_attribute_tag
+from .urls import host_secrets, http_url, request_path_url
+
+__all__ = ['ENVIRON_KEY', 'NoopStrategy', 'OpenTracingStrategy', 'ServerSpanStrategy',
+           'outcome_of_exception', 'request_method']
 
 #: Where the span of a request is kept while the request runs.
 ENVIRON_KEY = 'pyramid_opentracing.span'
@@ -52,16 +56,6 @@ COMPLETE_BODIES = (list, tuple)
 #: the end of a request (a bound against a scope manager that never empties).
 MAX_LEAKED_SCOPES = 1024
 
-#: Request attributes that hold (or parse) the request body. Tracing never
-#: reads them: that would buffer the whole upload before the view runs and
-#: consume ``wsgi.input``. They are tagged with the size the client announced.
-UNREAD_ATTRIBUTES = BODY_ATTRIBUTES | {'POST', 'params'}
-
-#: Of these, the ones that hold something other than the body when there is
-#: none (the query parameters): read normally for a request without a body.
-QUERY_ATTRIBUTES = frozenset({'POST', 'params'})
-
-
 def outcome_of_exception(exc, status_if_unknown):
     """(status code, error) for an exception that ended a request.
 
@@ -82,33 +76,6 @@ def request_method(request, limit):
     """
     method = request.environ.get('REQUEST_METHOD') or request.method
     return method if len(method) <= limit and method.isalpha() else safe_text(method, limit)
-
-
-def is_otel_shim(tracer):
-    """Whether ``tracer`` is OpenTelemetry's OpenTracing shim, whose own
-    start_span cannot set a span kind. Imports nothing: if the shim module
-    is not loaded, no tracer can be one."""
-    shim = sys.modules.get('opentelemetry.shim.opentracing_shim')
-    return shim is not None and isinstance(tracer, shim.TracerShim)
-
-
-def strategy_for(pyramid_tracer, tracer):
-    """How ``pyramid_tracer`` makes server spans with the OpenTracing ``tracer``:
-    real OpenTelemetry SERVER spans for the shim, nothing at all for
-    opentracing's no-op Tracer, else plain OpenTracing. Never raises: if the
-    OpenTelemetry strategy cannot be loaded, the shim is used through the
-    OpenTracing API."""
-    if type(tracer) is opentracing.Tracer:
-        return NoopStrategy(pyramid_tracer, tracer)
-    if is_otel_shim(tracer):
-        try:
-            from .otel.spans import OtelStrategy
-            return OtelStrategy(pyramid_tracer, tracer)
-        except Exception as exc:
-            pyramid_tracer.failures.report(
-                'loading the OpenTelemetry server spans', exc,
-                'server spans are made through the OpenTracing API')
-    return OpenTracingStrategy(pyramid_tracer, tracer)
 
 
 class ServerSpanStrategy:
@@ -262,10 +229,7 @@ class ServerSpanStrategy:
                     end.done()
             if later is not None:
                 raise later  # as Pyramid would have raised it
-        request.add_finished_callback(finished)
-        callbacks = request.finished_callbacks
-        if hasattr(callbacks, 'rotate'):
-            callbacks.rotate(1)  # first of them
+        run_first_when_finished(request, finished)
 
     def finish(self, span, request, status_code, error):
         """Name the span after routing, tag the outcome and finish it (its
@@ -347,10 +311,7 @@ class ServerSpanStrategy:
         secrets = policy.path_secrets(request) + host_secrets(request)
         for name in attributes:
             try:
-                if name in UNREAD_ATTRIBUTES and (name not in QUERY_ATTRIBUTES or has_body(request)):
-                    value = body_size_tag(request)
-                else:
-                    value = attribute_tag(name, getattr(request, name), policy, secrets)
+                value = request_attribute_tag(request, name, policy, secrets)
             except AttributeError:
                 continue
             except Exception as exc:
@@ -458,33 +419,6 @@ def sent_status(response, environ, status):
     if response.conditional_response:
         return conditional_status(response, environ)
     return status
-
-
-def run_finished_callbacks(request):
-    """Run the request's finished callbacks still to run, in order, as
-    Pyramid does; the exception one raised (which ends them), or None."""
-    callbacks = request.finished_callbacks
-    try:
-        while callbacks:
-            callbacks.popleft()(request)
-    except Exception as exc:
-        return exc
-    return None
-
-
-def has_body(request):
-    """Whether ``request`` comes with a body (announced, or chunked)."""
-    environ = request.environ
-    return (environ.get('CONTENT_LENGTH') not in (None, '', '0')
-            or 'chunked' in environ.get('HTTP_TRANSFER_ENCODING', '').lower())
-
-
-def body_size_tag(request):
-    """The tag of a body attribute, from the Content-Length the client sent."""
-    length = request.environ.get('CONTENT_LENGTH')
-    if length and length.isdigit():
-        return '[body: %d bytes]' % int(length)
-    return '[body]' if has_body(request) else None
 
 
 class OpenTracingStrategy(ServerSpanStrategy):
