@@ -32,8 +32,8 @@ from .streaming import close_ends, conditional_status, finish_on_close
 from .tags import error_fields, request_attribute_tag
 from .urls import host_secrets, http_url, request_path_url
 
-__all__ = ['ENVIRON_KEY', 'NoopStrategy', 'OpenTracingStrategy', 'ServerSpanStrategy',
-           'outcome_of_exception', 'request_method']
+__all__ = ['ENVIRON_KEY', 'MAX_LEAKED_SCOPES', 'NoopStrategy', 'OpenTracingStrategy', 'ServerSpanStrategy',
+           'close_scopes_above', 'outcome_of_exception', 'request_method']
 
 #: Where the span of a request is kept while the request runs.
 ENVIRON_KEY = 'pyramid_opentracing.span'
@@ -55,6 +55,25 @@ COMPLETE_BODIES = (list, tuple)
 #: At most this many scopes left active by the application are closed at
 #: the end of a request (a bound against a scope manager that never empties).
 MAX_LEAKED_SCOPES = 1024
+
+
+def close_scopes_above(active, stops):
+    """Close the scopes left active above a server span's: ``active()`` is
+    the active scope (None for none), ``stops(scope)`` whether ``scope`` is
+    where closing stops (the server span's own). Stops too at a scope that
+    fails to close or stays active (closing it again would not help), and
+    after :data:`MAX_LEAKED_SCOPES`."""
+    for _ in range(MAX_LEAKED_SCOPES):
+        scope = active()
+        if scope is None or stops(scope):
+            return
+        try:
+            scope.close()
+        except Exception:
+            return  # the tracer's own failure: nothing more can be done
+        if active() is scope:
+            return
+
 
 def outcome_of_exception(exc, status_if_unknown):
     """(status code, error) for an exception that ended a request.
@@ -371,14 +390,12 @@ class ServerSpanStrategy:
         would become active again when they close, the parent of whatever the
         thread does next, and scopes never closed would chain up, request
         after request."""
+        manager = self.scope_manager
         try:
-            for _ in range(MAX_LEAKED_SCOPES):
-                active = self.scope_manager.active
-                if active is None or active is scope or active.span is span:
-                    break
-                active.close()
+            close_scopes_above(lambda: manager.active,
+                               lambda active: active is scope or active.span is span)
         except Exception:
-            pass  # the tracer's own failure: nothing more can be done
+            pass  # a scope manager that cannot tell what is active
         self.report('the application left a span active at the end of the request',
                     LookupError('a scope activated during the request was still active'),
                     'it was closed, its span finished', level=logging.WARNING)

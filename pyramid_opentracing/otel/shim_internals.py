@@ -19,6 +19,8 @@ from opentelemetry import context as otel_context
 from opentelemetry.shim import opentracing_shim as shim
 from opentelemetry.trace import set_span_in_context
 
+from ..lifecycle import close_scopes_above
+
 logger = logging.getLogger('pyramid_opentracing')
 
 
@@ -47,11 +49,6 @@ if not (ACTIVATE_PRIVATELY and BAGGAGE_PRIVATELY and CONTEXT_LATER):
             ('SpanContextShim._baggage', BAGGAGE_PRIVATELY),
             ('SpanShim._otel_span', CONTEXT_LATER)) if not present),
         '' if BAGGAGE_PRIVATELY else " and the caller's baggage is not carried")
-
-
-#: At most this many scopes left active by the application are closed
-#: when a server span's scope closes.
-MAX_LEAKED_SCOPES = 1024
 
 
 class ServerScope(shim.ScopeShim):
@@ -86,16 +83,10 @@ class ServerScope(shim.ScopeShim):
         otel_context.detach(self._token)
 
     def close_scopes_above(self):
-        for _ in range(MAX_LEAKED_SCOPES):
-            active = otel_context.get_value(_SHIM_KEY)
-            if active is None or active is self or isinstance(active, ServerScope):
-                return  # another request's (a context the garbage collector put back)
-            try:
-                active.close()  # ends its span if it was to end on close
-            except Exception:  # pylint: disable=broad-except
-                return  # nothing more can be done: the reset in close() still applies
-            if otel_context.get_value(_SHIM_KEY) is active:
-                return  # it could not close: closing it again would not either
+        # a ServerScope above is another request's (a context the garbage
+        # collector put back); the reset in close() applies whatever happens
+        close_scopes_above(lambda: otel_context.get_value(_SHIM_KEY),
+                           lambda active: active is self or isinstance(active, ServerScope))
 
     def __exit__(self, exc_type, exc_val, exc_tb):
         self.close()
