@@ -9,6 +9,7 @@ import logging
 from pyramid.interfaces import PHASE3_CONFIG
 from pyramid.tweens import INGRESS
 
+from ._pyramid import BeforeTraversal
 from .decorator import view_decorator
 from .lifecycle import ENVIRON_KEY
 from .selection import resolve_excluded_routes
@@ -48,6 +49,7 @@ def includeme(config):
     config.action('pyramid_opentracing.claim', lambda: claim(config.registry),
                   order=CHECK_ORDER + 1)
     config.add_tween('pyramid_opentracing.opentracing_tween_factory', under=INGRESS)
+    config.add_subscriber('pyramid_opentracing.routing.on_before_traversal', BeforeTraversal)
 
 
 #: The order of the start-up checks that need the whole configuration: after

@@ -90,7 +90,7 @@ def run_traced(pyramid_tracer_of, request, attributes, view, *args, **kwargs):
         return view(*args, **kwargs)
     # an exception may yet become any response through an exception view
     return strategy.serve(request, lambda request: view(*args, **kwargs), attributes,
-                          lambda result: view_response(result, request), None)
+                          lambda result: view_response(result, request), None, routed=True)
 
 
 def view_response(result, request):

@@ -27,6 +27,7 @@ from opentracing.ext import tags
 
 from ._pyramid import run_finished_callbacks, run_first_when_finished
 from .route_secrets import url_waits_for_route
+from .routing import ROUTING_KEY, route_known
 from .scrub import bound, safe_text
 from .streaming import close_ends, conditional_status, finish_on_close
 from .tags import error_fields, request_attribute_tag
@@ -122,7 +123,8 @@ class ServerSpanStrategy:
 
     # -- the lifecycle -------------------------------------------------------
 
-    def serve(self, request, handler, attributes, response_of=None, status_if_unknown=500):
+    def serve(self, request, handler, attributes, response_of=None, status_if_unknown=500,
+              routed=False):
         """Serve ``request`` with ``handler(request)`` inside its server span,
         tagged with the request ``attributes`` at the end: what the tween and
         ``@trace`` both do. Returns what the handler returned.
@@ -130,9 +132,9 @@ class ServerSpanStrategy:
         ``response_of(result)`` is the response of the handler's result (by
         default the result itself); ``status_if_unknown`` the status of an
         exception that is not an HTTP exception (None where an exception view
-        may still answer).
+        may still answer); ``routed`` whether the request is routed already.
         """
-        scope = self.start(request)
+        scope = self.start(request, routed)
         if scope is None:
             return handler(request)
         try:
@@ -144,27 +146,35 @@ class ServerSpanStrategy:
         self.end_with_response(scope, request, attributes, response)
         return result
 
-    def start(self, request):
+    def start(self, request, routed=False):
         """Start and activate the span of ``request``, keep it in the environ
         and run ``ot.start_span_cb``: the scope, or None if the tracer failed
-        (the request is then served untraced)."""
+        (the request is then served untraced). What depends on the route is
+        done now if the request is ``routed``, else once it is (see
+        :mod:`~.routing`)."""
         try:
+            url_waits = url_waits_for_route(request, self.pyramid_tracer.policy)
             try:
                 parent = self.extract_parent(HTTP_HEADERS, request.headers)
             except Exception as exc:
                 parent = self.no_parent(exc)
-            scope = self.start_active(request, parent)
+            scope = self.start_active(request, parent, url_waits)
             span = scope.span
         except Exception as exc:
             self.report('starting the server span', exc, 'the request is served untraced')
             return None
-        request.environ[ENVIRON_KEY] = span
+        environ = request.environ
+        environ[ENVIRON_KEY] = span
         headers = self.pyramid_tracer.span_headers
         if headers is not None:
             headers.on_start(self, span, request)
         callback = self.pyramid_tracer.start_span_cb
         if callback is not None:
             self.run_start_span_cb(callback, span, request)
+        if routed:
+            route_known(self, span, request, url_waits)
+        else:
+            environ[ROUTING_KEY] = (self, span, url_waits)
         return scope
 
     def end(self, scope, request, attributes, status_code, error):
@@ -251,13 +261,16 @@ class ServerSpanStrategy:
         run_first_when_finished(request, finished)
 
     def finish(self, span, request, status_code, error):
-        """Name the span after routing, tag the outcome and finish it (its
-        scope must be closed already)."""
+        """Tag the outcome and finish the span (its scope must be closed
+        already); first what depends on the route, if routing never said."""
         environ = request.environ
         if environ.get(ENVIRON_KEY) is span:
             del environ[ENVIRON_KEY]
+        waiting = environ.get(ROUTING_KEY)
+        if waiting is not None and waiting[1] is span:
+            del environ[ROUTING_KEY]
+            route_known(self, span, request, waiting[2])
         try:
-            self.name_after_routing(span, request)
             self.tag_outcome(span, request, status_code, error)
         except Exception as exc:
             self.report('tagging the finished server span', exc, 'its tags may be incomplete')
@@ -270,38 +283,7 @@ class ServerSpanStrategy:
         """Finish ``span``: the last call on it."""
         span.finish()
 
-    # -- naming ----------------------------------------------------------------
-
-    def name_after_routing(self, span, request):
-        """Name the span once routing is done: ``ot.operation_name_func``'s
-        name (scrubbed), else the strategy's name for the matched route
-        (:meth:`route_name`), bounded like any tag. A span still named as it
-        started (:meth:`start_name`) is renamed; a name the application (the
-        view, ``ot.start_span_cb``) gave it is kept. With :meth:`start_name`,
-        the one place spans are named."""
-        start = self.unchanged_name(span, request)
-        if start is None:
-            return  # named by the application
-        pyramid_tracer = self.pyramid_tracer
-        policy = pyramid_tracer.policy
-        name = None
-        function = pyramid_tracer.operation_name_func
-        if function is not None:
-            try:
-                name = function(request)
-                name = policy.text(str(name), policy.path_secrets(request)) if name else None
-            except Exception as exc:
-                self.report('ot.operation_name_func', exc, 'the default span name is used')
-                name = None
-        if name is None:
-            route = getattr(request, 'matched_route', None)
-            if route is None:
-                return  # no route: the name it started with stays
-            name = self.route_name(start, route)
-            if len(name) > policy.max_tag_length:
-                name = bound(name, policy.max_tag_length)
-        if name != start:
-            self.set_name(span, name)
+    # -- naming (see :mod:`~.routing`) --------------------------------------
 
     def unchanged_name(self, span, request):
         """The name ``span`` started with (:meth:`start_name`), if it has it
@@ -324,11 +306,18 @@ class ServerSpanStrategy:
     def tag_attributes(self, span, request, attributes):
         """Tag ``span`` with each of the request ``attributes`` that exists.
 
+        Tagged at the end of the request, when every attribute has its final
+        value, but for a name the span carries already: a tag the view (or a
+        callback, or ``@trace``) set keeps the application's value. A span
+        that does not tell its tags (see :meth:`tag_names`) gets them all.
         Body attributes are tagged with the announced size, never read.
         """
         policy = self.pyramid_tracer.policy
         secrets = policy.path_secrets(request) + host_secrets(request)
+        tagged = self.tag_names(span)
         for name in attributes:
+            if name in tagged:
+                continue
             try:
                 value = request_attribute_tag(request, name, policy, secrets)
             except AttributeError:
@@ -342,6 +331,17 @@ class ServerSpanStrategy:
                 except Exception as exc:
                     self.report('tagging the server span', exc, 'its tags may be incomplete')
                     return
+
+    def tag_names(self, span):
+        """The names of the tags ``span`` carries, as far as it tells: a
+        dict of them (MockTracer, basictracer) or a list of tags with a
+        ``key`` (jaeger-client); else none."""
+        tags = getattr(span, 'tags', None)
+        if isinstance(tags, dict):
+            return tags
+        if isinstance(tags, list):
+            return {getattr(tag, 'key', None) for tag in tags}
+        return ()
 
     # -- failures ----------------------------------------------------------------
 
@@ -402,9 +402,10 @@ class ServerSpanStrategy:
 
     # -- what subclasses provide -------------------------------------------------
 
-    def start_active(self, request, parent):  # pragma: no cover - abstract
+    def start_active(self, request, parent, url_waits):  # pragma: no cover - abstract
         """Start the server span of ``request`` as a child of ``parent`` (or
-        of nothing, whatever is active) and make it active: its scope."""
+        of nothing, whatever is active) and make it active: its scope. With
+        ``url_waits``, without its URL (see :mod:`~.routing`)."""
         raise NotImplementedError
 
     def start_name(self, method):  # pragma: no cover - abstract
@@ -424,8 +425,13 @@ class ServerSpanStrategy:
     def set_name(self, span, name):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def tag_route(self, span, request, route, secrets, url_waits):  # pragma: no cover
+        """Tag the matched ``route`` (None for none) and, with ``url_waits``,
+        the URL without the request's path ``secrets``."""
+        raise NotImplementedError
+
     def tag_outcome(self, span, request, status_code, error):  # pragma: no cover - abstract
-        """Tag the route, the status code and the error, if any."""
+        """Tag the status code and the error, if any."""
         raise NotImplementedError
 
 
@@ -441,7 +447,7 @@ def sent_status(response, environ, status):
 class OpenTracingStrategy(ServerSpanStrategy):
     """Server spans through the OpenTracing API alone, for any tracer."""
 
-    def start_active(self, request, parent):
+    def start_active(self, request, parent, url_waits):
         """Start the server span of ``request`` and make it active, tagged
         with what is known before routing."""
         policy = self.pyramid_tracer.policy
@@ -457,8 +463,8 @@ class OpenTracingStrategy(ServerSpanStrategy):
             tags.HTTP_METHOD: method,
             tags.HTTP_URL: url,
         }
-        if url_waits_for_route(request, policy):
-            del start_tags[tags.HTTP_URL]  # tagged by tag_outcome
+        if url_waits:
+            del start_tags[tags.HTTP_URL]  # tagged by tag_route
         return self.tracer.start_active_span(
             self.start_name(method), child_of=parent, finish_on_close=False,
             ignore_active_span=True, tags=start_tags)
@@ -478,23 +484,19 @@ class OpenTracingStrategy(ServerSpanStrategy):
     def set_name(self, span, name):
         span.set_operation_name(name)
 
-    def tag_outcome(self, span, request, status_code, error):
-        policy = self.pyramid_tracer.policy
-        route = getattr(request, 'matched_route', None)
+    def tag_route(self, span, request, route, secrets, url_waits):
         if route is not None:
             span.set_tag('pyramid.route', route.name)
-        secrets = ()
-        if url_waits_for_route(request, policy):  # the app has secret routes
-            secrets = policy.path_secrets(request)
-            span.set_tag(tags.HTTP_URL, http_url(request, policy, secrets))
-            headers = self.pyramid_tracer.span_headers
-            if headers is not None:  # the captured request headers waited too
-                headers.on_routed(self, span, request, secrets)
+        if url_waits:
+            span.set_tag(tags.HTTP_URL, http_url(request, self.pyramid_tracer.policy, secrets))
+
+    def tag_outcome(self, span, request, status_code, error):
         if status_code is not None:
             span.set_tag(tags.HTTP_STATUS_CODE, status_code)
         if error is not None:
+            policy = self.pyramid_tracer.policy
             span.set_tag(tags.ERROR, True)
-            span.log_kv(error_fields(error, policy, secrets))
+            span.log_kv(error_fields(error, policy, policy.path_secrets(request)))
         elif status_code is not None and status_code >= 500:
             span.set_tag(tags.ERROR, True)
 
@@ -510,9 +512,11 @@ class NoopStrategy(OpenTracingStrategy):
         super().__init__(pyramid_tracer, tracer)
         self.noop_span = opentracing.Span(tracer, opentracing.SpanContext())
 
-    def serve(self, request, handler, attributes, response_of=None, status_if_unknown=500):
+    def serve(self, request, handler, attributes, response_of=None, status_if_unknown=500,
+              routed=False):
         if self.pyramid_tracer.start_span_cb is not None:
-            return super().serve(request, handler, attributes, response_of, status_if_unknown)
+            return super().serve(request, handler, attributes, response_of, status_if_unknown,
+                                 routed)
         environ = request.environ
         environ[ENVIRON_KEY] = self.noop_span
         try:

@@ -10,12 +10,16 @@ from urllib.parse import unquote
 from ._pyramid import routes_of
 from .scrub import REDACTED
 
-__all__ = ['path_redacted', 'path_secrets', 'secret_placeholders', 'url_waits_for_route']
+__all__ = ['SECRETS_KEY', 'path_redacted', 'path_secrets', 'secret_placeholders', 'url_waits_for_route']
 
 #: The placeholders of a route pattern: ``{name}``, ``{name:regex}``, ``*name``.
 _PLACEHOLDERS = re.compile(r'\{(\w+)(?::[^}]*)?\}|\*(\w+)')
 
 _ROUTE_CACHE_LIMIT = 1024
+
+#: Where a request keeps its path secrets once they are known (see
+#: :mod:`~.routing`).
+SECRETS_KEY = 'pyramid_opentracing.route_values'
 
 
 def secret_placeholders(policy, route):
@@ -39,6 +43,9 @@ def path_secrets(request, policy):
     carry its value: in an application with secret routes, those are the
     values of every secret route Pyramid tried whose pattern matches the
     path or a leading part of it (see :func:`tried_path_secrets`)."""
+    known = request.environ.get(SECRETS_KEY)
+    if known is not None:
+        return known
     route = getattr(request, 'matched_route', None)
     if route is not None:
         names = secret_placeholders(policy, route)

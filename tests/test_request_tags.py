@@ -14,7 +14,7 @@ from pyramid_opentracing.tracer import PyramidTracer
 def start_tags(request):
     """The tags the server span of ``request`` starts with."""
     strategy = PyramidTracer(MockTracer()).server_span_strategy()
-    scope = strategy.start_active(request, None)
+    scope = strategy.start_active(request, None, False)
     scope.close()
     return scope.span.tags
 

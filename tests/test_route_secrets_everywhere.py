@@ -4,8 +4,8 @@ with ``ot.trace_query_string``, and the old ``http.target`` of
 ``http/dup``) and in captured request and response headers (a ``Referer``
 to the same page, a ``Location`` quoting the token), on MockTracer spans and
 OpenTelemetry spans alike. Such values are only known once the request is
-routed, so in an application with a secret route they are recorded at the
-end of the request; in others, as soon as the span starts."""
+routed, so in an application with a secret route they are recorded when
+routing is done; in others, as soon as the span starts."""
 import json
 
 import pytest
@@ -34,12 +34,15 @@ SETTINGS = {
 }
 
 
-def seen_by_the_view(request):
-    """Keep what the span carries while the view runs: what it started with."""
-    span = get_span(request)
+def span_tags(span):
+    """The tags or attributes ``span`` carries now."""
     otel_span = getattr(span, 'unwrap', None)
-    tags = dict(otel_span().attributes) if otel_span else dict(span.tags)
-    request.registry.settings['test.seen'].append(tags)
+    return dict(otel_span().attributes) if otel_span else dict(span.tags)
+
+
+def seen_by_the_view(request):
+    """Keep what the span carries while the view runs."""
+    request.registry.settings['test.seen'].append(span_tags(get_span(request)))
 
 
 def reset_view(request):
@@ -127,14 +130,26 @@ def test_request_headers_are_captured_when_the_view_of_a_secret_route_fails(trac
 
 def test_query_and_request_headers_wait_for_routing_in_an_app_with_a_secret_route(traced):
     """A tracer may report every value a tag was ever given (jaeger-client),
-    a sampler and ``SpanProcessor.on_start`` see what a span starts with."""
+    a sampler and ``SpanProcessor.on_start`` see what a span starts with:
+    the URL and the captured request headers are set once, when routing is
+    done, without the token, and the view sees them."""
     tracer, _ = traced
-    app = make_app(tracer)
+    started = []
+    app = make_app(tracer, **{
+        'ot.start_span_cb': lambda span, request: started.append(span_tags(span))})
     app.get(TARGET, headers=HEADERS, status=303)
-    (tags,) = app.app.registry.settings['test.seen']
+    (at_start,) = started
+    (in_view,) = app.app.registry.settings['test.seen']
     assert not {'http.url', 'url.path', 'url.query', 'http.target',
-                'http.request.header.referer'} & set(tags)
-    assert TOKEN not in repr(tags)
+                'http.request.header.referer'} & set(at_start)
+    assert TOKEN not in repr(at_start) + repr(in_view)
+    assert header_value(in_view, 'http.request.header.referer') == 'http://x/reset/[REDACTED]'
+    query = 'next=/reset/[REDACTED]&token=[REDACTED]&page=2'
+    assert in_view.get('url.query', query) == query
+    assert in_view.get('http.url', 'http://localhost/reset/[REDACTED]?' + query) == (
+        'http://localhost/reset/[REDACTED]?' + query)
+    assert in_view.get('url.path', '/reset/[REDACTED]') == '/reset/[REDACTED]'
+    assert in_view.get('http.route', '/reset/{token}') == '/reset/{token}'
 
 
 def test_query_and_request_headers_are_recorded_at_start_in_an_app_without_one(traced):
