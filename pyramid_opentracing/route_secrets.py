@@ -36,13 +36,13 @@ def secret_placeholders(policy, route):
 
 
 def path_secrets(request, policy):
-    """The values filling the secret placeholders of ``request``'s route.
-    A request that a secret route's predicate refused (a
-    ``request_method``), that matched no route (a trailing slash
-    differs), or that a later route served (a catch-all), may still
-    carry its value: in an application with secret routes, those are the
-    values of every secret route Pyramid tried whose pattern matches the
-    path or a leading part of it (see :func:`tried_path_secrets`)."""
+    """The values of ``request``'s path that may fill a secret route
+    placeholder: those filling the placeholders of its route if it is a
+    secret one. A request that did not end on a secret route may still
+    carry a token for one (a predicate refused it, a trailing slash
+    differs, a later route served it): in an application with secret
+    routes, its path counts as secret from where a secret route Pyramid
+    tried could place a placeholder (see :func:`unrouted_secrets`)."""
     known = request.environ.get(SECRETS_KEY)
     if known is not None:
         return known
@@ -54,10 +54,14 @@ def path_secrets(request, policy):
     if not url_waits_for_route(request, policy):
         return ()
     _, secret_routes, secret_routes_before = policy.secret_routes_judged
-    if route is None:
-        return tried_path_secrets(request, secret_routes, policy)
-    tried = secret_routes_before.get(route)
-    return tried_path_secrets(request, tried, policy) if tried else ()
+    tried = secret_routes if route is None else secret_routes_before.get(route)
+    if not tried:
+        return ()
+    try:
+        path = getattr(request, 'path_info', None) or '/'
+    except (KeyError, UnicodeDecodeError):  # no path, or not UTF-8: no route's
+        return ()
+    return unrouted_secrets(path, tried, policy)
 
 
 def placeholder_values(names, matchdict):
@@ -72,41 +76,38 @@ def placeholder_values(names, matchdict):
     return tuple(value for value in values if value)
 
 
-def has_literal_start(route):
-    """Whether ``route``'s pattern starts with text, not a placeholder."""
+def literal_head(route):
+    """The segments of ``route``'s pattern before the first one that holds
+    a placeholder: ``('reset',)`` for ``/reset/{token}``, ``()`` for
+    ``/{token}``."""
     head = re.split(r'[{*:]', (route.pattern or '').lstrip('/'), maxsplit=1)[0]
-    return bool(head.strip('/'))
+    return tuple(head.split('/')[:-1])
 
 
-#: At most this many leading parts of a path are tried by :func:`tried_path_secrets`.
-MAX_TRIED_PREFIXES = 16
-
-
-def tried_path_secrets(request, secret_routes, policy):
-    """The values each of ``secret_routes`` would take from the path of
-    ``request`` (which none of them matched): from the path itself, from it
-    with a trailing slash added or removed (``append_slash`` redirects to
-    it), and from each of its leading parts (``/reset/T`` of
-    ``/reset/T/x``, which a catch-all route may serve). A route's ``match``
-    ignores its predicates: a request refused by one carries the value all
-    the same."""
-    try:
-        path = getattr(request, 'path_info', None) or '/'
-    except (KeyError, UnicodeDecodeError):  # no path, or not UTF-8: no route's
-        return ()
-    toggled = path[:-1] if path.endswith('/') and len(path) > 1 else path + '/'
-    parts = path.split('/')[:MAX_TRIED_PREFIXES + 1]
-    near = [toggled] + ['/'.join(parts[:end]) for end in range(2, len(parts))]
+def unrouted_secrets(path, secret_routes, policy):
+    """The secret values of ``path`` (``PATH_INFO``), which none of
+    ``secret_routes`` ((route, literal head) each) ended on: where the path
+    starts with a route's literal head, everything after it (as a whole,
+    and each segment), from the shortest such head. A route whose pattern
+    starts with a placeholder has no head to compare: counting every path's
+    first segment as secret would hide every path of the application, so
+    such a route counts only for a path it matches (its predicates aside)."""
+    segments = path.lstrip('/').split('/')
+    cut = None
     values = []
-    for route in secret_routes:
-        names = secret_placeholders(policy, route)
-        # near misses only of a route with a literal start (/reset/{token}):
-        # for /{token}, every path's first segment would be one
-        for candidate in [path] + near if has_literal_start(route) else [path]:
-            match = route.match(candidate)
+    for route, head in secret_routes:
+        if not head:
+            match = route.match(path)
             if match is not None:
-                values.extend(placeholder_values(names, match))
-    return tuple(dict.fromkeys(values))
+                values.extend(placeholder_values(secret_placeholders(policy, route), match))
+        elif (cut is None or len(head) < cut) and len(segments) > len(head) and (
+                tuple(segments[:len(head)]) == head):
+            cut = len(head)
+    if cut is not None:
+        rest = segments[cut:]
+        values.append('/'.join(rest))
+        values.extend(rest)
+    return tuple(dict.fromkeys(value for value in values if value))
 
 
 def url_waits_for_route(request, policy):
@@ -124,7 +125,7 @@ def url_waits_for_route(request, policy):
     secret_routes_before = {}  # other route: the secret routes tried before it
     for route in routes_of(registry):
         if secret_placeholders(policy, route):
-            secret_routes += (route,)
+            secret_routes += ((route, literal_head(route)),)
         elif secret_routes:
             secret_routes_before[route] = secret_routes
     policy.secret_routes_judged = (registry, secret_routes, secret_routes_before)

@@ -275,6 +275,27 @@ def test_a_near_miss_of_a_secret_route_served_by_a_catch_all_has_no_token(traced
     assert '/reset/[REDACTED]' in tags.get('url.path', tags.get('http.url'))
 
 
+@pytest.mark.parametrize('pattern, path', [
+    ('/files/{token}/download', '/files/%s/downlaod' % TOKEN),  # a later segment differs
+    ('/reset/{token}.json', '/reset/%s.xml' % TOKEN),  # the rest of the segment differs
+    ('/reset/{token:[0-9]+}', '/reset/%s' % TOKEN),  # the placeholder's own pattern refuses it
+])
+def test_a_path_aimed_at_a_secret_route_is_kept_only_up_to_its_placeholder(
+        traced, pattern, path):
+    """Near misses of any kind: past a secret route's literal start, a
+    request that did not end on it records none of its path."""
+    tracer, dump = traced
+    app = webtest.TestApp(routes_app(tracer, [('secret', pattern, {}), ('spa', '/{p:.*}', {})], **{
+        'ot.traced_attributes': 'path', 'ot.trace_query_string': True,
+        'ot.captured_request_headers': 'referer'}).make_wsgi_app())
+    app.get(path + '?next=' + path, headers={'Referer': 'http://x' + path})
+    texts, (tags,) = dump()
+    assert not [text for text in texts if TOKEN in text]
+    head = '/' + pattern.split('/')[1] + '/[REDACTED]'
+    assert head in tags.get('url.path', tags.get('http.url'))
+    assert tags['path'].startswith(head)
+
+
 @pytest.mark.parametrize('path', ['/about', '/other/page'])
 def test_a_route_the_secret_route_was_not_tried_for_keeps_its_path(traced, path):
     tracer, dump = traced
