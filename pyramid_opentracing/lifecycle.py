@@ -1,40 +1,36 @@
-"""The server span of a request: start, activate, tag, deactivate, finish.
+"""Serve a request inside its server span: start, end, finish, leaked scopes.
 
 One lifecycle for the tween and the ``@trace`` decorator alike: a
 :class:`ServerSpanStrategy` made once per PyramidTracer and OpenTracing
 tracer serves a request inside its span (:meth:`~ServerSpanStrategy.serve`):
 it starts the span (:meth:`~ServerSpanStrategy.start`), calls the handler and
 ends the span (:meth:`~ServerSpanStrategy.end`,
-:meth:`~ServerSpanStrategy.end_with_response`).
-Subclasses say only how a span is started, named and tagged:
-:class:`OpenTracingStrategy` for any tracer, :class:`NoopStrategy` for
-opentracing's own no-op Tracer, and ``otel.spans.OtelStrategy`` for
-OpenTelemetry's shim.
+:meth:`~ServerSpanStrategy.end_with_response`); what depends on the route is
+done once routing is (:mod:`~.routing`). Subclasses say only how a span is
+started, named and tagged: :class:`OpenTracingStrategy` for any tracer,
+:class:`NoopStrategy` for opentracing's own no-op Tracer, and
+``otel.spans.OtelStrategy`` for OpenTelemetry's shim.
 
 Every call into the tracer is guarded: whatever the tracer or the request
 does, the request is served, the failure is reported once on the
 ``pyramid_opentracing`` logger, and no scope is left active on the thread.
 The span lives in the request's environ (under :data:`ENVIRON_KEY`, where
 :func:`pyramid_opentracing.get_span` finds it) and the scope in the
-caller's local variables. This is the per-request path of every traced
-application: ``benchmarks/overhead.py`` measures what it costs.
+caller's local variables.
 """
 import logging
-import sys
 
 import opentracing
 from opentracing.ext import tags
 
-from ._pyramid import run_finished_callbacks, run_first_when_finished
 from .route_secrets import url_waits_for_route
 from .routing import ROUTING_KEY, route_known
-from .scrub import bound, safe_text
-from .streaming import close_ends, conditional_status, finish_on_close
-from .tags import error_fields, request_attribute_tag
+from .streaming import finish_after_callbacks, finish_on_close, sent_status
+from .tags import error_fields, request_attribute_tag, request_method
 from .urls import host_secrets, http_url, request_path_url
 
-__all__ = ['ENVIRON_KEY', 'MAX_LEAKED_SCOPES', 'NoopStrategy', 'OpenTracingStrategy', 'ServerSpanStrategy',
-           'close_scopes_above', 'outcome_of_exception', 'request_method']
+__all__ = ['ENVIRON_KEY', 'MAX_LEAKED_SCOPES', 'NoopStrategy', 'OpenTracingStrategy',
+           'ServerSpanStrategy', 'close_scopes_above', 'outcome_of_exception']
 
 #: Where the span of a request is kept while the request runs.
 ENVIRON_KEY = 'pyramid_opentracing.span'
@@ -88,26 +84,13 @@ def outcome_of_exception(exc, status_if_unknown):
     return status_if_unknown, exc
 
 
-def request_method(request, limit):
-    """The HTTP method of ``request``, bounded to ``limit`` characters.
-
-    Read from the environ: ``request.method`` is a property call (a
-    ``DummyRequest`` has only that).
-    """
-    method = request.environ.get('REQUEST_METHOD') or request.method
-    return method if len(method) <= limit and method.isalpha() else safe_text(method, limit)
-
-
 class ServerSpanStrategy:
     """How one :class:`~pyramid_opentracing.PyramidTracer` makes server spans
     with one OpenTracing tracer (``.tracer``).
 
-    Made once per tracer object. It keeps no copy of the PyramidTracer's
-    settings (tag policy, callbacks, failure log): it reads them when a
-    request needs them, so settings given after it was made still apply.
-    Subclasses provide :meth:`start_active`, :meth:`start_name`,
-    :meth:`route_name`, :meth:`current_name` (or :meth:`unchanged_name`),
-    :meth:`set_name` and :meth:`tag_outcome`.
+    Made once per tracer object, it reads the PyramidTracer's settings when
+    a request needs them, so settings given after it was made still apply.
+    Subclasses provide the methods at the end of the class.
     """
 
     def __init__(self, pyramid_tracer, tracer):
@@ -205,7 +188,7 @@ class ServerSpanStrategy:
             if not isinstance(response.app_iter, COMPLETE_BODIES):
                 end = finish_on_close(response, self, span, request, status, error)
             if getattr(request, 'response_callbacks', None):
-                self.end_after_callbacks(span, request, response, error, end)
+                finish_after_callbacks(self, span, request, response, error, end)
                 return
             if end is not None:
                 return
@@ -214,51 +197,6 @@ class ServerSpanStrategy:
             self.report('reading the response', exc, 'its span may be incomplete')
             status = error = None
         self.finish(span, request, status, error)
-
-    def end_after_callbacks(self, span, request, response, error, end):
-        """Finish ``span`` once the request's response callbacks have run:
-        Pyramid runs them after the tweens, and they may change the
-        response's status, replace its body, or fail (the client then gets a
-        500). Done in a finished callback, which Pyramid runs right after
-        them whatever they do, put first so that another finished callback
-        failing cannot skip it (it runs the others itself, as Pyramid would,
-        to see whether one fails); a streamed body (``end``, its
-        :class:`~.streaming.SpanEnd`) still finishes when the server closes
-        it, with the status the callbacks left, unless they failed."""
-        # an exception being handled around the whole request is not theirs
-        around = sys.exc_info()[1]
-
-        def finished(request):
-            failure = sys.exc_info()[1]  # what a callback raised goes by now
-            if failure is around:
-                failure = None
-            later = None
-            if failure is None:
-                later = failure = run_finished_callbacks(request)
-            try:
-                if failure is not None:
-                    status, failed = 500, failure  # no exception view is left to answer
-                    if end is None:
-                        self.finish(span, request, status, failed)
-                    else:  # the body is not sent: nothing will close it
-                        end.status, end.error = status, failed
-                        end.done()
-                elif end is None:
-                    self.finish(span, request,
-                                sent_status(response, request.environ, response.status_int), error)
-                else:
-                    end.status = response.status_int
-                    if response.app_iter is not end.body:  # replaced, or wrapped (gzip)
-                        close_ends(response, end)
-            except Exception as exc:
-                self.report('reading the response', exc, 'its span may be incomplete')
-                if end is None:
-                    self.finish(span, request, None, error)
-                else:
-                    end.done()
-            if later is not None:
-                raise later  # as Pyramid would have raised it
-        run_first_when_finished(request, finished)
 
     def finish(self, span, request, status_code, error):
         """Tag the outcome and finish the span (its scope must be closed
@@ -286,9 +224,8 @@ class ServerSpanStrategy:
     # -- naming (see :mod:`~.routing`) --------------------------------------
 
     def unchanged_name(self, span, request):
-        """The name ``span`` started with (:meth:`start_name`), if it has it
-        still, or if the tracer does not tell (:meth:`current_name`); None
-        if the application renamed it."""
+        """The name ``span`` started with, if it has it still or the tracer
+        does not tell (:meth:`current_name`); None if it was renamed."""
         start = self.start_name(request_method(request, self.pyramid_tracer.policy.max_tag_length))
         current = self.current_name(span)
         return start if current is None or current == start else None
@@ -383,13 +320,10 @@ class ServerSpanStrategy:
                 pass  # nothing more can be done without the tracer's internals
 
     def close_leaked_scopes(self, scope, span):
-        """Close the scopes the application left active above ``scope``
-        during the request (a ``start_active_span`` never closed, or closed
-        only after the request, in a finished callback), so that ``scope``
-        closes to what was active before it: else the server span, finished,
-        would become active again when they close, the parent of whatever the
-        thread does next, and scopes never closed would chain up, request
-        after request."""
+        """Close the scopes the application left active above ``scope`` (a
+        ``start_active_span`` never closed, or closed after the request):
+        else the finished server span would become active again when they
+        close, the parent of whatever the thread does next."""
         manager = self.scope_manager
         try:
             close_scopes_above(lambda: manager.active,
@@ -433,15 +367,6 @@ class ServerSpanStrategy:
     def tag_outcome(self, span, request, status_code, error):  # pragma: no cover - abstract
         """Tag the status code and the error, if any."""
         raise NotImplementedError
-
-
-def sent_status(response, environ, status):
-    """The status a complete ``response`` whose status is ``status`` is sent
-    with: that one, or for a conditional response, what WebOb makes of the
-    request's validators and ``Range``."""
-    if response.conditional_response:
-        return conditional_status(response, environ)
-    return status
 
 
 class OpenTracingStrategy(ServerSpanStrategy):

@@ -1,8 +1,11 @@
-"""The values filling the secret placeholders of a request's route.
+"""The values of a request's path that may fill a secret route placeholder.
 
 A route placeholder with a secret name (``/reset/{token}``) makes its value
 a secret of the request: removed from every text derived from the URL (the
-path, the query, headers quoting it, exception messages).
+path, the query, headers quoting it, exception messages). A request that did
+not end on a secret route may still carry a token for one; in an application
+with secret routes its path is recorded only as far as no secret route Pyramid
+tried for it could place a placeholder there.
 """
 import re
 from urllib.parse import unquote
@@ -51,9 +54,10 @@ def path_secrets(request, policy):
         names = secret_placeholders(policy, route)
         if names:
             return placeholder_values(names, getattr(request, 'matchdict', None) or {})
-    if not url_waits_for_route(request, policy):
+    judged = _judged(request, policy)
+    if judged is None or not judged[1]:
         return ()
-    _, secret_routes, secret_routes_before = policy.secret_routes_judged
+    _, secret_routes, secret_routes_before = judged
     tried = secret_routes if route is None else secret_routes_before.get(route)
     if not tried:
         return ()
@@ -115,12 +119,20 @@ def url_waits_for_route(request, policy):
     the application has a secret placeholder, since the request may be for
     it, and some tracers (jaeger-client) report every value a tag was ever
     given. Judged once per application (the policy keeps the verdict)."""
+    judged = _judged(request, policy)
+    return judged is not None and bool(judged[1])
+
+
+def _judged(request, policy):
+    """(registry, its secret routes with their literal heads, {each other
+    route: the secret routes tried before it}) of ``request``'s application,
+    None without a registry."""
     registry = getattr(request, 'registry', None)
     if registry is None:
-        return False
+        return None
     judged = policy.secret_routes_judged
     if judged is not None and judged[0] is registry:
-        return bool(judged[1])
+        return judged
     secret_routes = ()
     secret_routes_before = {}  # other route: the secret routes tried before it
     for route in routes_of(registry):
@@ -128,8 +140,8 @@ def url_waits_for_route(request, policy):
             secret_routes += ((route, literal_head(route)),)
         elif secret_routes:
             secret_routes_before[route] = secret_routes
-    policy.secret_routes_judged = (registry, secret_routes, secret_routes_before)
-    return bool(secret_routes)
+    judged = policy.secret_routes_judged = (registry, secret_routes, secret_routes_before)
+    return judged
 
 
 def path_redacted(path, secrets):

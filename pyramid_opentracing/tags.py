@@ -9,11 +9,11 @@ from opentracing.ext import tags
 from . import route_secrets
 from .redaction import BODY_ATTRIBUTES, REDACTED, SECRET_ATTRIBUTES, Redactor
 from .route_secrets import path_redacted
-from .scrub import text_of
+from .scrub import safe_text, text_of
 
 __all__ = ['DEFAULT_MAX_TAG_LENGTH', 'TagPolicy', 'UNREAD_ATTRIBUTES', 'attribute_tag',
            'body_size_tag', 'error_fields', 'exception_texts', 'has_body', 'merged_policy',
-           'qualified_name', 'request_attribute_tag']
+           'qualified_name', 'request_attribute_tag', 'request_method']
 
 _SCALARS = (bool, int, float)
 
@@ -46,9 +46,8 @@ class TagPolicy:
         self.max_tag_length = max_tag_length
         self.max_stack_length = max_tag_length * 8
         self._secret_placeholders = {}
-        #: (the registry last judged, its routes with a secret placeholder,
-        #: {each other route: those tried before it}): see
-        #: :func:`url_waits_for_route`.
+        #: the secret routes of the application last judged: see
+        #: :func:`~.route_secrets.url_waits_for_route`.
         self.secret_routes_judged = None
 
     @property
@@ -92,6 +91,16 @@ def merged_policy(own, settings):
         else:
             raise ValueError(argument)
     return TagPolicy(**arguments)
+
+
+def request_method(request, limit):
+    """The HTTP method of ``request``, bounded to ``limit`` characters.
+
+    Read from the environ: ``request.method`` is a property call (a
+    ``DummyRequest`` has only that).
+    """
+    method = request.environ.get('REQUEST_METHOD') or request.method
+    return method if len(method) <= limit and method.isalpha() else safe_text(method, limit)
 
 
 def has_body(request):

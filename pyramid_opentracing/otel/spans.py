@@ -12,12 +12,15 @@ from opentelemetry.shim.opentracing_shim import SpanShim
 from opentelemetry.trace import (
     NonRecordingSpan, SpanKind, Status, StatusCode, get_current_span, set_span_in_context)
 
-from ..lifecycle import ServerSpanStrategy, request_method
-from ..tags import exception_texts, qualified_name
+from ..lifecycle import ServerSpanStrategy
+from ..tags import exception_texts, qualified_name, request_method
 from ..urls import PLAIN_PATH, request_host, request_path, url_text
 from . import shim_internals
 from .semconv import SCOPE_NAME, add_target, old_outcome_attributes, old_server_attributes
 from .shim_spans import ServerSpan, bridge_span
+
+__all__ = ['OtelStrategy', 'client_attributes', 'parent_context', 'record_outcome',
+           'server_attributes', 'start_client_span', 'tag_client_outcome']
 
 #: The methods semantic conventions know; others are reported as _OTHER.
 KNOWN_METHODS = frozenset({
