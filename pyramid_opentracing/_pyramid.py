@@ -10,19 +10,25 @@ try:
 except ImportError:  # pragma: no cover - every Pyramid since 1.4 has it
     IRequestExtensions = None
 
+
+def requestonly_by_signature(view):
+    """Whether Pyramid calls ``view`` with the request alone, from its
+    signature: one required positional argument (a class's, its ``__init__``'s
+    but ``self``)."""
+    try:
+        parameters = [parameter for parameter in inspect.signature(view).parameters.values()
+                      if parameter.default is parameter.empty
+                      and parameter.kind in (parameter.POSITIONAL_ONLY,
+                                             parameter.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return False
+    return len(parameters) == 1
+
+
 try:
     from pyramid.viewderivers import requestonly
 except ImportError:  # pragma: no cover - Pyramid 1.x and 2.x have it
-    def requestonly(view):
-        """Whether Pyramid calls ``view`` with the request alone."""
-        try:
-            parameters = [parameter for parameter in inspect.signature(view).parameters.values()
-                          if parameter.default is parameter.empty
-                          and parameter.kind in (parameter.POSITIONAL_ONLY,
-                                                 parameter.POSITIONAL_OR_KEYWORD)]
-        except (TypeError, ValueError):
-            return False
-        return len(parameters) == 1
+    requestonly = requestonly_by_signature
 
 try:
     from webob.response import AppIterRange
@@ -30,8 +36,8 @@ except ImportError:  # pragma: no cover - every WebOb since 1.0 has it
     AppIterRange = None
 
 __all__ = ['BeforeTraversal', 'IRequestExtensions', 'IRoutesMapper', 'VENUSIAN_CALLBACKS',
-           'ranged', 'requestonly', 'routes_of', 'run_first_when_finished',
-           'run_finished_callbacks']
+           'ranged', 'requestonly', 'requestonly_by_signature', 'routes_of',
+           'run_finished_callbacks', 'run_first_when_finished']
 
 #: The event Pyramid sends once routing is done, before traversal (1.10 and
 #: later); without it, routing's results are read when the request ends.
