@@ -14,7 +14,7 @@ import opentracing
 from opentracing.ext import tags
 from pyramid.tweens import INGRESS
 
-from pyramid_opentracing.request_span import EXPECTED_EXTRACT_ERRORS
+from pyramid_opentracing.lifecycle import EXPECTED_EXTRACT_ERRORS
 
 
 def include_floor(config, tracer):
@@ -83,7 +83,7 @@ def otel_floor_tween_factory(handler, registry):
     from opentelemetry.trace import SpanKind
     from pyramid_opentracing.otel.shim import ServerScope, bridge_span
     from pyramid_opentracing.otel.spans import parent_context, server_attributes
-    from pyramid_opentracing.request_tags import TagPolicy
+    from pyramid_opentracing.tags import TagPolicy
     tracer = registry.settings['bench.floor_tracer']
     otel_tracer = tracer.unwrap()
     scope_manager = tracer.scope_manager
@@ -139,7 +139,7 @@ def sdk_minimum_tween_factory(handler, registry):
     from opentelemetry.trace import SpanKind, set_span_in_context
     from pyramid_opentracing.otel.bridge import _REQUEST_HEADERS
     from pyramid_opentracing.otel.spans import server_attributes
-    from pyramid_opentracing.request_tags import TagPolicy
+    from pyramid_opentracing.tags import TagPolicy
     tracer = registry.settings['bench.floor_tracer']
     otel_tracer = tracer.unwrap()
     propagator = tracer.propagator

@@ -9,11 +9,13 @@ import logging
 from pyramid.interfaces import PHASE3_CONFIG
 from pyramid.tweens import INGRESS
 
+from ._pyramid import BeforeTraversal
 from .decorator import view_decorator
-from .request_span import ENVIRON_KEY
+from .lifecycle import ENVIRON_KEY
 from .selection import resolve_excluded_routes
 from .settings import check_traced_attributes, claim, parse_registry_settings
-from .tracer import PyramidTracer, PyramidTracing
+from .tracer import (  # noqa: F401 - _global_pyramid_tracer for outgoing
+    PyramidTracer, PyramidTracing, _global_pyramid_tracer, pyramid_tracer_of)
 from .tween import opentracing_tween_factory
 
 __all__ = ['PyramidTracer', 'PyramidTracing', 'includeme', 'trace', 'get_span',
@@ -47,6 +49,7 @@ def includeme(config):
     config.action('pyramid_opentracing.claim', lambda: claim(config.registry),
                   order=CHECK_ORDER + 1)
     config.add_tween('pyramid_opentracing.opentracing_tween_factory', under=INGRESS)
+    config.add_subscriber('pyramid_opentracing.routing.on_before_traversal', BeforeTraversal)
 
 
 #: The order of the start-up checks that need the whole configuration: after
@@ -54,29 +57,6 @@ def includeme(config):
 CHECK_ORDER = 100
 
 logger = logging.getLogger('pyramid_opentracing')
-
-#: The PyramidTracer of applications that did not include the package.
-_global_pyramid_tracer = PyramidTracer()
-_said_not_included = False
-
-
-def pyramid_tracer_of(request):
-    """The PyramidTracer configured for the request's application.
-
-    Falls back to one on the global tracer where ``includeme`` did not run.
-    """
-    settings = request.registry.settings
-    pyramid_tracer = settings.get('ot.tracer') if settings else None
-    if isinstance(pyramid_tracer, PyramidTracer):
-        return pyramid_tracer
-    global _said_not_included
-    if not _said_not_included:
-        _said_not_included = True
-        logger.info("pyramid_opentracing: @trace is used without config.include("
-                    "'pyramid_opentracing'), so the ot.* settings are not read: decorated "
-                    "views are traced with opentracing.global_tracer()")
-    return _global_pyramid_tracer
-
 
 def trace(*attributes):
     """Decorator tracing one view with the tracer configured in the registry.

@@ -4,23 +4,22 @@ Pyramid decides how to call a view by inspecting its arguments, so the
 wrapper keeps the view's shape: ``view(request)`` (which also serves methods of
 class-based views, called as ``method(self)``) or ``view(context, request)``.
 The span goes through the same lifecycle as the tween's
-(:class:`~pyramid_opentracing.request_span.ServerSpanStrategy`).
+(:class:`~pyramid_opentracing.lifecycle.ServerSpanStrategy`).
 """
 import functools
 
 from pyramid.interfaces import IRequest, IResponse
 from pyramid.threadlocal import get_current_request
-from pyramid.viewderivers import requestonly
 
+from ._pyramid import VENUSIAN_CALLBACKS, requestonly
 from .failures import FailureLog
-from .request_span import ENVIRON_KEY
+from .lifecycle import ENVIRON_KEY
 from .selection import is_excluded
+
+__all__ = ['view_decorator']
 
 #: Reports views whose request cannot be found, once, whatever their tracer.
 _failures = FailureLog()
-
-#: Where venusian (``@view_config``) keeps the callbacks ``config.scan()`` runs.
-VENUSIAN_CALLBACKS = '__venusian_callbacks__'
 
 
 def view_decorator(pyramid_tracer_of, attributes):
@@ -91,7 +90,7 @@ def run_traced(pyramid_tracer_of, request, attributes, view, *args, **kwargs):
         return view(*args, **kwargs)
     # an exception may yet become any response through an exception view
     return strategy.serve(request, lambda request: view(*args, **kwargs), attributes,
-                          lambda result: view_response(result, request), None)
+                          lambda result: view_response(result, request), None, routed=True)
 
 
 def view_response(result, request):

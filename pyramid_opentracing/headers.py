@@ -34,7 +34,8 @@ import re
 from urllib.parse import unquote
 
 from .redaction import REDACTED
-from .request_tags import url_text, url_waits_for_route
+from .route_secrets import url_waits_for_route
+from .urls import url_text
 from .selection import matcher
 
 __all__ = ['CapturedHeaders', 'SpanHeaders', 'build_span_headers', 'header_name',

@@ -9,7 +9,7 @@ import re
 from pyramid.exceptions import ConfigurationError
 from pyramid.interfaces import IRoutesMapper
 
-from .request_tags import DEFAULT_PORTS, request_path
+from .urls import DEFAULT_PORTS, request_path
 
 __all__ = ['RequestSelection', 'matcher', 'is_excluded', 'marked_excluded',
            'resolve_excluded_routes', 'MAX_SELECTED_PATH']

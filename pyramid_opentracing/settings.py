@@ -18,7 +18,7 @@ from pyramid.interfaces import IRequestExtensions, IRequestFactory
 from pyramid.request import Request
 
 from .headers import CapturedHeaders, build_span_headers
-from .request_tags import DEFAULT_MAX_TAG_LENGTH, merged_policy
+from .tags import DEFAULT_MAX_TAG_LENGTH, merged_policy
 from .selection import RequestSelection, resolve_excluded_routes
 from .tracer import PyramidTracer
 

@@ -1,4 +1,5 @@
-"""Streamed bodies: the span of a request ends when the server closes its body.
+"""Spans that end after the tween returns: once the response callbacks have
+run (:func:`finish_after_callbacks`), and when the server closes a streamed body.
 
 A body that is not complete when the tween returns (an ``app_iter`` that is
 not a list) is produced by the server afterwards. WSGI promises one thing
@@ -23,8 +24,12 @@ body that fails before it makes the server answer 500 (waitress and
 gunicorn both do), so that is what the span says.
 """
 import functools
+import sys
 
-from webob.response import AppIterRange
+from ._pyramid import ranged, run_finished_callbacks, run_first_when_finished
+
+__all__ = ['ClosingBody', 'SpanEnd', 'close_ends', 'conditional_status', 'finish_after_callbacks',
+           'finish_on_close', 'sent_status']
 
 
 def finish_on_close(response, strategy, span, request, status, error):
@@ -45,6 +50,62 @@ def finish_on_close(response, strategy, span, request, status, error):
         return end
     close_ends(response, end)
     return end
+
+
+def finish_after_callbacks(strategy, span, request, response, error, end):
+    """Finish ``span`` (through ``strategy``, a ServerSpanStrategy) once the
+    request's response callbacks have run:
+    Pyramid runs them after the tweens, and they may change the
+    response's status, replace its body, or fail (the client then gets a
+    500). Done in a finished callback, which Pyramid runs right after
+    them whatever they do, put first so that another finished callback
+    failing cannot skip it (it runs the others itself, as Pyramid would,
+    to see whether one fails); a streamed body (``end``, its
+    :class:`SpanEnd`) still finishes when the server closes
+    it, with the status the callbacks left, unless they failed."""
+    # an exception being handled around the whole request is not theirs
+    around = sys.exc_info()[1]
+
+    def finished(request):
+        failure = sys.exc_info()[1]  # what a callback raised goes by now
+        if failure is around:
+            failure = None
+        later = None
+        if failure is None:
+            later = failure = run_finished_callbacks(request)
+        try:
+            if failure is not None:
+                status, failed = 500, failure  # no exception view is left to answer
+                if end is None:
+                    strategy.finish(span, request, status, failed)
+                else:  # the body is not sent: nothing will close it
+                    end.status, end.error = status, failed
+                    end.done()
+            elif end is None:
+                strategy.finish(span, request,
+                            sent_status(response, request.environ, response.status_int), error)
+            else:
+                end.status = response.status_int
+                if response.app_iter is not end.body:  # replaced, or wrapped (gzip)
+                    close_ends(response, end)
+        except Exception as exc:
+            strategy.report('reading the response', exc, 'its span may be incomplete')
+            if end is None:
+                strategy.finish(span, request, None, error)
+            else:
+                end.done()
+        if later is not None:
+            raise later  # as Pyramid would have raised it
+    run_first_when_finished(request, finished)
+
+
+def sent_status(response, environ, status):
+    """The status a complete ``response`` whose status is ``status`` is sent
+    with: that one, or for a conditional response, what WebOb makes of the
+    request's validators and ``Range``."""
+    if response.conditional_response:
+        return conditional_status(response, environ)
+    return status
 
 
 def close_ends(response, end):
@@ -132,12 +193,6 @@ def conditional_status(response, environ):
 
     response.conditional_response_app(dict(environ), start_response)
     return sent[0] if sent else response.status_int
-
-
-def ranged(app_iter, start, stop):
-    """The bytes ``start:stop`` of ``app_iter``, as ``Response.app_iter_range`` makes them."""
-    own = getattr(app_iter, 'app_iter_range', None)
-    return AppIterRange(app_iter, start, stop) if own is None else own(start, stop)
 
 
 class ClosingBody:

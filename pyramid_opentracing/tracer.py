@@ -1,9 +1,23 @@
-"""PyramidTracer: which OpenTracing tracer traces a Pyramid application, and how."""
+"""PyramidTracer: which OpenTracing tracer traces a Pyramid application, and how.
+
+Also the one place that tells OpenTracing from OpenTelemetry
+(:func:`strategy_for`), and the PyramidTracer of applications that did not
+include the package (:func:`pyramid_tracer_of`).
+"""
+import logging
+import sys
+
 import opentracing
 
 from .failures import FailureLog
-from .request_span import ENVIRON_KEY, strategy_for
-from .request_tags import TagPolicy
+from .lifecycle import ENVIRON_KEY
+from .opentracing_strategy import NoopStrategy, OpenTracingStrategy
+from .tags import TagPolicy
+
+__all__ = ['PyramidTracer', 'PyramidTracing', 'is_otel_shim', 'pyramid_tracer_of', 'strategy_for']
+
+logger = logging.getLogger('pyramid_opentracing')
+
 
 class PyramidTracer:
     """Traces Pyramid requests with an OpenTracing ``tracer``.
@@ -59,7 +73,7 @@ class PyramidTracer:
 
     def server_span_strategy(self):
         """How server spans are made with the tracer in use: chosen once per
-        tracer object (see :func:`~pyramid_opentracing.request_span.strategy_for`),
+        tracer object (see :func:`strategy_for`),
         since the global tracer may be replaced after start-up. Never raises."""
         tracer = self._tracer
         if tracer is None:
@@ -86,3 +100,53 @@ class PyramidTracer:
 
 #: The 1.0 name of :class:`PyramidTracer`.
 PyramidTracing = PyramidTracer
+
+
+def is_otel_shim(tracer):
+    """Whether ``tracer`` is OpenTelemetry's OpenTracing shim, whose own
+    start_span cannot set a span kind. Imports nothing: if the shim module
+    is not loaded, no tracer can be one."""
+    shim = sys.modules.get('opentelemetry.shim.opentracing_shim')
+    return shim is not None and isinstance(tracer, shim.TracerShim)
+
+
+def strategy_for(pyramid_tracer, tracer):
+    """How ``pyramid_tracer`` makes server spans with the OpenTracing ``tracer``:
+    real OpenTelemetry SERVER spans for the shim, nothing at all for
+    opentracing's no-op Tracer, else plain OpenTracing. Never raises: if the
+    OpenTelemetry strategy cannot be loaded, the shim is used through the
+    OpenTracing API."""
+    if type(tracer) is opentracing.Tracer:
+        return NoopStrategy(pyramid_tracer, tracer)
+    if is_otel_shim(tracer):
+        try:
+            from .otel.spans import OtelStrategy
+            return OtelStrategy(pyramid_tracer, tracer)
+        except Exception as exc:
+            pyramid_tracer.failures.report(
+                'loading the OpenTelemetry server spans', exc,
+                'server spans are made through the OpenTracing API')
+    return OpenTracingStrategy(pyramid_tracer, tracer)
+
+
+#: The PyramidTracer of applications that did not include the package.
+_global_pyramid_tracer = PyramidTracer()
+_said_not_included = False
+
+
+def pyramid_tracer_of(request):
+    """The PyramidTracer configured for the request's application.
+
+    Falls back to one on the global tracer where ``includeme`` did not run.
+    """
+    settings = request.registry.settings
+    pyramid_tracer = settings.get('ot.tracer') if settings else None
+    if isinstance(pyramid_tracer, PyramidTracer):
+        return pyramid_tracer
+    global _said_not_included
+    if not _said_not_included:
+        _said_not_included = True
+        logger.info("pyramid_opentracing: @trace is used without config.include("
+                    "'pyramid_opentracing'), so the ot.* settings are not read: decorated "
+                    "views are traced with opentracing.global_tracer()")
+    return _global_pyramid_tracer

@@ -1,4 +1,5 @@
 """The tween: one server span around each request, from the outermost tween."""
+from .routing import subscribe
 from .settings import parse_registry_settings
 
 
@@ -12,6 +13,7 @@ def opentracing_tween_factory(handler, registry):
     settings = parse_registry_settings(registry)
     if not settings['ot.trace_all']:
         return handler
+    subscribe(registry)  # names the span once routing is done, if includeme did not
     pyramid_tracer = settings['ot.tracer']
     attributes = settings['ot.traced_attributes']
     # which requests are traced: None for all

@@ -6,7 +6,7 @@ from pyramid.response import Response
 from pyramid.testing import DummyRequest
 
 from pyramid_opentracing import PyramidTracer
-from pyramid_opentracing.request_span import ENVIRON_KEY
+from pyramid_opentracing.lifecycle import ENVIRON_KEY
 
 from . import apps
 

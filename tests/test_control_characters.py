@@ -9,7 +9,7 @@ from pyramid.response import Response
 
 from pyramid_opentracing import get_span
 from pyramid_opentracing.otel import tracer_from_settings
-from pyramid_opentracing.request_tags import TagPolicy, attribute_tag, error_fields
+from pyramid_opentracing.tags import TagPolicy, attribute_tag, error_fields
 from pyramid_opentracing.scrub import printable
 
 from . import apps

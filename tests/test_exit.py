@@ -420,16 +420,34 @@ def assert_interrupted(spans, description):
     assert 'http.response.status_code' not in server['attributes']
 
 
+def sigterm_in_flight(receiver):
+    """SIGTERM to a service exporting to ``receiver`` while its view of
+    ``/slow`` runs: (exit status, seconds to exit, stderr)."""
+    service = Service(receiver.endpoint)
+    get_in_flight('http://127.0.0.1:%d/slow' % service.port)
+    assert service.process.stdout.readline() == 'in flight\n'
+    return service.end(signal.SIGTERM)
+
+
 def test_at_sigterm_the_span_of_a_request_in_flight_is_exported_as_not_completed():
     with OTLPReceiver() as receiver:
-        service = Service(receiver.endpoint)
-        get_in_flight('http://127.0.0.1:%d/slow' % service.port)
-        assert service.process.stdout.readline() == 'in flight\n'
-        status, took, stderr = service.end(signal.SIGTERM)
+        status, took, stderr = sigterm_in_flight(receiver)
     assert status == -signal.SIGTERM, stderr
     assert took < EXIT_BOUND, stderr
     assert_interrupted(receiver.spans, bridge_exit.TERMINATED)
     assert 'not exported' not in stderr and 'ended span' not in stderr, stderr
+
+
+def test_at_sigterm_a_request_in_flight_keeps_what_routing_found():
+    """Routing is done before the view runs: the span ended at exit is
+    named after its route and carries it."""
+    with OTLPReceiver() as receiver:
+        status, _, stderr = sigterm_in_flight(receiver)
+    assert status == -signal.SIGTERM, stderr
+    [server] = [span for span in receiver.spans if span['kind'] == 'SERVER']
+    assert server['name'] == 'GET /slow', stderr
+    assert server['attributes']['http.route'] == '/slow'
+    assert server['attributes']['pyramid.route'] == 'slow'
 
 
 DAEMON_REQUEST = '''

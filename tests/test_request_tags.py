@@ -5,7 +5,8 @@ from pyramid.testing import DummyRequest
 
 from opentracing.mocktracer import MockTracer
 
-from pyramid_opentracing.request_tags import TagPolicy, attribute_tag, error_fields, http_url
+from pyramid_opentracing.tags import TagPolicy, attribute_tag, error_fields
+from pyramid_opentracing.urls import http_url
 from pyramid_opentracing.scrub import bound, bound_tail, safe_text
 from pyramid_opentracing.tracer import PyramidTracer
 
@@ -13,7 +14,7 @@ from pyramid_opentracing.tracer import PyramidTracer
 def start_tags(request):
     """The tags the server span of ``request`` starts with."""
     strategy = PyramidTracer(MockTracer()).server_span_strategy()
-    scope = strategy.start_active(request, None)
+    scope = strategy.start_active(request, None, False)
     scope.close()
     return scope.span.tags
 

@@ -4,8 +4,8 @@ with ``ot.trace_query_string``, and the old ``http.target`` of
 ``http/dup``) and in captured request and response headers (a ``Referer``
 to the same page, a ``Location`` quoting the token), on MockTracer spans and
 OpenTelemetry spans alike. Such values are only known once the request is
-routed, so in an application with a secret route they are recorded at the
-end of the request; in others, as soon as the span starts."""
+routed, so in an application with a secret route they are recorded when
+routing is done; in others, as soon as the span starts."""
 import json
 
 import pytest
@@ -34,12 +34,15 @@ SETTINGS = {
 }
 
 
-def seen_by_the_view(request):
-    """Keep what the span carries while the view runs: what it started with."""
-    span = get_span(request)
+def span_tags(span):
+    """The tags or attributes ``span`` carries now."""
     otel_span = getattr(span, 'unwrap', None)
-    tags = dict(otel_span().attributes) if otel_span else dict(span.tags)
-    request.registry.settings['test.seen'].append(tags)
+    return dict(otel_span().attributes) if otel_span else dict(span.tags)
+
+
+def seen_by_the_view(request):
+    """Keep what the span carries while the view runs."""
+    request.registry.settings['test.seen'].append(span_tags(get_span(request)))
 
 
 def reset_view(request):
@@ -127,14 +130,26 @@ def test_request_headers_are_captured_when_the_view_of_a_secret_route_fails(trac
 
 def test_query_and_request_headers_wait_for_routing_in_an_app_with_a_secret_route(traced):
     """A tracer may report every value a tag was ever given (jaeger-client),
-    a sampler and ``SpanProcessor.on_start`` see what a span starts with."""
+    a sampler and ``SpanProcessor.on_start`` see what a span starts with:
+    the URL and the captured request headers are set once, when routing is
+    done, without the token, and the view sees them."""
     tracer, _ = traced
-    app = make_app(tracer)
+    started = []
+    app = make_app(tracer, **{
+        'ot.start_span_cb': lambda span, request: started.append(span_tags(span))})
     app.get(TARGET, headers=HEADERS, status=303)
-    (tags,) = app.app.registry.settings['test.seen']
+    (at_start,) = started
+    (in_view,) = app.app.registry.settings['test.seen']
     assert not {'http.url', 'url.path', 'url.query', 'http.target',
-                'http.request.header.referer'} & set(tags)
-    assert TOKEN not in repr(tags)
+                'http.request.header.referer'} & set(at_start)
+    assert TOKEN not in repr(at_start) + repr(in_view)
+    assert header_value(in_view, 'http.request.header.referer') == 'http://x/reset/[REDACTED]'
+    query = 'next=/reset/[REDACTED]&token=[REDACTED]&page=2'
+    assert in_view.get('url.query', query) == query
+    assert in_view.get('http.url', 'http://localhost/reset/[REDACTED]?' + query) == (
+        'http://localhost/reset/[REDACTED]?' + query)
+    assert in_view.get('url.path', '/reset/[REDACTED]') == '/reset/[REDACTED]'
+    assert in_view.get('http.route', '/reset/{token}') == '/reset/{token}'
 
 
 def test_query_and_request_headers_are_recorded_at_start_in_an_app_without_one(traced):
@@ -258,6 +273,27 @@ def test_a_near_miss_of_a_secret_route_served_by_a_catch_all_has_no_token(traced
     texts, (tags,) = dump()
     assert not [text for text in texts if TOKEN in text]
     assert '/reset/[REDACTED]' in tags.get('url.path', tags.get('http.url'))
+
+
+@pytest.mark.parametrize('pattern, path', [
+    ('/files/{token}/download', '/files/%s/downlaod' % TOKEN),  # a later segment differs
+    ('/reset/{token}.json', '/reset/%s.xml' % TOKEN),  # the rest of the segment differs
+    ('/reset/{token:[0-9]+}', '/reset/%s' % TOKEN),  # the placeholder's own pattern refuses it
+])
+def test_a_path_aimed_at_a_secret_route_is_kept_only_up_to_its_placeholder(
+        traced, pattern, path):
+    """Near misses of any kind: past a secret route's literal start, a
+    request that did not end on it records none of its path."""
+    tracer, dump = traced
+    app = webtest.TestApp(routes_app(tracer, [('secret', pattern, {}), ('spa', '/{p:.*}', {})], **{
+        'ot.traced_attributes': 'path', 'ot.trace_query_string': True,
+        'ot.captured_request_headers': 'referer'}).make_wsgi_app())
+    app.get(path + '?next=' + path, headers={'Referer': 'http://x' + path})
+    texts, (tags,) = dump()
+    assert not [text for text in texts if TOKEN in text]
+    head = '/' + pattern.split('/')[1] + '/[REDACTED]'
+    assert head in tags.get('url.path', tags.get('http.url'))
+    assert tags['path'].startswith(head)
 
 
 @pytest.mark.parametrize('path', ['/about', '/other/page'])

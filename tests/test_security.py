@@ -15,7 +15,7 @@ from pyramid.response import Response
 
 from pyramid_opentracing import PyramidTracer, outgoing
 from pyramid_opentracing.otel import tracer_from_settings
-from pyramid_opentracing.request_tags import TagPolicy, attribute_tag
+from pyramid_opentracing.tags import TagPolicy, attribute_tag
 
 from . import apps
 

@@ -9,7 +9,7 @@ import math
 import os
 from urllib.parse import urlsplit
 
-from ..request_tags import is_host
+from ..urls import is_host
 from ..settings import as_bool, as_list, fail, is_set, setting_or_variable, warn_unknown
 
 EXPORTERS = ('otlp', 'zipkin', 'console', 'memory', 'none')

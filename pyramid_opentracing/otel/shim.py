@@ -48,7 +48,8 @@ from opentelemetry.shim.opentracing_shim import ScopeManagerShim, ScopeShim, Spa
 from opentelemetry.trace import Status, StatusCode, get_current_span, set_span_in_context, use_span
 
 from ..failures import FailureLog
-from ..request_tags import TagPolicy, exception_texts, qualified_name
+from ..lifecycle import close_scopes_above
+from ..tags import TagPolicy, exception_texts, qualified_name
 from ..scrub import REDACTED, text_of
 
 __all__ = ['BridgeScope', 'BridgeScopeManager', 'BridgeSpan', 'ServerSpan', 'activate',
@@ -99,10 +100,6 @@ def _detect_private_names():
 SDK_EXPORT_LOGGERS = tuple(sorted({'opentelemetry.sdk._shared_internal',
                                    BatchSpanProcessor.__module__}))
 
-#: At most this many scopes left active by the application are closed
-#: when a server span's scope closes.
-MAX_LEAKED_SCOPES = 1024
-
 
 class ServerScope(shim.ScopeShim):
     """A span made active the way the shim's scope manager would, for less:
@@ -136,16 +133,10 @@ class ServerScope(shim.ScopeShim):
         otel_context.detach(self._token)
 
     def close_scopes_above(self):
-        for _ in range(MAX_LEAKED_SCOPES):
-            active = otel_context.get_value(_SHIM_KEY)
-            if active is None or active is self or isinstance(active, ServerScope):
-                return  # another request's (a context the garbage collector put back)
-            try:
-                active.close()  # ends its span if it was to end on close
-            except Exception:  # pylint: disable=broad-except
-                return  # nothing more can be done: the reset in close() still applies
-            if otel_context.get_value(_SHIM_KEY) is active:
-                return  # it could not close: closing it again would not either
+        # a ServerScope above is another request's (a context the garbage
+        # collector put back); the reset in close() applies whatever happens
+        close_scopes_above(lambda: otel_context.get_value(_SHIM_KEY),
+                           lambda active: active is self or isinstance(active, ServerScope))
 
     def __exit__(self, exc_type, exc_val, exc_tb):
         self.close()

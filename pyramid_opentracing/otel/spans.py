@@ -12,13 +12,15 @@ from opentelemetry.shim.opentracing_shim import SpanShim
 from opentelemetry.trace import (
     NonRecordingSpan, SpanKind, Status, StatusCode, get_current_span, set_span_in_context)
 
-from ..request_span import ServerSpanStrategy, request_method
-from ..request_tags import (
-    DEFAULT_PORTS, PLAIN_PATH, qualified_name, request_host, request_path, url_text,
-    url_waits_for_route)
+from ..lifecycle import ServerSpanStrategy
+from ..tags import qualified_name, request_method
+from ..urls import DEFAULT_PORTS, PLAIN_PATH, request_host, request_path, url_text
 from . import shim
-from .semconv import SCOPE_NAME, old_outcome_attributes, old_server_attributes
+from .semconv import SCOPE_NAME, add_target, old_outcome_attributes, old_server_attributes
 from .shim import ServerSpan, bridge_span, record_error
+
+__all__ = ['OtelStrategy', 'client_attributes', 'parent_context', 'record_outcome',
+           'server_attributes', 'start_client_span', 'tag_client_outcome']
 
 #: The methods semantic conventions know; others are reported as _OTHER.
 KNOWN_METHODS = frozenset({
@@ -31,28 +33,24 @@ def method_attributes(method):
     return {'http.request.method': '_OTHER', 'http.request.method_original': method}
 
 
-def server_attributes(request, policy, method):
+def server_attributes(request, policy, method, url_waits=False):
     """The semantic-convention attributes of the server span of ``request``
     (whose HTTP method, bounded, is ``method``).
 
     Read from the environ: webob's ``request.path`` and ``request.scheme``
     would cost more than the rest together. Values from the client are
-    bounded like every tag. In an application with a secret route
-    placeholder, ``url.path`` and ``url.query`` are left for the end of the
-    request, when the route and so the values to remove from them are known:
-    a sampler and ``SpanProcessor.on_start`` see the attributes a span
-    starts with.
+    bounded like every tag. With ``url_waits`` (an application with a
+    secret route placeholder), ``url.path`` and ``url.query`` are left until
+    routing is done, when the values to remove from them are known: a
+    sampler and ``SpanProcessor.on_start`` see the attributes a span starts
+    with.
     """
     environ = request.environ
     limit = policy.max_tag_length
     attributes = method_attributes(method)
     attributes['url.scheme'] = environ['wsgi.url_scheme']
-    if not url_waits_for_route(request, policy):  # else set by tag_outcome
-        attributes['url.path'] = url_path(request, policy)
-        if policy.trace_query_string:
-            query = url_query(request, policy)
-            if query is not None:
-                attributes['url.query'] = query
+    if not url_waits:  # else set by tag_route
+        add_url_attributes(attributes, request, policy)
     named = request_host(environ)  # never user info, nor what is no host
     if named is not None:
         address, port = named
@@ -69,6 +67,16 @@ def server_attributes(request, policy, method):
     if protocol.startswith('HTTP/'):
         attributes['network.protocol.version'] = protocol[5:]
     return attributes
+
+
+def add_url_attributes(attributes, request, policy, path_secrets=()):
+    """Add the ``url.path`` and ``url.query`` (if traced) of ``request``,
+    without its ``path_secrets``, to ``attributes``."""
+    attributes['url.path'] = url_path(request, policy, path_secrets)
+    if policy.trace_query_string:
+        query = url_query(request, policy, path_secrets)
+        if query is not None:
+            attributes['url.query'] = query
 
 
 def url_path(request, policy, path_secrets=()):
@@ -170,11 +178,11 @@ class OtelStrategy(ServerSpanStrategy):
         # span context around it (the stock shim's extract gives one)
         self.extract_parent = getattr(tracer, 'extract_context', tracer.extract)
 
-    def start_active(self, request, parent):
+    def start_active(self, request, parent, url_waits):
         """Start the SERVER span of ``request`` and make it the active span."""
         policy = self.pyramid_tracer.policy
         method = request_method(request, policy.max_tag_length)
-        attributes = server_attributes(request, policy, method)
+        attributes = server_attributes(request, policy, method, url_waits)
         if self.old_http_attributes:
             attributes.update(old_server_attributes(attributes))
         kind = SpanKind.SERVER
@@ -206,33 +214,32 @@ class OtelStrategy(ServerSpanStrategy):
     def set_name(self, span, name):
         span.otel_span.update_name(name)
 
+    def tag_names(self, span):
+        # a span that is not recording has none
+        return getattr(span.otel_span, 'attributes', None) or ()
+
     def end_span(self, span):
         span.otel_span.end()  # a ServerSpan's finish() is the application's, ignored
 
-    def tag_outcome(self, span, request, status_code, error):
-        """Set the route, status, error type and status; record the exception.
-        In an application with secret routes, also what the request's path
-        secrets had to be removed from: the URL and the captured request
-        headers."""
-        policy = self.pyramid_tracer.policy
-        route = getattr(request, 'matched_route', None)
-        attributes = None
+    def tag_route(self, span, request, route, secrets, url_waits):
+        """Set the route and, with ``url_waits``, the URL attributes."""
+        attributes = {}
         if route is not None:
             attributes = {'http.route': route.pattern, 'pyramid.route': route.name}
-        secrets = ()
-        if url_waits_for_route(request, policy):  # the app has secret routes
-            secrets = policy.path_secrets(request)
-            attributes = attributes or {}
-            attributes['url.path'] = url_path(request, policy, secrets)
-            if policy.trace_query_string:
-                query = url_query(request, policy, secrets)
-                if query is not None:
-                    attributes['url.query'] = query
-            headers = self.pyramid_tracer.span_headers
-            if headers is not None:
-                headers.on_routed(self, span, request, secrets)
+        if url_waits:
+            add_url_attributes(attributes, request, self.pyramid_tracer.policy, secrets)
+            if self.old_http_attributes:
+                add_target(attributes, attributes)
+        if attributes:
+            span.otel_span.set_attributes(attributes)
+
+    def tag_outcome(self, span, request, status_code, error):
+        """Set the status, error type and status; record the exception."""
+        policy = self.pyramid_tracer.policy
+        attributes = None
         if self.old_http_attributes:
-            attributes = old_outcome_attributes(status_code, attributes or {})
+            attributes = old_outcome_attributes(status_code, {})
+        secrets = policy.path_secrets(request) if error is not None else ()
         record_outcome(span.otel_span, status_code, error_type(status_code, error), error,
                        policy, attributes, secrets)
 
