@@ -11,8 +11,8 @@ from urllib.parse import unquote_plus
 from ._cache import BoundedCache
 from .scrub import (
     AUTH_SCHEMES, KNOWN_FORMS, MIN_KNOWN_LENGTH, NOT_SECRET_SUFFIXES, PAIR_SEPARATORS, PLAIN_VALUES,
-    REDACTED, SECRET_ENDINGS, SECRET_NAMES, SECRET_PARTS, SECRET_STEMS, USERINFO_CUTS,
-    USERINFO_SHAPES, name_is_secret, normal_name, safe_stack, safe_text)
+    REDACTED, SECRET_ENDINGS, SECRET_NAMES, SECRET_PARTS, SECRET_STEMS, SHAPES, USERINFO_CUTS,
+    name_is_secret, normal_name, safe_stack, safe_text)
 
 __all__ = ['BODY_ATTRIBUTES', 'REDACTED', 'Redactor', 'SECRET_ATTRIBUTES', 'describe_rules']
 
@@ -122,8 +122,8 @@ def describe_rules():
          'credential, replaced with it:', _listed(AUTH_SCHEMES)),
         ('Plain values', 'These values stay as they are, being plainly not secrets:',
          [row.doc for row in PLAIN_VALUES]),
-        ('URL user info', 'URL user info is removed whole wherever a text quotes it, in these '
-         'shapes:', ['``%s``: %s' % (row.example, row.doc) for row in USERINFO_SHAPES]),
+        ('Secret shapes', 'Whatever the names around them, these are removed from any text '
+         'wherever it quotes them (user info whole):', ['``%s``: %s' % (row.example, row.doc) for row in SHAPES]),
         ('Known secrets', "A request's secrets known by where they come from (the user info of "
          'a URL it calls and each of its pieces between the characters below, the value of a '
          'secret route placeholder) are removed from its other texts in these forms; those '

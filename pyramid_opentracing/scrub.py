@@ -20,11 +20,10 @@ from ._known import KNOWN_FORMS, MAX_PATTERN_LENGTH, MIN_KNOWN_LENGTH, REDACTED,
 from ._printable import bound, bound_tail, text_of
 
 __all__ = [
-    'AUTH_SCHEMES', 'KNOWN_FORMS', 'MARGIN', 'MAX_PATTERN_LENGTH', 'MIN_KNOWN_LENGTH', 'NOT_SECRET_SUFFIXES',
-    'PAIR_SEPARATORS', 'PLAIN_VALUES', 'REDACTED', 'SECRET_ENDINGS', 'SECRET_NAMES',
-    'SECRET_PARTS', 'SECRET_STEMS', 'USERINFO_CUTS', 'USERINFO_SHAPES', 'Ending', 'PlainValue',
-    'Rule', 'Shape', 'bound',
-    'bound_tail', 'known_pattern', 'name_is_secret', 'normal_name',
+    'AUTH_SCHEMES', 'KNOWN_FORMS', 'MARGIN', 'MAX_PATTERN_LENGTH', 'MIN_KNOWN_LENGTH',
+    'NOT_SECRET_SUFFIXES', 'PAIR_SEPARATORS', 'PLAIN_VALUES', 'REDACTED', 'SECRET_ENDINGS', 'SECRET_NAMES',
+    'SECRET_PARTS', 'SECRET_STEMS', 'SHAPES', 'USERINFO_CUTS', 'Ending', 'PlainValue',
+    'Rule', 'Shape', 'bound', 'bound_tail', 'known_pattern', 'name_is_secret', 'normal_name',
     'safe_stack', 'safe_text', 'scrub', 'text_of', 'url_secrets', 'userinfo_secrets',
 ]
 
@@ -44,19 +43,16 @@ class Ending(NamedTuple):
 
 
 class PlainValue(NamedTuple):
-    """A row of :data:`PLAIN_VALUES`: the value of a pair named one of
-    ``names`` (any name if empty), whose name follows ``after`` (any text
-    if empty), that ``pattern`` matches from its start, is not a secret."""
+    """A row of :data:`PLAIN_VALUES`: a value ``pattern`` matches from its
+    start is no secret, after one of ``names`` (any if none) following
+    ``after`` (if any)."""
     names: frozenset
     after: str
     pattern: str
     doc: str
 
 
-# -- names --------------------------------------------------------------------
-# Names are compared in lower case, ``_`` as ``-``, an environ ``HTTP_``
-# prefix left out. Their parts are their words: ``SAMLResponse`` -> saml,
-# response; ``x_api-Key`` -> x, api, key.
+# -- names: in lower case, ``_`` as ``-``, without an environ ``HTTP_`` prefix --
 
 #: Names secret only as a whole.
 SECRET_NAMES = (
@@ -120,11 +116,18 @@ NOT_SECRET_SUFFIXES = (
     Rule(('error', 'exception', 'warning'), "exception classes: ``KeyError: 'k'``"),
 )
 
-_WHOLE_NAMES = frozenset(name for row in SECRET_NAMES for name in row.items)
-_STEMS = tuple(stem for row in SECRET_STEMS for stem in row.items)
-_SECRET_PARTS = frozenset(part for row in SECRET_PARTS for part in row.items)
+
+
+def _items(table):
+    """The items of every row of ``table``, in order."""
+    return tuple(item for row in table for item in row.items)
+
+
+_WHOLE_NAMES = frozenset(_items(SECRET_NAMES))
+_STEMS = _items(SECRET_STEMS)
+_SECRET_PARTS = frozenset(_items(SECRET_PARTS))
 _ENDINGS = tuple((row.ending, row.ending + 's', row.plain) for row in SECRET_ENDINGS)
-_NOT_SECRET_SUFFIXES = tuple(suffix for row in NOT_SECRET_SUFFIXES for suffix in row.items)
+_NOT_SECRET_SUFFIXES = _items(NOT_SECRET_SUFFIXES)
 
 #: Environ keys of request headers start so: ``HTTP_AUTHORIZATION``.
 _ENVIRON_PREFIX = 'http-'
@@ -189,20 +192,18 @@ def _ending_is_secret(part, previous):
 # -- text ---------------------------------------------------------------------
 
 class Shape(NamedTuple):
-    """A row of :data:`USERINFO_SHAPES`: where ``trigger`` is in a text,
-    ``pattern`` finds the user info ``replace`` removes; ``example`` and
-    ``doc`` say what it is."""
+    """A row of :data:`SHAPES`: where one of ``triggers`` is in a text,
+    ``pattern`` finds the secret ``replace`` removes."""
     example: str
-    trigger: str
+    triggers: tuple
     pattern: re.Pattern
     replace: object
     doc: str
 
 
 def _is_path(userinfo):
-    """Whether what a URL holds between ``scheme://`` and an ``@`` is a path
-    (``http://host/p?mail=a@b``), not user info: it holds one of ``/ ? #``
-    and no ``:``, as ``urlsplit`` reads it where no password can be."""
+    """Whether what is between ``scheme://`` and an ``@`` is a path, not user
+    info: one of ``/ ? #`` and no ``:``, where no password can be."""
     return ':' not in userinfo and ('/' in userinfo or '?' in userinfo or '#' in userinfo)
 
 
@@ -214,22 +215,38 @@ def _drop_encoded_userinfo(match):
     return match.group(0) if _is_path(unquote(match.group(2))) else match.group(1)
 
 
+def _drop_credential(match):
+    """The auth scheme without the word after it if that looks like a
+    credential (base64, a JWT), as the words of a sentence do not."""
+    word = match.group(2)
+    if (any(character.isdigit() or character in '_~+/=' for character in word)
+            or not word[1:].islower()):
+        return match.group(1) + REDACTED
+    return match.group(0)
+
+
 #: The ``scheme://userinfo@`` of a URL.
 _USERINFO = re.compile(r'''(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,31}://)([^\s<>"'`@]{0,1024})@''')
 
-#: The shapes of URL user info in a text, each removed whole, in this order.
-USERINFO_SHAPES = (
-    Shape('https://user:password@host', '@', _USERINFO, _drop_userinfo,
+#: The shapes of secrets removed from any text whatever its names, in this order.
+SHAPES = (
+    Shape('https://user:password@host', ('@',), _USERINFO, _drop_userinfo,
           'a URL: its user info runs to the last ``@`` before a blank or quote, so a '
-          'password may hold ``/ # ?``; text holding ``/`` but no ``:`` before an ``@`` is '
-          'a path (``/p?mail=a@b``)'),
-    Shape('user:password@host', '@', re.compile(
+          'password may hold ``/ # ?``; text holding one of those but no ``:`` before an '
+          '``@`` is a path (``/p?mail=a@b``)'),
+    Shape('user:password@host', ('@',), re.compile(
         r'''(?<![\w.%+:/@-])[\w.%+-]{1,256}:[^\s@/<>"'`]{1,1024}@(?=[\w\[])'''), '',
           'an authority without a scheme: a ``Host`` header, a client quoting its connection'),
-    Shape('https%3A%2F%2Fuser%3Apassword%40host', '%40', re.compile(
+    Shape('https%3A%2F%2Fuser%3Apassword%40host', ('%40',), re.compile(
         r'''(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,31}%3[Aa]%2[Ff]%2[Ff])'''
         r'''((?:[^\s<>"'`@&%]|%(?!40)[0-9A-Fa-f]{2}){0,1024})%40'''), _drop_encoded_userinfo,
           'a URL percent-encoded, as a query value holds one (``next=...``)'),
+    Shape('Bearer eyJhbGciOi...', ('earer ', 'EARER ', 'asic ', 'ASIC '), re.compile(
+        r'(?<![\w-])((?i:bearer|basic)[ \t]+)([A-Za-z0-9._~+/-]{7,4096}[A-Za-z0-9_~+/]=*)'
+        r'(?![\w.~+/=-]*[\w~+/=])'), _drop_credential,
+          'the credential after ``Bearer`` or ``Basic`` anywhere, when it looks like one (a '
+          'digit, one of ``_ ~ + / =``, a capital past its first letter); in the value of a '
+          'secret pair, the word after any auth scheme'),
 )
 
 #: Where a URL parser may cut user info: each piece between these is a
@@ -270,15 +287,17 @@ PLAIN_VALUES = (
 
 _PLAIN_VALUES = tuple((row.names, row.after, re.compile(row.pattern)) for row in PLAIN_VALUES)
 
-#: The characters every scrubbed shape contains.
-_TRIGGERS = ('@', '=', ':', '%', "', '", '", "')
+#: What every scrubbed shape contains: the pairs' and each shape's triggers.
+_PAIR_TRIGGERS = ('=', ':', '%', "', '", '", "')
+_TRIGGERS = _PAIR_TRIGGERS + tuple(dict.fromkeys(
+    trigger for shape in SHAPES for trigger in shape.triggers
+    if not any(other in trigger for other in _PAIR_TRIGGERS)))
 
-_SCHEMES = '(?:%s)' % '|'.join(
-    re.escape(scheme) for row in AUTH_SCHEMES for scheme in row.items)
+_SCHEMES = '(?:%s)' % '|'.join(re.escape(scheme) for scheme in _items(AUTH_SCHEMES))
 
 #: The start of a pair: a name and one of :data:`PAIR_SEPARATORS`.
-_PAIR_START = re.compile(r'(?<![\w.%%\[\]-])(?P<name>[\w.%%\[\]-]{1,80})(?P<sep>%s)' % '|'.join(
-    separator for row in PAIR_SEPARATORS for separator in row.items))
+_PAIR_START = re.compile(r'(?<![\w.%%\[\]-])(?P<name>[\w.%%\[\]-]{1,80})(?P<sep>%s)'
+                         % '|'.join(_items(PAIR_SEPARATORS)))
 
 #: The value of a pair: quoted (to its closing quote, else to the end of the
 #: line), else one word, two after an auth scheme (``Bearer abc``).
@@ -292,18 +311,15 @@ _LINE_VALUE = re.compile(r'''[^\n"'<>]+''')
 
 
 def scrub(text, is_secret=name_is_secret, known=()):
-    """``text`` without URL user info, secret pair values and ``known`` values.
-
-    ``is_secret`` judges names; ``known`` are secrets known by value (a
-    password taken from a URL, a path segment filling a secret route
-    placeholder), removed as they are and in any URL encoding.
-    """
+    """``text`` without the secrets of :data:`SHAPES`, the values of pairs
+    with a name ``is_secret`` judges secret, and the ``known`` secrets (a
+    URL's password, a secret route placeholder's value) in any URL encoding."""
     if known:
         text = remove_known(text, known)
     if not any(trigger in text for trigger in _TRIGGERS):
         return text
-    for shape in USERINFO_SHAPES:
-        if shape.trigger in text:
+    for shape in SHAPES:
+        if any(trigger in text for trigger in shape.triggers):
             text = shape.pattern.sub(shape.replace, text)
     return _redact_pairs(text, is_secret)
 
@@ -374,8 +390,7 @@ def url_secrets(url, is_secret=name_is_secret):
 
 
 _WORD = re.compile(r'\S*')
-_USERINFO_CUTS = re.compile('[%s]' % re.escape(''.join(
-    character for row in USERINFO_CUTS for character in row.items)))
+_USERINFO_CUTS = re.compile('[%s]' % re.escape(''.join(_items(USERINFO_CUTS))))
 
 
 def userinfo_secrets(url):
@@ -384,10 +399,10 @@ def userinfo_secrets(url):
     percent-decoded, and each piece of them between :data:`USERINFO_CUTS`:
     the forms a client's error message quotes it in (``nonnumeric port:
     'PW'``, ``Failed to parse: 'dave:PW'``)."""
-    scheme_end = url.find('://')
-    if scheme_end < 0 or not _USERINFO.match(url):
+    scheme = _USERINFO.match(url)
+    if scheme is None:
         return ()
-    userinfo = _WORD.match(url, scheme_end + 3).group().rpartition('@')[0]
+    userinfo = _WORD.match(url, scheme.end(1)).group().rpartition('@')[0]
     if not userinfo or _is_path(userinfo):
         return ()
     forms = {userinfo, unquote(userinfo)}

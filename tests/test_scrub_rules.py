@@ -48,7 +48,7 @@ def test_every_listed_item_of_a_table_is_in_the_docs(table):
 
 
 @pytest.mark.parametrize('table', [
-    rules.PAIR_SEPARATORS, rules.PLAIN_VALUES, rules.USERINFO_SHAPES, rules.SECRET_ENDINGS])
+    rules.PAIR_SEPARATORS, rules.PLAIN_VALUES, rules.SHAPES, rules.SECRET_ENDINGS])
 def test_every_row_of_a_pattern_table_is_in_the_docs(table):
     described = _described()
     for row in table:
@@ -180,3 +180,25 @@ def test_a_refused_export_is_logged_with_the_collectors_answer(
     OTLPSpanExporter(endpoint=refusing_collector, timeout=5).export(memory.get_finished_spans())
     messages = [record.getMessage() for record in caplog.records if record.name == exporter_log.name]
     assert EXPORT_FAILURE in messages
+
+
+# -- auth-scheme credentials anywhere ------------------------------------------------
+
+@pytest.mark.parametrize('text, shown', [
+    ('sent Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig to it', 'sent Bearer [REDACTED] to it'),
+    ("headers ['Basic dXNlcjpwYXNz=']", "headers ['Basic [REDACTED]']"),
+    ('retry with bearer s3cr3t-authz.', 'retry with bearer [REDACTED].'),
+    ('BASIC ZQ7ABCDEFGH', 'BASIC [REDACTED]'),
+])
+def test_a_credential_after_an_auth_scheme_is_removed_anywhere(text, shown):
+    assert scrub(text) == shown
+
+
+@pytest.mark.parametrize('text', [
+    'this API requires Basic authentication.',
+    'Bearer realm="api", error="invalid_token"',
+    'bearer tokens expire after an hour',
+    'Basic Authentication failed',
+])
+def test_words_after_an_auth_scheme_stay(text):
+    assert scrub(text) == text
