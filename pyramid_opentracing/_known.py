@@ -87,7 +87,9 @@ def known_pattern(secret):
     (a query string's form) and a ``+`` as a space (a query's ``+``
     decoded), and a non-ASCII character also as a WSGI environ holds it (its
     UTF-8 bytes as Latin-1). Cached: the secrets of one request are looked
-    for in each of its texts."""
+    for in each of its texts. The cache is ``lru_cache``, not
+    :class:`~pyramid_opentracing._cache.BoundedCache`: the secrets of earlier
+    requests never recur, so the least recent must make room."""
     parts = []
     for character in secret:
         raw = character.encode('utf-8', 'replace')
