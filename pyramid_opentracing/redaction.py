@@ -110,9 +110,10 @@ def describe_rules():
          _listed(SECRET_STEMS)),
         ('Secret words', 'A name with one of these among its words (``x_api-Key``: x, api, key) '
          'is secret:', _listed(SECRET_PARTS)),
-        ('Secret endings', 'A word ending so (or so and ``s``) is secret, unless it is one of '
-         'the plain words listed; a word that is only the ending is read with the word before '
-         'it (``zip_code`` as ``zipcode``):', ['``%s``: %s; not %s' % (
+        ('Secret endings', 'A word ending so, a word of a name or the start of one '
+         '(``securitycodeid``), is secret unless it is one of the plain words listed; a word '
+         'that is only the ending (or it and ``s``) is read with the word before it '
+         '(``zip_code`` as ``zipcode``):', ['``%s``: %s; not %s' % (
              row.ending, row.doc, _named(row.plain)) for row in SECRET_ENDINGS]),
         ('Names never secret', 'A name ending so is not secret:', _listed(NOT_SECRET_SUFFIXES)),
         ('Secret pairs', 'In free text (a message, a stack, a log field), the value of a pair '

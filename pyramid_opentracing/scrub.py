@@ -2,13 +2,13 @@
 
 Its rules are data: the tables below, one per kind of rule, each row saying
 why in its ``doc`` (:func:`pyramid_opentracing.redaction.describe_rules`
-lists them for the docs).
-:func:`name_is_secret` judges a name by its parts; :func:`scrub` removes URL
-user info, the values of pairs with a secret name (but plainly non-secret
-values) and the secrets this request already removed elsewhere;
-:func:`safe_text` and :func:`safe_stack` also make the result printable and
-bounded. Texts with none of ``@ = : %`` (nor a quoted ``', '`` pair) are
-returned as they are, with no work done: most tag values on most requests.
+lists them for the docs). :func:`name_is_secret` judges a name by its
+parts; :func:`scrub` removes the :data:`SHAPES` (user info, credentials),
+the values of pairs with a secret name but plain ones, and the secrets this
+request already removed elsewhere; :func:`safe_text` and :func:`safe_stack`
+also make the result printable and bounded. A text with none of the
+triggers (``@ = : %``, a quoted ``', '``, ``Bearer``/``Basic``) is returned
+as it is after substring tests alone: most tag values on most requests.
 """
 import re
 import traceback
@@ -88,9 +88,9 @@ SECRET_PARTS = (
     Rule(('cvv', 'cvv2', 'cvc'), 'card verification values'),
 )
 
-#: A name part ending so (or so and ``s``) is secret unless it is one of the
-#: plain words; a part that is only the ending is read with the part before
-#: it, so ``zip_code`` is judged as ``zipcode`` and ``X-Api-Key`` as ``apikey``.
+#: A word ending so, a name part or the start of one (``securitycodeid``), is
+#: secret unless it is one of the plain words; a part that is only the ending
+#: (or it and ``s``) is read with the part before it: ``zip_code`` as ``zipcode``.
 SECRET_ENDINGS = (
     Ending('key', frozenset({
         'monkey', 'donkey', 'turkey', 'whiskey', 'jockey', 'hockey', 'lackey', 'turnkey',
@@ -177,15 +177,17 @@ def _judge(name):
 
 
 def _ending_is_secret(part, previous):
-    """Whether ``part`` (after ``previous``) ends as a secret does (see
-    :data:`SECRET_ENDINGS`)."""
+    """Whether ``part`` (after ``previous``) holds a word ending as a secret
+    does (see :data:`SECRET_ENDINGS`)."""
     for ending, plural, plain in _ENDINGS:
-        if part.endswith(plural):
-            part = part[:-1]
-        elif not part.endswith(ending):
-            continue
-        word = previous + part if part == ending else part
-        return word not in plain
+        if part == ending or part == plural:
+            return previous + ending not in plain
+        end = part.find(ending, 1)
+        while end > 0:
+            end += len(ending)
+            if part[:end] not in plain:
+                return True
+            end = part.find(ending, end)
     return False
 
 
@@ -202,8 +204,7 @@ class Shape(NamedTuple):
 
 
 def _is_path(userinfo):
-    """Whether what is between ``scheme://`` and an ``@`` is a path, not user
-    info: one of ``/ ? #`` and no ``:``, where no password can be."""
+    """Whether what is between ``scheme://`` and ``@`` is a path: ``/ ? #``, no ``:``."""
     return ':' not in userinfo and ('/' in userinfo or '?' in userinfo or '#' in userinfo)
 
 
@@ -225,7 +226,6 @@ def _drop_credential(match):
     return match.group(0)
 
 
-#: The ``scheme://userinfo@`` of a URL.
 _USERINFO = re.compile(r'''(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,31}://)([^\s<>"'`@]{0,1024})@''')
 
 #: The shapes of secrets removed from any text whatever its names, in this order.

@@ -67,14 +67,16 @@ def test_the_docs_name_the_secret_request_attributes_and_the_known_forms():
 
 @pytest.mark.parametrize('name', [
     'customerkey', 'vaultkey', 'webhookkeys', 'vaultpass', 'routerpass', 'gift_code',
-    'voucherCode', 'unlockcode', 'coupon_codes', 'code_challenge', 'sortkey'])
+    'voucherCode', 'unlockcode', 'coupon_codes', 'code_challenge', 'sortkey', 'securitycodeid',
+    'apikeyid', 'masterkeyid', 'privatekeypem', 'passkeys', 'userpassword2'])
 def test_a_word_ending_as_a_secret_does_is_secret_unless_it_is_plainly_not(name):
     assert name_is_secret(name)
 
 
 @pytest.mark.parametrize('name', [
     'hot_key', 'hotkeys', 'monkeys', 'by_pass', 'exit_code', 'httpCode', 'response_code', 'returncode',
-    'language_code', 'currencyCode', 'qr_code', 'status_codes', 'decode'])
+    'language_code', 'currencyCode', 'qr_code', 'status_codes', 'decode', 'codec', 'codebase',
+    'barcodereader', 'keyboard', 'keystone', 'monkeypatch', 'passport', 'bypassed', 'unicodedata'])
 def test_a_plain_word_ending_as_a_secret_does_is_not_secret(name):
     assert not name_is_secret(name)
 
