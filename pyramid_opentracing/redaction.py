@@ -113,7 +113,7 @@ def describe_rules():
         ('Secret endings', 'A word ending so, a word of a name or the start of one '
          '(``securitycodeid``), is secret unless it is one of the plain words listed; a word '
          'that is only the ending (or it and ``s``) is read with the word before it '
-         '(``zip_code`` as ``zipcode``):', ['``%s``: %s; not %s' % (
+         '(``zip_code`` as ``zipcode``):', ['``%s``: %s; not words ending as %s do' % (
              row.ending, row.doc, _named(row.plain)) for row in SECRET_ENDINGS]),
         ('Names never secret', 'A name ending so is not secret:', _listed(NOT_SECRET_SUFFIXES)),
         ('Secret pairs', 'In free text (a message, a stack, a log field), the value of a pair '

@@ -35,17 +35,18 @@ class Rule(NamedTuple):
 
 
 class Ending(NamedTuple):
-    """A row of :data:`SECRET_ENDINGS`: a name part ending in ``ending`` is
-    secret, unless it is one of the ``plain`` words."""
+    """A row of :data:`SECRET_ENDINGS`: a word ending in ``ending`` is secret
+    unless it ends as one of the ``plain`` words do; the ending alone as the
+    first of several words, only if ``first``."""
     ending: str
-    plain: frozenset
+    plain: tuple
+    first: bool
     doc: str
 
 
 class PlainValue(NamedTuple):
-    """A row of :data:`PLAIN_VALUES`: a value ``pattern`` matches from its
-    start is no secret, after one of ``names`` (any if none) following
-    ``after`` (if any)."""
+    """A row of :data:`PLAIN_VALUES`: a value ``pattern`` matches is no secret,
+    after one of ``names`` (any if none) following ``after`` (if any)."""
     names: frozenset
     after: str
     pattern: str
@@ -92,23 +93,23 @@ SECRET_PARTS = (
 #: secret unless it is one of the plain words; a part that is only the ending
 #: (or it and ``s``) is read with the part before it: ``zip_code`` as ``zipcode``.
 SECRET_ENDINGS = (
-    Ending('key', frozenset({
+    Ending('key', (
         'monkey', 'donkey', 'turkey', 'whiskey', 'jockey', 'hockey', 'lackey', 'turnkey',
-        'hotkey'}),
+        'hotkey'), True,
         'keys: ``key``, ``X-Api-Key``, ``masterkey``, ``Ocp-Apim-Subscription-Key``'),
-    Ending('pass', frozenset({
-        'bypass', 'compass', 'encompass', 'overpass', 'underpass', 'surpass', 'trespass'}),
+    Ending('pass', ('bypass', 'compass', 'overpass', 'underpass', 'surpass', 'trespass'), True,
         'passwords: ``pass``, ``userpass``, ``dbpass``'),
-    Ending('code', frozenset({
-        'zipcode', 'postcode', 'postalcode', 'countrycode', 'statuscode', 'httpcode',
-        'errorcode', 'errcode', 'exitcode', 'returncode', 'resultcode', 'reasoncode',
-        'responsecode', 'eventcode', 'promocode', 'barcode', 'qrcode', 'colorcode',
-        'charcode', 'keycode', 'opcode', 'bytecode', 'sourcecode', 'unicode', 'encode',
-        'decode', 'transcode', 'geocode', 'isocode', 'langcode', 'languagecode',
-        'localecode', 'currencycode', 'regioncode', 'areacode', 'dialcode', 'statecode',
-        'citycode', 'typecode', 'productcode', 'itemcode'}),
+    Ending('code', (
+        'zipcode', 'postcode', 'postalcode', 'countrycode', 'continentcode', 'statuscode',
+        'httpcode', 'errorcode', 'errcode', 'exitcode', 'returncode', 'resultcode',
+        'reasoncode', 'responsecode', 'eventcode', 'promocode', 'barcode', 'qrcode',
+        'colorcode', 'charcode', 'keycode', 'opcode', 'bytecode', 'sourcecode', 'hardcode',
+        'unicode', 'encode', 'decode', 'transcode', 'geocode', 'isocode', 'langcode',
+        'languagecode', 'localecode', 'currencycode', 'regioncode', 'areacode', 'dialcode',
+        'statecode', 'citycode', 'typecode', 'productcode', 'itemcode'), False,
         "codes given to one user or client: OAuth's ``code``, ``device_code``, "
-        '``mfa_code``, ``invite_code``, ``pincode``'),
+        '``mfa_code``, ``invite_code``, ``pincode`` (not ``code.lineno``, whose first '
+        'word qualifies the next)'),
 )
 
 #: Names ending so are not secrets whatever their parts.
@@ -126,7 +127,7 @@ def _items(table):
 _WHOLE_NAMES = frozenset(_items(SECRET_NAMES))
 _STEMS = _items(SECRET_STEMS)
 _SECRET_PARTS = frozenset(_items(SECRET_PARTS))
-_ENDINGS = tuple((row.ending, row.ending + 's', row.plain) for row in SECRET_ENDINGS)
+_ENDINGS = tuple((row.ending, row.ending + 's', row.plain, row.first) for row in SECRET_ENDINGS)
 _NOT_SECRET_SUFFIXES = _items(NOT_SECRET_SUFFIXES)
 
 #: Environ keys of request headers start so: ``HTTP_AUTHORIZATION``.
@@ -135,8 +136,7 @@ _ENVIRON_PREFIX = 'http-'
 #: The words of a name: ``SAMLResponse`` -> SAML, Response; ``x_api-Key`` -> x, api, Key.
 _PARTS = re.compile(r'[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+')
 
-#: Distinct names judged and remembered.
-_CACHE_LIMIT = 4096
+_CACHE_LIMIT = 4096  # distinct names judged and remembered
 _verdicts = BoundedCache(_CACHE_LIMIT)
 
 
@@ -168,7 +168,7 @@ def _judge(name):
     compact = ''.join(parts)
     if any(stem in compact for stem in _STEMS):
         return True
-    previous = ''
+    previous = None if len(parts) > 1 else ''
     for part in parts:
         if part in _SECRET_PARTS or _ending_is_secret(part, previous):
             return True
@@ -177,15 +177,17 @@ def _judge(name):
 
 
 def _ending_is_secret(part, previous):
-    """Whether ``part`` (after ``previous``) holds a word ending as a secret
-    does (see :data:`SECRET_ENDINGS`)."""
-    for ending, plural, plain in _ENDINGS:
+    """Whether ``part`` after ``previous`` (``None`` before the first of
+    several) holds a word ending as a secret does: :data:`SECRET_ENDINGS`."""
+    for ending, plural, plain, first in _ENDINGS:
         if part == ending or part == plural:
-            return previous + ending not in plain
+            if previous is not None or first:
+                return not ((previous or '') + ending).endswith(plain)
+            continue
         end = part.find(ending, 1)
         while end > 0:
             end += len(ending)
-            if part[:end] not in plain:
+            if not part[:end].endswith(plain):
                 return True
             end = part.find(ending, end)
     return False
@@ -340,9 +342,8 @@ def _secret_value(text, start, is_secret):
 
 
 def _secret_pairs(text, is_secret):
-    """Each pair of ``text`` with a secret name, as the matches of its start
-    and of its value. A pair that is not secret is stepped over by its name
-    only, so a secret pair inside its value (``next=/x?token=T``) is found."""
+    """Each pair of ``text`` with a secret name, as (start, value) matches; a
+    pair not secret is passed by its name only, to find ``next=/x?token=T``."""
     position = 0
     while True:
         start = _PAIR_START.search(text, position)
@@ -411,9 +412,8 @@ def userinfo_secrets(url):
     return tuple(form for form in forms if form)
 
 
-#: How much text around what is shown is scrubbed too: room for the widest
-#: shape the scrubber recognises (a scheme and its user info), so that a
-#: secret is never shown half because its start or end was cut away.
+#: How much text past what is shown is scrubbed too: room for the widest shape
+#: (a scheme and its user info), so a secret is never shown half, cut away.
 MARGIN = 2048
 
 

@@ -67,7 +67,7 @@ def test_the_docs_name_the_secret_request_attributes_and_the_known_forms():
 
 @pytest.mark.parametrize('name', [
     'customerkey', 'vaultkey', 'webhookkeys', 'vaultpass', 'routerpass', 'gift_code',
-    'voucherCode', 'unlockcode', 'coupon_codes', 'code_challenge', 'sortkey', 'securitycodeid',
+    'voucherCode', 'unlockcode', 'coupon_codes', 'sortkey', 'securitycodeid',
     'apikeyid', 'masterkeyid', 'privatekeypem', 'passkeys', 'userpassword2'])
 def test_a_word_ending_as_a_secret_does_is_secret_unless_it_is_plainly_not(name):
     assert name_is_secret(name)
@@ -76,9 +76,17 @@ def test_a_word_ending_as_a_secret_does_is_secret_unless_it_is_plainly_not(name)
 @pytest.mark.parametrize('name', [
     'hot_key', 'hotkeys', 'monkeys', 'by_pass', 'exit_code', 'httpCode', 'response_code', 'returncode',
     'language_code', 'currencyCode', 'qr_code', 'status_codes', 'decode', 'codec', 'codebase',
-    'barcodereader', 'keyboard', 'keystone', 'monkeypatch', 'passport', 'bypassed', 'unicodedata'])
+    'barcodereader', 'keyboard', 'keystone', 'monkeypatch', 'passport', 'bypassed', 'unicodedata',
+    'urlencoded', 'x-www-form-urlencoded', 'geo.continent.code'])
 def test_a_plain_word_ending_as_a_secret_does_is_not_secret(name):
     assert not name_is_secret(name)
+
+
+def test_code_as_the_first_of_several_words_qualifies_the_next_while_key_does_not():
+    for name in ('code.function', 'code.lineno', 'CODE_FILEPATH', 'code_challenge'):
+        assert not name_is_secret(name), name  # OpenTelemetry's source-code attributes
+    for name in ('code', 'Code', 'key_id', 'key.name', 'pass_hash'):
+        assert name_is_secret(name), name
 
 
 def test_a_separated_word_is_judged_as_its_run_together_form():
