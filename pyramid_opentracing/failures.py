@@ -1,19 +1,26 @@
 """Report tracing failures without flooding the log.
 
-A broken tracer fails on every request. Logging each failure would bury the
-application's own log, so the first failure of a kind is logged with its
-traceback and the repeats within ``interval`` seconds are only counted; the
-next report after the interval says how many were left out.
+A broken tracer fails on every request, a dead collector on every export.
+Logging each failure would bury the application's own log, so one
+:class:`RateLimiter` lets the first of a kind through and only counts the
+repeats within ``interval`` seconds; the next line after the interval says
+how many were left out. :class:`FailureLog` reports our own failures through
+it, :class:`RateLimitFilter` the log records of other packages.
 """
 import logging
 import time
 
 from .scrub import safe_stack, safe_text, text_of
 
+__all__ = ['MAX_KINDS', 'MAX_MESSAGE', 'MAX_STACK', 'FailureLog', 'RateLimitFilter',
+           'RateLimiter', 'logger', 'rate_limit_logs']
+
 logger = logging.getLogger('pyramid_opentracing')
 
-#: At most this many distinct kinds of failure are remembered; past it the
-#: memory is reset, so a stream of ever-new exception types cannot grow it.
+#: At most this many distinct kinds are remembered; past it the memory is
+#: reset, so a stream of ever-new kinds cannot grow it. (Reset, not a cache
+#: that stops storing when full: a kind never stored would be let through
+#: every time.)
 MAX_KINDS = 256
 
 #: The longest exception message and traceback a line shows.
@@ -21,14 +28,40 @@ MAX_MESSAGE = 1024
 MAX_STACK = 8192
 
 
+class RateLimiter:
+    """Lets the first event of each kind through, then one per ``interval``
+    seconds, counting those held back in between."""
+
+    def __init__(self, interval=60.0, clock=time.monotonic):
+        self.interval = interval
+        self._clock = clock
+        self._seen = {}  # kind -> [let through at, held back since]
+
+    def admit(self, kind):
+        """``None`` if this event of ``kind`` is held back, else how many
+        were held back since the last one let through."""
+        now = self._clock()
+        entry = self._seen.get(kind)
+        if entry is not None and now - entry[0] < self.interval:
+            entry[1] += 1
+            return None
+        if len(self._seen) >= MAX_KINDS:
+            self._seen.clear()
+        self._seen[kind] = [now, 0]
+        return entry[1] if entry is not None else 0
+
+
 class FailureLog:
     """Logs tracing failures on the ``pyramid_opentracing`` logger, rate-limited."""
 
     def __init__(self, interval=60.0, clock=time.monotonic, log=logger):
-        self.interval = interval
-        self._clock = clock
+        self.limiter = RateLimiter(interval, clock)
         self._log = log
-        self._seen = {}  # (operation, exception type) -> [logged at, repeats]
+
+    @property
+    def interval(self):
+        """Seconds within which repeats of a failure are only counted."""
+        return self.limiter.interval
 
     def report(self, operation, exc, consequence, level=logging.ERROR):
         """Log that ``operation`` raised ``exc``, unless it was logged lately.
@@ -36,16 +69,9 @@ class FailureLog:
         ``consequence`` tells the reader what happened to the request, for
         example "the request is served untraced".
         """
-        key = (operation, type(exc))
-        now = self._clock()
-        entry = self._seen.get(key)
-        if entry is not None and now - entry[0] < self.interval:
-            entry[1] += 1
+        repeats = self.limiter.admit((operation, type(exc)))
+        if repeats is None:
             return
-        if len(self._seen) >= MAX_KINDS:
-            self._seen.clear()
-        repeats = entry[1] if entry is not None else 0
-        self._seen[key] = [now, 0]
         message = 'pyramid_opentracing: %s failed (%s: %s); %s.'
         args = [operation, type(exc).__name__, safe_text(text_of(exc), MAX_MESSAGE), consequence]
         if repeats:
@@ -82,26 +108,23 @@ class RateLimitFilter(logging.Filter):
 
     def __init__(self, interval=60.0, clock=time.monotonic, hide_arguments=False):
         super().__init__()
-        self.interval = interval
-        self._clock = clock
+        self.limiter = RateLimiter(interval, clock)
         self.hide_arguments = hide_arguments
-        self._seen = {}  # (logger name, message template) -> [logged at, left out]
+
+    @property
+    def interval(self):
+        """Seconds within which repeats of a message are only counted."""
+        return self.limiter.interval
 
     def filter(self, record):
-        key = (record.name, str(record.msg))
-        now = self._clock()
-        entry = self._seen.get(key)
-        if entry is not None and now - entry[0] < self.interval:
-            entry[1] += 1
+        repeats = self.limiter.admit((record.name, str(record.msg)))
+        if repeats is None:
             return False
-        if len(self._seen) >= MAX_KINDS:
-            self._seen.clear()
         message = self._message(record)
-        if entry is not None and entry[1]:
+        if repeats:
             message = '%s (%d more such messages were not logged in the last %d s)' % (
-                message, entry[1], self.interval)
+                message, repeats, self.interval)
         record.msg, record.args = message, ()
-        self._seen[key] = [now, 0]
         return True
 
     def _message(self, record):

@@ -1,77 +1,134 @@
 """The one scrubber: every text on its way into a span passes through here.
 
-Three rules, one place:
-
-* :func:`name_is_secret`: whether a name (header, environ key, query or form
-  parameter, key in a message) names a secret, judged on its parts.
-* :func:`scrub`: ``text`` without URL user info and without the values of
-  secret ``name=value``, ``name: value`` and ``"name": "value"`` pairs,
-  wherever they appear (a header, a URL's query or fragment, an exception
-  message, a stack), and without secrets known by value.
-* :func:`bound`, :func:`safe_text` and :func:`safe_stack`: every value is
-  printable (control characters escaped) and within its size limit, the
-  mark of a cut included.
-
-Texts with none of ``@ = : %`` (nor a quoted ``', '`` pair) are returned as
-they are, with no work done: most tag values on most requests.
+Its rules are data: the tables below, one per kind of rule, each row saying
+why in its ``doc`` (:func:`pyramid_opentracing.redaction.describe_rules`
+lists them for the docs). :func:`name_is_secret` judges a name by its
+parts; :func:`scrub` removes the :data:`SHAPES` (user info, credentials),
+the values of pairs with a secret name but plain ones, and the secrets this
+request already removed elsewhere; :func:`safe_text` and :func:`safe_stack`
+also make the result printable and bounded. A text with none of the
+triggers (``@ = : %``, a quoted ``', '``, ``Bearer``/``Basic``) is returned
+as it is after substring tests alone: most tag values on most requests.
 """
-import functools
 import re
 import traceback
+from typing import NamedTuple
 from urllib.parse import unquote, unquote_plus
 
-REDACTED = '[REDACTED]'
+from ._cache import BoundedCache
+from ._known import KNOWN_FORMS, MAX_PATTERN_LENGTH, MIN_KNOWN_LENGTH, REDACTED, known_pattern, remove_known
+from ._printable import bound, bound_tail, text_of
 
-#: Name parts that make a name secret: ``X-Api-Key``, ``user.pwd``, ``otp``.
-SECRET_PARTS = frozenset({
-    'key', 'keys', 'auth', 'authn', 'authz', 'oauth', 'pw', 'pwd', 'pass', 'pin',
-    'sig', 'sign', 'otp', 'totp', 'hotp', 'mfa', 'oidc', 'bearer', 'cvv', 'cvc',
-    'cvv2', 'psw', 'pswd',
-})
+__all__ = [
+    'AUTH_SCHEMES', 'KNOWN_FORMS', 'MARGIN', 'MAX_PATTERN_LENGTH', 'MIN_KNOWN_LENGTH',
+    'NOT_SECRET_SUFFIXES', 'PAIR_SEPARATORS', 'PLAIN_VALUES', 'REDACTED', 'SECRET_ENDINGS', 'SECRET_NAMES',
+    'SECRET_PARTS', 'SECRET_STEMS', 'SHAPES', 'USERINFO_CUTS', 'Ending', 'PlainValue',
+    'Rule', 'Shape', 'bound', 'bound_tail', 'known_pattern', 'name_is_secret', 'normal_name',
+    'safe_stack', 'safe_text', 'scrub', 'text_of', 'url_secrets', 'userinfo_secrets',
+]
 
-#: A part ending in ``key`` or ``pass`` after one of these, run together in
-#: lower case: ``masterkey``, ``appkey``, ``userpass``, ``dbpass`` (while
-#: ``monkey``, ``turnkey``, ``bypass``, ``compass`` are words).
-RUN_TOGETHER = {
-    'key': frozenset({
-        'master', 'signing', 'sign', 'encryption', 'encrypt', 'crypto', 'account',
-        'subscription', 'auth', 'app', 'client', 'access', 'private', 'secret', 'session',
-        'shared', 'storage', 'function', 'functions', 'host', 'admin', 'root', 'service',
-        'webhook', 'consumer', 'license', 'hmac', 'aes', 'ssh', 'deploy', 'merchant',
-        'partner', 'server', 'user', 'db', 'integration', 'developer', 'dev', 'secure'}),
-    'pass': frozenset({
-        'user', 'db', 'admin', 'root', 'sql', 'mysql', 'pg', 'ftp', 'smtp', 'mail', 'ldap',
-        'wifi', 'ssh', 'proxy', 'app', 'api', 'master', 'login', 'ssl', 'key', 'vnc',
-        'redis', 'auth', 'basic'}),
-}
 
-#: A ``code`` after one of these (separated or not) is a secret code:
-#: ``invite_code``, ``securityCode``, ``one_time_code``, ``pincode``, while
-#: ``zip_code``, ``country_code``, ``status_code``, ``error_code``,
-#: ``promo_code`` stay readable.
-CODE_QUALIFIERS = (
-    'security', 'invite', 'invitation', 'recovery', 'backup', 'verification', 'verify',
-    'onetime', 'pin', 'pass', 'auth', 'access', 'device', 'otp', 'mfa', 'sms', '2fa',
-    'twofactor', 'reset', 'activation', 'confirmation', 'login', 'unlock',
+class Rule(NamedTuple):
+    """A row of a rule table: the ``items`` it is about, and why (``doc``)."""
+    items: tuple
+    doc: str
+
+
+class Ending(NamedTuple):
+    """A row of :data:`SECRET_ENDINGS`: a word ending in ``ending`` is secret
+    unless it ends as one of the ``plain`` words do; the ending alone as the
+    first of several words, only if ``first``."""
+    ending: str
+    plain: tuple
+    first: bool
+    doc: str
+
+
+class PlainValue(NamedTuple):
+    """A row of :data:`PLAIN_VALUES`: a value ``pattern`` matches is no secret,
+    after one of ``names`` (any if none) following ``after`` (if any)."""
+    names: frozenset
+    after: str
+    pattern: str
+    doc: str
+
+
+# -- names: in lower case, ``_`` as ``-``, without an environ ``HTTP_`` prefix --
+
+#: Names secret only as a whole.
+SECRET_NAMES = (
+    Rule(('remote-user',), 'the user a server authenticated (``REMOTE_USER``)'),
+    Rule(('wresult',), "WS-Federation's token response"),
 )
 
-#: Stems that make a name secret wherever they appear in it, separators
-#: removed: ``access_token``, ``authtoken``, ``X-Hub-Signature-256``,
-#: ``SAMLResponse``, ``code_verifier``, ``PHPSESSID``.
+#: Stems that make a name secret wherever they appear in it, its separators
+#: removed.
 SECRET_STEMS = (
-    'token', 'secret', 'passw', 'passphrase', 'passkey', 'credential', 'signature',
-    'cookie', 'session', 'sessid', 'apikey', 'accesskey', 'privatekey', 'authoriz',
-    'csrf', 'xsrf', 'jwt', 'saml', 'hmac', 'assertion', 'verifier', 'dpop',
-    'cardnum', 'ccnum', 'magiclink', 'appcheck',
+    Rule(('token', 'jwt', 'saml', 'assertion', 'verifier', 'dpop'),
+         'tokens and assertions: ``access_token``, ``X-JWT-Assertion``, ``SAMLResponse``, '
+         '``code_verifier``'),
+    Rule(('secret', 'passw', 'passphrase', 'credential'),
+         'secrets and passwords: ``client_secret``, ``db_password``, ``X-Amz-Credential``'),
+    Rule(('signature', 'hmac', 'authoriz'),
+         'signatures and authorisations: ``X-Hub-Signature-256``, ``X-Shopify-Hmac-Sha256``, '
+         '``Proxy-Authorization``'),
+    Rule(('cookie', 'session', 'sessid', 'csrf', 'xsrf'),
+         'sessions and their guards: ``Cookie``, ``PHPSESSID``, ``X-CSRF-Token``'),
+    Rule(('cardnum', 'ccnum', 'magiclink', 'appcheck'),
+         'card numbers, sign-in links and app attestations: ``card_number``, ``magic_link``, '
+         '``X-Firebase-AppCheck``'),
 )
 
-#: Names secret only as a whole: OAuth's authorization ``code`` (while
-#: ``zip_code`` is not), the user a server authenticated, and the token
-#: response of WS-Federation.
-SECRET_NAMES = frozenset({'code', 'device-code', 'remote-user', 'wresult'})
+#: Words that make a name secret when they are one of its parts.
+SECRET_PARTS = (
+    Rule(('auth', 'authn', 'authz', 'oauth', 'oidc', 'bearer'),
+         'authentication: ``X-Auth-Key``, ``oauth_token``, ``X-Amzn-Oidc-Data``'),
+    Rule(('pw', 'pwd', 'psw', 'pswd', 'pin'), 'passwords and PINs: ``user.pwd``, ``pin``'),
+    Rule(('sig', 'sign'), 'signatures: ``sig``, ``X-Paypal-Transmission-Sig``'),
+    Rule(('otp', 'totp', 'hotp', 'mfa'), 'one-time passwords: ``otp``, ``mfa_code``'),
+    Rule(('cvv', 'cvv2', 'cvc'), 'card verification values'),
+)
 
-#: Names ending so are exception classes (``KeyError: 'k'``), not secrets.
-_EXCEPTION_SUFFIXES = ('error', 'exception', 'warning')
+#: A word ending so, a name part or the start of one (``securitycodeid``), is
+#: secret unless it is one of the plain words; a part that is only the ending
+#: (or it and ``s``) is read with the part before it: ``zip_code`` as ``zipcode``.
+SECRET_ENDINGS = (
+    Ending('key', (
+        'monkey', 'donkey', 'turkey', 'whiskey', 'jockey', 'hockey', 'lackey', 'turnkey',
+        'hotkey'), True,
+        'keys: ``key``, ``X-Api-Key``, ``masterkey``, ``Ocp-Apim-Subscription-Key``'),
+    Ending('pass', ('bypass', 'compass', 'overpass', 'underpass', 'surpass', 'trespass'), True,
+        'passwords: ``pass``, ``userpass``, ``dbpass``'),
+    Ending('code', (
+        'zipcode', 'postcode', 'postalcode', 'countrycode', 'continentcode', 'statuscode',
+        'httpcode', 'errorcode', 'errcode', 'exitcode', 'returncode', 'resultcode',
+        'reasoncode', 'responsecode', 'eventcode', 'promocode', 'barcode', 'qrcode',
+        'colorcode', 'charcode', 'keycode', 'opcode', 'bytecode', 'sourcecode', 'hardcode',
+        'unicode', 'encode', 'decode', 'transcode', 'geocode', 'isocode', 'langcode',
+        'languagecode', 'localecode', 'currencycode', 'regioncode', 'areacode', 'dialcode',
+        'statecode', 'citycode', 'typecode', 'productcode', 'itemcode'), False,
+        "codes given to one user or client: OAuth's ``code``, ``device_code``, "
+        '``mfa_code``, ``invite_code``, ``pincode`` (not ``code.lineno``, whose first '
+        'word qualifies the next)'),
+)
+
+#: Names ending so are not secrets whatever their parts.
+NOT_SECRET_SUFFIXES = (
+    Rule(('error', 'exception', 'warning'), "exception classes: ``KeyError: 'k'``"),
+)
+
+
+
+def _items(table):
+    """The items of every row of ``table``, in order."""
+    return tuple(item for row in table for item in row.items)
+
+
+_WHOLE_NAMES = frozenset(_items(SECRET_NAMES))
+_STEMS = _items(SECRET_STEMS)
+_SECRET_PARTS = frozenset(_items(SECRET_PARTS))
+_ENDINGS = tuple((row.ending, row.ending + 's', row.plain, row.first) for row in SECRET_ENDINGS)
+_NOT_SECRET_SUFFIXES = _items(NOT_SECRET_SUFFIXES)
 
 #: Environ keys of request headers start so: ``HTTP_AUTHORIZATION``.
 _ENVIRON_PREFIX = 'http-'
@@ -79,8 +136,8 @@ _ENVIRON_PREFIX = 'http-'
 #: The words of a name: ``SAMLResponse`` -> SAML, Response; ``x_api-Key`` -> x, api, Key.
 _PARTS = re.compile(r'[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+')
 
-_CACHE_LIMIT = 4096
-_verdicts = {}
+_CACHE_LIMIT = 4096  # distinct names judged and remembered
+_verdicts = BoundedCache(_CACHE_LIMIT)
 
 
 def normal_name(name):
@@ -95,72 +152,154 @@ def name_is_secret(name):
     """Whether values named ``name`` are secret, by the built-in rules."""
     verdict = _verdicts.get(name)
     if verdict is None:
-        verdict = _judge(name)
-        if len(_verdicts) < _CACHE_LIMIT:
-            _verdicts[name] = verdict
+        verdict = _verdicts.set(name, _judge(name))
     return verdict
 
 
 def _judge(name):
     raw = unquote_plus(name)
     normal = normal_name(raw)
-    if normal in SECRET_NAMES:
+    if normal in _WHOLE_NAMES:
         return True
-    if normal.endswith(_EXCEPTION_SUFFIXES):
-        return False  # an exception class: ``KeyError: 'k'``
-    compact = ''.join(_PARTS.findall(normal))
-    if any(stem in compact for stem in SECRET_STEMS):
+    if normal.endswith(_NOT_SECRET_SUFFIXES):
+        return False
+    parts = [part.lower() for part in
+             _PARTS.findall(raw[5:] if raw[:5].lower() == 'http_' else raw)]
+    compact = ''.join(parts)
+    if any(stem in compact for stem in _STEMS):
         return True
-    if 'code' in compact and _is_secret_code(compact):
-        return True
-    parts = [part.lower() for part in _PARTS.findall(raw[5:] if raw[:5].lower() == 'http_' else raw)]
-    return any(part in SECRET_PARTS or _is_run_together(part) for part in parts)
-
-
-def _is_secret_code(compact):
-    position = compact.find('code')
-    while position >= 0:
-        if compact[:position].endswith(CODE_QUALIFIERS):
+    previous = None if len(parts) > 1 else ''
+    for part in parts:
+        if part in _SECRET_PARTS or _ending_is_secret(part, previous):
             return True
-        position = compact.find('code', position + 1)
+        previous = part
     return False
 
 
-def _is_run_together(part):
-    for ending, prefixes in RUN_TOGETHER.items():
-        if part.endswith(ending) and part[:-len(ending)] in prefixes:
-            return True
+def _ending_is_secret(part, previous):
+    """Whether ``part`` after ``previous`` (``None`` before the first of
+    several) holds a word ending as a secret does: :data:`SECRET_ENDINGS`."""
+    for ending, plural, plain, first in _ENDINGS:
+        if part == ending or part == plural:
+            if previous is not None or first:
+                return not ((previous or '') + ending).endswith(plain)
+            continue
+        end = part.find(ending, 1)
+        while end > 0:
+            end += len(ending)
+            if not part[:end].endswith(plain):
+                return True
+            end = part.find(ending, end)
     return False
 
 
 # -- text ---------------------------------------------------------------------
 
-#: The characters every scrubbed shape contains.
-_TRIGGERS = ('@', '=', ':', '%', "', '", '", "')
+class Shape(NamedTuple):
+    """A row of :data:`SHAPES`: where one of ``triggers`` is in a text,
+    ``pattern`` finds the secret ``replace`` removes."""
+    example: str
+    triggers: tuple
+    pattern: re.Pattern
+    replace: object
+    doc: str
 
-#: ``scheme://userinfo@``: user info runs to the last ``@`` before a blank or
-#: quote, so a password may hold ``/ # ?``; text holding ``/`` but no ``:``
-#: before an ``@`` is a path (``/p?mail=a@b``), not user info.
+
+def _is_path(userinfo):
+    """Whether what is between ``scheme://`` and ``@`` is a path: ``/ ? #``, no ``:``."""
+    return ':' not in userinfo and ('/' in userinfo or '?' in userinfo or '#' in userinfo)
+
+
+def _drop_userinfo(match):
+    return match.group(0) if _is_path(match.group(2)) else match.group(1)
+
+
+def _drop_encoded_userinfo(match):
+    return match.group(0) if _is_path(unquote(match.group(2))) else match.group(1)
+
+
+def _drop_credential(match):
+    """The auth scheme without the word after it if that looks like a
+    credential (base64, a JWT), as the words of a sentence do not."""
+    word = match.group(2)
+    if (any(character.isdigit() or character in '_~+/=' for character in word)
+            or not word[1:].islower()):
+        return match.group(1) + REDACTED
+    return match.group(0)
+
+
 _USERINFO = re.compile(r'''(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,31}://)([^\s<>"'`@]{0,1024})@''')
 
-#: The same, percent-encoded as a query value is (``next=https%3A%2F%2Fu%3APW%40host``).
-_ENCODED_USERINFO = re.compile(
-    r'''(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,31}%3[Aa]%2[Ff]%2[Ff])'''
-    r'''((?:[^\s<>"'`@&%]|%(?!40)[0-9A-Fa-f]{2}){0,1024})%40''')
+#: The shapes of secrets removed from any text whatever its names, in this order.
+SHAPES = (
+    Shape('https://user:password@host', ('@',), _USERINFO, _drop_userinfo,
+          'a URL: its user info runs to the last ``@`` before a blank or quote, so a '
+          'password may hold ``/ # ?``; text holding one of those but no ``:`` before an '
+          '``@`` is a path (``/p?mail=a@b``)'),
+    Shape('user:password@host', ('@',), re.compile(
+        r'''(?<![\w.%+:/@-])[\w.%+-]{1,256}:[^\s@/<>"'`]{1,1024}@(?=[\w\[])'''), '',
+          'an authority without a scheme: a ``Host`` header, a client quoting its connection'),
+    Shape('https%3A%2F%2Fuser%3Apassword%40host', ('%40',), re.compile(
+        r'''(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,31}%3[Aa]%2[Ff]%2[Ff])'''
+        r'''((?:[^\s<>"'`@&%]|%(?!40)[0-9A-Fa-f]{2}){0,1024})%40'''), _drop_encoded_userinfo,
+          'a URL percent-encoded, as a query value holds one (``next=...``)'),
+    Shape('Bearer eyJhbGciOi...', ('earer ', 'EARER ', 'asic ', 'ASIC '), re.compile(
+        r'(?<![\w-])((?i:bearer|basic)[ \t]+)([A-Za-z0-9._~+/-]{7,4096}[A-Za-z0-9_~+/]=*)'
+        r'(?![\w.~+/=-]*[\w~+/=])'), _drop_credential,
+          'the credential after ``Bearer`` or ``Basic`` anywhere, when it looks like one (a '
+          'digit, one of ``_ ~ + / =``, a capital past its first letter); in the value of a '
+          'secret pair, the word after any auth scheme'),
+)
 
-#: ``user:password@host`` without a scheme: a Host header, an authority
-#: quoted in a message.
-_BARE_USERINFO = re.compile(r'''(?<![\w.%+:/@-])[\w.%+-]{1,256}:[^\s@/<>"'`]{1,1024}@(?=[\w\[])''')
+#: Where a URL parser may cut user info: each piece between these is a
+#: secret a client's error message may quote on its own.
+USERINFO_CUTS = (
+    Rule(('/', '?', '#'), '``urlsplit`` ends the authority at the first of these'),
+    Rule((':',), '``http.client`` reads what follows as a port: ``nonnumeric port: ...``'),
+    Rule(('@',), 'a parser may end the user info at the first ``@``'),
+)
 
-#: An auth scheme: the word after it is the credential.
-_SCHEMES = r'(?:bearer|basic|digest|token|negotiate|ntlm|hoba|mutual|dpop|aws4-hmac-sha256)'
+#: Auth schemes: in a secret pair's value, the word after one of these is
+#: the credential (``Authorization: Bearer abc``), removed with it.
+AUTH_SCHEMES = (
+    Rule(('bearer', 'dpop', 'token'), 'OAuth 2 and token schemes'),
+    Rule(('basic', 'digest'), 'user and password'),
+    Rule(('negotiate', 'ntlm'), 'Kerberos and NTLM'),
+    Rule(('hoba', 'mutual'), 'HTTP origin-bound and mutual authentication'),
+    Rule(('aws4-hmac-sha256',), 'AWS signature version 4'),
+)
 
-#: The start of a pair: ``name=``, ``name: ``, ``"name": ``, ``name%3D``,
-#: ``('name', `` (a tuple in a repr). Not ``scheme://``.
-_PAIR_START = re.compile(r'''
-    (?<![\w.%\[\]-])(?P<name>[\w.%\[\]-]{1,80})
-    (?P<sep>["']?[ \t]*(?:=|:(?!//)|%3[DdAa])[ \t]*|["'][ \t]*,[ \t]*(?=[bBuU]?["']))
-    ''', re.VERBOSE)
+#: The separators of a pair, between a name and its value. Not ``scheme://``.
+PAIR_SEPARATORS = (
+    Rule((r'''["']?[ \t]*=[ \t]*''',), '``name=value``: a query, a form, a log field'),
+    Rule((r'''["']?[ \t]*:(?!//)[ \t]*''',),
+         '``name: value`` (a header line: its value runs to the end of the line) and '
+         '``"name": "value"`` (JSON, a dict\'s repr)'),
+    Rule((r'''["']?[ \t]*%3[DdAa][ \t]*''',), '``name%3Dvalue``: a pair percent-encoded'),
+    Rule((r'''["'][ \t]*,[ \t]*(?=[bBuU]?["'])''',), "``('name', 'value')``: a tuple's repr"),
+)
+
+#: Values that are plainly not secrets, left as they are whatever their name.
+PLAIN_VALUES = (
+    PlainValue(frozenset({'code'}), '', r'[1-5][0-9]{2}(?![\w.+/=%-])',
+               'an HTTP status: ``code: 405`` from an exporter (an OAuth code is never one)'),
+    PlainValue(frozenset(), '{', r'''[\[\\(.][^\s"'{}]*(?:\{[0-9,]*\}[^\s"'{}]*)*\}''',
+               'the regular expression of a route placeholder: ``/reset/{token:[0-9a-f]+}``'),
+)
+
+_PLAIN_VALUES = tuple((row.names, row.after, re.compile(row.pattern)) for row in PLAIN_VALUES)
+
+#: What every scrubbed shape contains: the pairs' and each shape's triggers.
+_PAIR_TRIGGERS = ('=', ':', '%', "', '", '", "')
+_TRIGGERS = _PAIR_TRIGGERS + tuple(dict.fromkeys(
+    trigger for shape in SHAPES for trigger in shape.triggers
+    if not any(other in trigger for other in _PAIR_TRIGGERS)))
+
+_SCHEMES = '(?:%s)' % '|'.join(re.escape(scheme) for scheme in _items(AUTH_SCHEMES))
+
+#: The start of a pair: a name and one of :data:`PAIR_SEPARATORS`.
+_PAIR_START = re.compile(r'(?<![\w.%%\[\]-])(?P<name>[\w.%%\[\]-]{1,80})(?P<sep>%s)'
+                         % '|'.join(_items(PAIR_SEPARATORS)))
 
 #: The value of a pair: quoted (to its closing quote, else to the end of the
 #: line), else one word, two after an auth scheme (``Bearer abc``).
@@ -174,154 +313,70 @@ _LINE_VALUE = re.compile(r'''[^\n"'<>]+''')
 
 
 def scrub(text, is_secret=name_is_secret, known=()):
-    """``text`` without URL user info, secret pair values and ``known`` values.
-
-    ``is_secret`` judges names; ``known`` are secrets known by value (a
-    password taken from a URL, a path segment filling a secret route
-    placeholder), removed as they are and in any URL encoding.
-    """
+    """``text`` without the secrets of :data:`SHAPES`, the values of pairs
+    with a name ``is_secret`` judges secret, and the ``known`` secrets (a
+    URL's password, a secret route placeholder's value) in any URL encoding."""
     if known:
-        text = _remove_known(text, known)
+        text = remove_known(text, known)
     if not any(trigger in text for trigger in _TRIGGERS):
         return text
-    if '@' in text:
-        text = _USERINFO.sub(_drop_userinfo, text)
-        if '@' in text:
-            text = _BARE_USERINFO.sub('', text)
-    if '%40' in text:
-        text = _ENCODED_USERINFO.sub(_drop_encoded_userinfo, text)
+    for shape in SHAPES:
+        if any(trigger in text for trigger in shape.triggers):
+            text = shape.pattern.sub(shape.replace, text)
     return _redact_pairs(text, is_secret)
 
 
-def _drop_userinfo(match):
-    userinfo = match.group(2)
-    if '/' in userinfo and ':' not in userinfo:
-        return match.group(0)
-    return match.group(1)
+def _secret_value(text, start, is_secret):
+    """The value of the pair ``start`` found in ``text``, if its name is
+    secret and the value not plainly a non-secret (see :data:`PLAIN_VALUES`)."""
+    name = start.group('name').strip('.-')
+    if not name or not is_secret(name):
+        return None
+    position = start.end()
+    for names, after, pattern in _PLAIN_VALUES:
+        if ((not names or normal_name(name) in names)
+                and (not after or text.endswith(after, 0, start.start()))
+                and pattern.match(text, position)):
+            return None
+    return _PAIR_VALUE.match(text, position)
 
 
-def _drop_encoded_userinfo(match):
-    userinfo = match.group(2).lower()
-    if ('/' in userinfo or '%2f' in userinfo) and '%3a' not in userinfo and ':' not in userinfo:
-        return match.group(0)
-    return match.group(1)
-
-
-def _pair_is_secret(name, is_secret):
-    name = name.strip('.-')
-    return bool(name) and is_secret(name)
-
-
-def _redact_pairs(text, is_secret):
-    """``text`` with the value of each pair with a secret name replaced. A
-    pair that is not secret is stepped over by its name only, so a secret
-    pair inside its value (``next=/x?token=T``) is still found."""
-    pieces = []
-    done = position = 0
+def _secret_pairs(text, is_secret):
+    """Each pair of ``text`` with a secret name, as (start, value) matches; a
+    pair not secret is passed by its name only, to find ``next=/x?token=T``."""
+    position = 0
     while True:
         start = _PAIR_START.search(text, position)
         if start is None:
-            break
+            return
         position = start.end()
-        if not _pair_is_secret(start.group('name'), is_secret):
-            continue
-        value = _PAIR_VALUE.match(text, position)
+        value = _secret_value(text, start, is_secret)
         if value is None:
             continue
-        quote_char = value.group('quote')
+        if value.group('quote') is None and ':' in start.group('sep'):
+            value = _LINE_VALUE.match(text, position)  # ``name: value`` is a header line
+        yield start, value
+        position = value.end()
+
+
+def _redact_pairs(text, is_secret):
+    """``text`` with the value of each pair with a secret name replaced."""
+    pieces = []
+    done = 0
+    for start, value in _secret_pairs(text, is_secret):
+        quote_char = value.groupdict().get('quote')
+        replacement = REDACTED
         if quote_char is not None:
             prefix = value.group('prefix')
             closed = len(value.group(0)) > len(prefix) + 1 and value.group(0).endswith(quote_char)
             replacement = prefix + quote_char + REDACTED + (quote_char if closed else '')
-        else:
-            replacement = REDACTED
-            if ':' in start.group('sep'):
-                value = _LINE_VALUE.match(text, position)  # ``name: value`` is a header line
-        pieces.append(text[done:position])
+        pieces.append(text[done:start.end()])
         pieces.append(replacement)
-        done = position = value.end()
+        done = value.end()
     if not pieces:
         return text
     pieces.append(text[done:])
     return ''.join(pieces)
-
-
-#: Known secrets shorter than this are not searched for in free text, where
-#: they would erase ordinary words.
-MIN_KNOWN_LENGTH = 4
-
-
-#: Known secrets longer than this are not made into a regular expression
-#: (see :func:`known_pattern`), whose cost grows with them: a text holding
-#: one in another URL encoding is redacted whole.
-MAX_PATTERN_LENGTH = 256
-
-
-def _remove_known(text, known):
-    """``text`` without each of the ``known`` secrets, as it is or in any
-    URL encoding of it (see :func:`known_pattern`). A text without ``%``
-    (nor ``+`` or a space where a secret holds the other) can only hold a
-    secret as it is, or as a WSGI environ holds a non-ASCII one: it costs a
-    substring search per secret. Others are percent-decoded too, and
-    searched with a regular expression only when the decoded text holds
-    the secret."""
-    encoded = '%' in text
-    plus = '+' in text
-    blank = ' ' in text
-    for secret in known:
-        if len(secret) < MIN_KNOWN_LENGTH:
-            continue
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-        environ_form = (secret if secret.isascii()
-                        else secret.encode('utf-8', 'replace').decode('latin-1'))
-        if environ_form is not secret and environ_form in text:
-            text = text.replace(environ_form, REDACTED)
-        if ((encoded or (plus and ' ' in secret) or (blank and '+' in secret))
-                and _decoded_holds(text, secret, environ_form)):
-            if len(secret) > MAX_PATTERN_LENGTH:
-                return REDACTED
-            text = known_pattern(secret).sub(REDACTED, text)
-    return text
-
-
-def _decoded_holds(text, secret, environ_form):
-    """Whether ``text``, percent-decoded (and with ``+`` as a space where
-    ``secret`` holds one), holds ``secret`` (or, non-ASCII, its
-    ``environ_form``; or with a ``+`` of it decoded as a space)."""
-    decoded = (unquote_plus if ' ' in secret else unquote)(text)
-    if secret in decoded or ('+' in secret and secret.replace('+', ' ') in decoded):
-        return True
-    return environ_form is not secret and environ_form in unquote(text, encoding='latin-1')
-
-
-def _hex_byte(byte):
-    """A regular expression matching ``%XX`` for ``byte`` in either case of hex."""
-    return '%' + ''.join('[%s%s]' % (digit, digit.lower()) if digit.isalpha() else digit
-                         for digit in '%02X' % byte)
-
-
-@functools.lru_cache(maxsize=64)
-def known_pattern(secret):
-    """A regular expression matching ``secret`` with any of its characters
-    as it is or percent-encoded (hex digits in either case: ``%2b``, and an
-    unreserved character encoded: ``%54`` for ``T``), a space also as ``+``
-    (a query string's form) and a ``+`` as a space (a query's ``+``
-    decoded), and a non-ASCII character also as a WSGI environ holds it (its
-    UTF-8 bytes as Latin-1). Cached: the secrets of one request are looked
-    for in each of its texts."""
-    parts = []
-    for character in secret:
-        raw = character.encode('utf-8', 'replace')
-        forms = [re.escape(character), ''.join(_hex_byte(byte) for byte in raw)]
-        if character == ' ':
-            forms.append(r'\+')
-        elif character == '+':
-            forms.append(' ')  # a query's '+' decoded
-        if len(raw) > 1:
-            forms.append(re.escape(raw.decode('latin-1')))
-        parts.append('(?:%s)' % '|'.join(forms))
-    return re.compile(''.join(parts))
 
 
 def url_secrets(url, is_secret=name_is_secret):
@@ -329,139 +384,36 @@ def url_secrets(url, is_secret=name_is_secret):
     values of its secret query and fragment parameters. A client error
     message may quote any of them without the URL's shape
     (``nonnumeric port: 'PW@host'``)."""
-    secrets = list(userinfo_secrets(url))
-    position = 0
-    while True:
-        start = _PAIR_START.search(url, position)
-        if start is None:
-            break
-        position = start.end()
-        value = _PAIR_VALUE.match(url, position)
-        if value is not None and _pair_is_secret(start.group('name'), is_secret):
-            secrets.append(value.group(0).strip('\'"'))
-    return tuple(sorted({secret for secret in secrets if secret}, key=len, reverse=True))
+    secrets = set(userinfo_secrets(url))
+    secrets.update(value.group(0).strip('\'"') for _, value in _secret_pairs(url, is_secret))
+    secrets.discard('')
+    return tuple(sorted(secrets, key=len, reverse=True))
 
 
-#: Where a client's parser may cut user info: ``urlsplit`` ends the authority
-#: at the first ``/ ? #``, ``http.client`` splits host and port at ``:``.
-_USERINFO_CUTS = re.compile(r'[/?#@:]')
+_WORD = re.compile(r'\S*')
+_USERINFO_CUTS = re.compile('[%s]' % re.escape(''.join(_items(USERINFO_CUTS))))
 
 
 def userinfo_secrets(url):
     """The user info of ``url`` (to the last ``@`` of its first word, as
-    ``urlsplit`` takes it; ``/p?mail=a@b`` is a path), as it is and
-    percent-decoded, and each of their pieces between ``/ ? # @ :``: the
-    forms a client's error message quotes it in (``nonnumeric port: 'PW'``,
-    ``Failed to parse: 'dave:PW'``)."""
-    scheme_end = url.find('://')
-    if scheme_end < 0 or not _USERINFO.match(url):
+    ``urlsplit`` takes it, unless it is a path), as it is and
+    percent-decoded, and each piece of them between :data:`USERINFO_CUTS`:
+    the forms a client's error message quotes it in (``nonnumeric port:
+    'PW'``, ``Failed to parse: 'dave:PW'``)."""
+    scheme = _USERINFO.match(url)
+    if scheme is None:
         return ()
-    rest = url[scheme_end + 3:]
-    word_end = len(rest)
-    for blank in (' ', '\t', '\n'):
-        index = rest.find(blank)
-        if 0 <= index < word_end:
-            word_end = index
-    userinfo = rest[:word_end].rpartition('@')[0]
-    cut = _USERINFO_CUTS.search(userinfo)
-    if not userinfo or (cut is not None and cut.group() != ':' and cut.group() != '@'):
-        return ()  # a path holding ``@``, not user info
+    userinfo = _WORD.match(url, scheme.end(1)).group().rpartition('@')[0]
+    if not userinfo or _is_path(userinfo):
+        return ()
     forms = {userinfo, unquote(userinfo)}
     for form in tuple(forms):
         forms.update(_USERINFO_CUTS.split(form))
     return tuple(form for form in forms if form)
 
 
-# -- size ---------------------------------------------------------------------
-
-def text_of(exc):
-    """``str(exc)``, or ``<unprintable Name>`` when its ``__str__`` raises:
-    whose own message must not be shown either, since it is about ``exc``."""
-    try:
-        return str(exc)
-    except Exception:
-        return '<unprintable %s>' % type(exc).__name__
-
-
-#: Control characters: C0 (but the tab), DEL and C1, the line and paragraph
-#: separators, and lone surrogates (no UTF-8 can encode them: an exporter
-#: would drop the whole batch). Each is shown as its ``\xNN`` or ``\uNNNN``
-#: escape: a backend, a log or a terminal showing a span then never reads a
-#: line break, a NUL or an escape sequence from a request.
-CONTROLS = re.compile('[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]')
-
-#: The same without the line feed: for texts made of lines (a stack, an
-#: exception's message, a tag listing a mapping's items one per line).
-CONTROLS_BUT_LINE_FEED = re.compile('[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]')
-
-
-def _escape(match):
-    code = ord(match.group())
-    return ('\\x%02x' if code <= 0xff else '\\u%04x') % code
-
-
-def printable(text, lines=False):
-    """``text`` with its control characters escaped (see :data:`CONTROLS`),
-    line feeds kept if ``lines``. A text with none costs one
-    ``str.isprintable()``."""
-    return text if text.isprintable() else escaped(text, lines)
-
-
-def escaped(text, lines=False):
-    """``text`` with its control characters escaped, line feeds kept if ``lines``."""
-    return (CONTROLS_BUT_LINE_FEED if lines else CONTROLS).sub(_escape, text)
-
-
-#: What ends a text cut short, saying how many characters are not shown
-#: (those cut, and ``hidden`` ones never looked at).
-MORE = '...[%d more characters]'
-
-#: What starts a text whose start was cut.
-BEFORE = '[%d characters before]...'
-
-#: What marks a cut when the limit is too small to say how much was cut.
-CUT = '...'
-
-
-def bound(text, limit, hidden=0, lines=False):
-    """``text`` printable (see :func:`printable`) and cut to at most
-    ``limit`` characters, the end saying how many more there were, with
-    ``hidden`` characters beyond ``text`` that were never looked at."""
-    if not text.isprintable():
-        text = escaped(text, lines)
-    if len(text) <= limit and not hidden:
-        return text
-    kept, marker = _cut(MORE, len(text) + hidden, limit)
-    return text[:kept] + marker
-
-
-def bound_tail(text, limit, hidden=0, lines=False):
-    """The end of ``text``, printable, in at most ``limit`` characters, the
-    start saying how many were before, with ``hidden`` characters before
-    ``text`` that were never looked at: where a traceback says most."""
-    if not text.isprintable():
-        text = escaped(text, lines)
-    if len(text) <= limit and not hidden:
-        return text
-    kept, marker = _cut(BEFORE, len(text) + hidden, limit)
-    return marker + text[len(text) - kept:]
-
-
-def _cut(form, size, limit):
-    """(characters kept, marker) for a text of ``size`` characters shown in
-    ``limit``, marker included: the marker says how many are not shown, or
-    is only :data:`CUT` where saying it would take half the limit."""
-    widest = len(form % size)
-    if widest * 2 > limit:
-        kept = max(limit - len(CUT), 0)
-        return kept, CUT[:limit - kept]
-    kept = limit - widest
-    return kept, form % (size - kept)
-
-
-#: How much text around what is shown is scrubbed too: room for the widest
-#: shape the scrubber recognises (a scheme and its user info), so that a
-#: secret is never shown half because its start or end was cut away.
+#: How much text past what is shown is scrubbed too: room for the widest shape
+#: (a scheme and its user info), so a secret is never shown half, cut away.
 MARGIN = 2048
 
 
@@ -471,7 +423,7 @@ def safe_text(text, limit, is_secret=name_is_secret, known=(), lines=False):
     Only what can be shown is scrubbed, with a margin, so a huge text costs
     no more than a short one."""
     if known:
-        text = _remove_known(text, known)
+        text = remove_known(text, known)
     window = text if len(text) <= limit + MARGIN else text[:limit + MARGIN]
     return bound(scrub(window, is_secret), limit, len(text) - len(window), lines)
 

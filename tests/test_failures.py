@@ -3,7 +3,8 @@ import logging
 
 import pytest
 
-from pyramid_opentracing.failures import MAX_KINDS, MAX_MESSAGE, FailureLog, RateLimitFilter
+from pyramid_opentracing.failures import (
+    MAX_KINDS, MAX_MESSAGE, FailureLog, RateLimiter, RateLimitFilter)
 from pyramid_opentracing.otel.provider import PROPAGATION_LOGGERS
 
 from .test_otel_bridge import bridge_app, no_otel_env  # noqa: F401 (fixtures)
@@ -35,6 +36,23 @@ def test_repeats_are_counted_not_logged_until_the_interval_passes(caplog):
     assert '999 more such failures were not logged in the last 60 s' in caplog.records[1].getMessage()
 
 
+def test_the_limiter_lets_one_event_of_a_kind_through_per_interval_and_counts_the_rest():
+    clock = Clock()
+    limiter = RateLimiter(interval=10, clock=clock)
+    assert [limiter.admit('a') for _ in range(4)] == [0, None, None, None]
+    assert limiter.admit('b') == 0
+    clock.now = 10
+    assert limiter.admit('a') == 3 and limiter.admit('a') is None
+    clock.now = 25
+    assert limiter.admit('a') == 1 and limiter.admit('b') == 0
+
+
+def test_our_failures_and_other_packages_lines_share_one_limiter():
+    assert isinstance(FailureLog(interval=5).limiter, RateLimiter)
+    assert isinstance(RateLimitFilter(interval=5).limiter, RateLimiter)
+    assert FailureLog(interval=5).interval == RateLimitFilter(interval=5).interval == 5
+
+
 def test_different_operations_and_exception_types_are_logged_separately(caplog):
     caplog.set_level(logging.DEBUG, logger='pyramid_opentracing')
     log = FailureLog()
@@ -48,7 +66,7 @@ def test_memory_is_bounded():
     log = FailureLog()
     for number in range(MAX_KINDS * 3):
         log.report('operation %d' % number, ValueError(), 'x')
-    assert len(log._seen) <= MAX_KINDS
+    assert len(log.limiter._seen) <= MAX_KINDS
 
 
 class UnprintableError(Exception):
