@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from ..failures import rate_limit_logs
-from ..settings import fail
+from ..setting_parsers import fail
 from .bridge import BridgeTracer
 from .foreign_spans import ScrubbingExporter
 from .live_spans import LiveSpans
