@@ -30,7 +30,7 @@ from .startup_checks import check_traced_attributes, check_tweens
 from .tracer_sources import TRACER_SOURCES, build_tracer
 
 __all__ = ['Setting', 'SETTINGS', 'PARTS', 'configure', 'is_configured', 'rows_of',
-           'parse_rows', 'setting_or_variable', 'warn_unknown']
+           'parse_rows', 'setting_or_variable', 'variables_for', 'warn_unknown']
 
 logger = logging.getLogger('pyramid_opentracing')
 
@@ -156,13 +156,14 @@ SETTINGS = (
     Setting('ot.otel.protocol', choice(PROTOCOLS), 'http/protobuf', part='otel',
             env=('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'),
             doc='The OTLP protocol: %s.' % ', '.join(PROTOCOLS)),
-    Setting('ot.otel.endpoint', as_endpoint, part='otel', shown='http://localhost:4318',
-            doc="The collector's base URL, or the full traces URL; the exporter's own "
-                "OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT when it is not set."),
+    Setting('ot.otel.endpoint', as_endpoint, part='otel',
+            doc="The collector's base URL, or the full traces URL; not set, the exporter's "
+                "OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, else its default."),
     Setting('ot.otel.headers', as_secret_pairs, part='otel',
             doc='Headers sent with each export, as key=value items (API keys).'),
-    Setting('ot.otel.sampler_ratio', as_ratio, part='otel', shown='1',
-            doc='The ratio of new traces sampled, from 0 to 1 (a parent decides for its trace).'),
+    Setting('ot.otel.sampler_ratio', as_ratio, part='otel',
+            doc="The ratio of new traces sampled, from 0 to 1, a parent deciding for its "
+                "trace; not set, the SDK's sampler (OTEL_TRACES_SAMPLER)."),
     Setting('ot.otel.propagators', choices_of(PROPAGATORS), DEFAULT_PROPAGATORS, part='otel',
             env=('OTEL_PROPAGATORS',), doc='The propagation formats: %s.' % ', '.join(PROPAGATORS)),
     Setting('ot.otel.timeout', as_timeout, DEFAULT_TIMEOUT, part='otel',
@@ -189,6 +190,15 @@ def rows_of(part, internal=False):
 
 #: The options the package reads and writes back, typed, into the settings.
 OPTIONS = rows_of('ot')
+
+
+def variables_for(name):
+    """The variables read for setting ``name`` when it is not set, in order:
+    those of its row, then those of the internal rows read unless it is set
+    (``ot.excluded_paths`` and OpenTelemetry's excluded URLs)."""
+    return tuple(variable for row in SETTINGS
+                 if row.name == name or row.internal and row.unless == name
+                 for variable in row.env)
 
 #: The options that make the TagPolicy, and its argument for each.
 _TAG_POLICY_OPTIONS = {

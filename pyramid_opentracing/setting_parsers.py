@@ -257,9 +257,9 @@ def as_endpoint(source, value, resolve):
     except ValueError:
         raise fail(source, shown, 'the port must be a number from 0 to 65535') from None
     if parts.path.rstrip('/').endswith('/v1/trace'):
-        raise fail(source, shown, 'did you mean %s? OTLP takes spans at /v1/traces (or give '
-                   "the collector's base URL)" % ('[REDACTED]' if shown != value
-                                                  else text.rstrip('/') + 's'))
+        meant = 'the path /v1/traces' if shown != value else text.rstrip('/') + 's'
+        raise fail(source, shown, "did you mean %s? OTLP takes spans at /v1/traces (or give "
+                   "the collector's base URL)" % meant)
     return text
 
 

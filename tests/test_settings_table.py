@@ -5,7 +5,7 @@ import logging
 import pytest
 from pyramid.config import Configurator
 
-from pyramid_opentracing.config import SETTINGS, Setting
+from pyramid_opentracing.config import SETTINGS, Setting, variables_for
 from pyramid_opentracing.otel.options import BridgeOptions
 
 #: The settings of pyramid_opentracing 1.0, which keep working.
@@ -61,3 +61,11 @@ def test_an_internal_row_is_no_setting_of_its_own(caplog, row):
         config.include('pyramid_opentracing')
         config.commit()
     assert 'unknown setting %s is ignored' % row.name in caplog.text
+
+
+def test_the_variables_read_for_a_setting_include_those_read_unless_it_is_set():
+    assert variables_for('ot.excluded_paths') == (
+        'OTEL_PYTHON_PYRAMID_EXCLUDED_URLS', 'OTEL_PYTHON_EXCLUDED_URLS')
+    assert variables_for('ot.otel.timeout') == (
+        'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT')
+    assert variables_for('ot.trace_all') == ()

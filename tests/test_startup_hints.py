@@ -158,3 +158,9 @@ def test_jaeger_client_without_six_says_what_to_install_and_where_to_go():
         assert 'pip install six' in line
         assert 'jaeger-client is archived' in line
         assert 'ot.base_tracer_func = %s' % BRIDGE in line
+
+
+def test_an_endpoint_typo_with_credentials_keeps_them_out_of_the_hint(bridge_env):
+    message = failure({'ot.base_tracer_func': BRIDGE,
+                       'ot.otel.endpoint': 'http://u:s3cr3t@h:4318/v1/trace'})
+    assert 's3cr3t' not in message and 'did you mean the path /v1/traces?' in message
