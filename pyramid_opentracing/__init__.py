@@ -38,11 +38,13 @@ def includeme(config):
 
 
 def _configure(config):
+    """``includeme``'s action: configure, and say when the tween traces nothing."""
     settings = configure(config.registry, config.maybe_dotted)
     if not settings['ot.trace_all']:
-        logger.info('pyramid_opentracing: ot.trace_all is off, so requests are not traced '
-                    'by the tween (only views decorated with @trace are); set '
-                    'ot.trace_all = true to trace every request')
+        logging.getLogger('pyramid_opentracing').info(
+            'pyramid_opentracing: ot.trace_all is off, so requests are not traced by the '
+            'tween (only views decorated with @trace are); set ot.trace_all = true to trace '
+            'every request')
 
 
 logger = logging.getLogger('pyramid_opentracing')

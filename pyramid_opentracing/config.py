@@ -58,7 +58,9 @@ class Setting(NamedTuple):
     default as a user would write it where the typed value does not say it
     (see :attr:`default_text`). An ``internal`` row has no setting of its
     own: it names what its variables configure, and is not in the reference.
-    A row with ``unless`` is read only when that setting is not set.
+    A row with ``unless`` is read only when that setting is not set. A row
+    ``of_provider`` makes the TracerProvider the bridge builds: with the
+    global one (``ot.otel.provider = global``) its owner chooses it.
     """
     name: str
     parse: Callable[[str, Any, Callable], Any]
@@ -69,6 +71,7 @@ class Setting(NamedTuple):
     shown: Optional[str] = None
     internal: bool = False
     unless: Optional[str] = None
+    of_provider: bool = False
 
     @property
     def default_text(self):
@@ -80,6 +83,11 @@ class Setting(NamedTuple):
         if isinstance(self.default, tuple):
             return ', '.join(self.default)
         return '' if self.default is None else str(self.default)
+
+
+def _bridge(name, parse, default=None, **fields):
+    """A row of the ``otel`` part."""
+    return Setting(name, parse, default, part='otel', **fields)
 
 
 #: Every setting, in the order of the reference.
@@ -143,39 +151,40 @@ SETTINGS = (
     Setting('ot.sanitized_headers', as_patterns, (), internal=True,
             env=('OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS',),
             doc='Header names whose captured values are redacted, beside ours.'),
-    Setting('ot.otel.old_http_attributes', as_http_dup, False, part='otel', internal=True,
-            env=('OTEL_SEMCONV_STABILITY_OPT_IN',),
-            doc='With http/dup, the old HTTP attributes are set beside the stable ones.'),
-    # -- the OpenTelemetry bridge
-    Setting('ot.otel.service_name', as_text, env=('OTEL_SERVICE_NAME',), part='otel',
+    # -- the OpenTelemetry bridge (of_provider: what the TracerProvider it builds is made of)
+    _bridge('ot.otel.service_name', as_text, env=('OTEL_SERVICE_NAME',), of_provider=True,
             shown='unknown_service', doc='The service.name of the spans.'),
-    Setting('ot.otel.resource_attributes', as_pairs, {}, part='otel', shown='',
+    _bridge('ot.otel.resource_attributes', as_pairs, {}, of_provider=True, shown='',
             doc='More resource attributes, as key=value items.'),
-    Setting('ot.otel.exporter', choice(EXPORTERS), 'otlp', env=('OTEL_TRACES_EXPORTER',),
-            part='otel', doc='Where spans go: %s.' % ', '.join(EXPORTERS)),
-    Setting('ot.otel.protocol', choice(PROTOCOLS), 'http/protobuf', part='otel',
+    _bridge('ot.otel.exporter', choice(EXPORTERS), 'otlp', env=('OTEL_TRACES_EXPORTER',),
+            of_provider=True, doc='Where spans go: %s.' % ', '.join(EXPORTERS)),
+    _bridge('ot.otel.protocol', choice(PROTOCOLS), 'http/protobuf', of_provider=True,
             env=('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'),
             doc='The OTLP protocol: %s.' % ', '.join(PROTOCOLS)),
-    Setting('ot.otel.endpoint', as_endpoint, part='otel',
+    _bridge('ot.otel.endpoint', as_endpoint, of_provider=True,
             doc="The collector's base URL, or the full traces URL; not set, the exporter's "
                 "OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, else its default."),
-    Setting('ot.otel.headers', as_secret_pairs, part='otel',
+    _bridge('ot.otel.headers', as_secret_pairs, of_provider=True,
             doc='Headers sent with each export, as key=value items (API keys).'),
-    Setting('ot.otel.sampler_ratio', as_ratio, part='otel',
+    _bridge('ot.otel.sampler_ratio', as_ratio, of_provider=True,
             doc="The ratio of new traces sampled, from 0 to 1, a parent deciding for its "
                 "trace; not set, the SDK's sampler (OTEL_TRACES_SAMPLER)."),
-    Setting('ot.otel.propagators', choices_of(PROPAGATORS), DEFAULT_PROPAGATORS, part='otel',
-            env=('OTEL_PROPAGATORS',), doc='The propagation formats: %s.' % ', '.join(PROPAGATORS)),
-    Setting('ot.otel.timeout', as_timeout, DEFAULT_TIMEOUT, part='otel',
+    _bridge('ot.otel.propagators', choices_of(PROPAGATORS), DEFAULT_PROPAGATORS,
+            env=('OTEL_PROPAGATORS',), of_provider=True,
+            doc='The propagation formats: %s.' % ', '.join(PROPAGATORS)),
+    _bridge('ot.otel.timeout', as_timeout, DEFAULT_TIMEOUT,
             env=('OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT'),
             doc='Seconds one export, and the flush at exit, may take.'),
-    Setting('ot.otel.provider', choice(PROVIDERS), 'sdk', part='otel',
+    _bridge('ot.otel.provider', choice(PROVIDERS), 'sdk',
             doc='Which TracerProvider: sdk, one the bridge builds; global, the one set globally.'),
-    Setting('ot.otel.install_global', as_bool, False, part='otel',
+    _bridge('ot.otel.install_global', as_bool, False,
             doc="Make the bridge's provider OpenTelemetry's global one."),
-    Setting('ot.otel.metrics', as_bool, part='otel', shown='true where metrics can go',
+    _bridge('ot.otel.metrics', as_bool, shown='true where metrics can go',
             doc='Record HTTP server metrics (on with the global provider or an exporter '
                 'that takes metrics).'),
+    _bridge('ot.otel.old_http_attributes', as_http_dup, False, internal=True,
+            env=('OTEL_SEMCONV_STABILITY_OPT_IN',),
+            doc='With http/dup, the old HTTP attributes are set beside the stable ones.'),
 )
 
 _TRACER_ROWS = TRACER_SOURCES + ('ot.tracer_parameters',)
@@ -306,7 +315,8 @@ def configure_callbacks(tracer, options):
             continue
         own = getattr(tracer, attribute)
         if own is not None and own is not function:
-            raise fail(name, function, 'the PyramidTracer given already has %s = %r' % (attribute, own))
+            raise fail(name, function,
+                       'the PyramidTracer given already has %s = %r' % (attribute, own))
         setattr(tracer, attribute, function)
 
 

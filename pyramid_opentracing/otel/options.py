@@ -17,13 +17,6 @@ __all__ = ['BridgeOptions', 'DEFAULT_PROPAGATORS', 'DEFAULT_TIMEOUT', 'EXPORTERS
            'PROTOCOLS', 'PROVIDERS']
 
 PREFIX = 'ot.otel.'
-#: What a TracerProvider the bridge builds is made of: with the global one,
-#: its owner decides these.
-PROVIDER_SETTINGS = frozenset({
-    'ot.otel.service_name', 'ot.otel.resource_attributes', 'ot.otel.exporter',
-    'ot.otel.protocol', 'ot.otel.endpoint', 'ot.otel.headers', 'ot.otel.sampler_ratio',
-    'ot.otel.propagators',
-})
 #: The exporters that have a metrics counterpart.
 METRICS_EXPORTERS = ('otlp', 'console', 'memory')
 #: The exporter's own endpoint variables, read by the SDK when
@@ -45,7 +38,7 @@ class BridgeOptions:
         [provider] = [row for row in rows if row.name == 'ot.otel.provider']
         uses_global = parse_rows([provider], settings, None, environ)[provider.name] == 'global'
         for row in rows:
-            if uses_global and row.name in PROVIDER_SETTINGS:
+            if uses_global and row.of_provider:
                 # the global provider's owner has chosen, and the OTEL_*
                 # variables are theirs: a setting of ours about it is a mistake
                 if is_set(settings.get(row.name)):
