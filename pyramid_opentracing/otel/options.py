@@ -9,14 +9,12 @@ the setting (or the environment variable) and the value, raised at start-up.
 import os
 from urllib.parse import urlsplit
 
-from ..config import (DEFAULT_PROPAGATORS, DEFAULT_TIMEOUT, EXPORTERS, PROPAGATORS, PROTOCOLS,
-                      PROVIDERS, parse_rows, rows_of, warn_unknown)
+from ..config import DEFAULT_TIMEOUT, PARTS, parse_rows, rows_of, warn_unknown
 from ..setting_parsers import as_endpoint, fail, is_set
 
-__all__ = ['BridgeOptions', 'DEFAULT_PROPAGATORS', 'DEFAULT_TIMEOUT', 'EXPORTERS', 'PROPAGATORS',
-           'PROTOCOLS', 'PROVIDERS']
+__all__ = ['BridgeOptions', 'DEFAULT_TIMEOUT']
 
-PREFIX = 'ot.otel.'
+PREFIX = PARTS['otel']
 #: The exporters that have a metrics counterpart.
 METRICS_EXPORTERS = ('otlp', 'console', 'memory')
 #: The exporter's own endpoint variables, read by the SDK when
@@ -27,8 +25,8 @@ ENDPOINT_VARIABLES = ('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_
 class BridgeOptions:
     """The bridge's settings as typed values; None means "the SDK's default".
 
-    An ``ot.otel.*`` setting that no row of the ``otel`` part reads is logged as a
-    warning, as unknown ``ot.*`` settings are.
+    An ``ot.otel.*`` setting that no row of the ``otel`` part reads is
+    logged as a warning, as unknown ``ot.*`` settings are.
     """
 
     def __init__(self, settings, environ=None):
