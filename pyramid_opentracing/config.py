@@ -188,6 +188,8 @@ SETTINGS = (
 )
 
 _TRACER_ROWS = TRACER_SOURCES + ('ot.tracer_parameters',)
+#: The parser of each tracer-source row, for :func:`~.tracer_sources.build_tracer`.
+_TRACER_PARSERS = {row.name: row.parse for row in SETTINGS if row.name in _TRACER_ROWS}
 
 
 def rows_of(part, internal=False):
@@ -379,7 +381,7 @@ def configure(registry, resolve, environ=os.environ):
         return settings
     warn_unknown(settings, 'ot')
     options = parse_rows(rows_of('ot', internal=True), settings, resolve, environ)
-    tracer = build_tracer(settings, resolve)
+    tracer = build_tracer(settings, resolve, _TRACER_PARSERS)
     carried = fingerprint(options, environ)
     check_fingerprint(tracer, carried)
     configure_callbacks(tracer, options)

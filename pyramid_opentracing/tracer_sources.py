@@ -9,8 +9,7 @@ be a PyramidTracer or an OpenTracing tracer.
 """
 from pyramid.exceptions import ConfigurationError
 
-from .setting_parsers import (as_callable, as_object, as_parameters, check_signature, fail,
-                              import_hint, is_set)
+from .setting_parsers import check_signature, fail, import_hint, is_set
 from .tracer import PyramidTracer
 
 __all__ = ['TRACER_SOURCES', 'build_tracer', 'tracer_source']
@@ -37,22 +36,24 @@ def tracer_source(settings):
     return given[0] if given else (None, None)
 
 
-def build_tracer(settings, resolve):
-    """The PyramidTracer the tracer source of ``settings`` gives."""
+def build_tracer(settings, resolve, parsers):
+    """The PyramidTracer the tracer source of ``settings`` gives; ``parsers``
+    maps each tracer-source setting (and ``ot.tracer_parameters``) to the
+    parser of its row."""
     name, value = tracer_source(settings)
     if name is None:
         return PyramidTracer(None)
     if name in _OBJECT_SOURCES:
-        return _as_pyramid_tracer(name, value, as_object(name, value, resolve))
+        return _as_pyramid_tracer(name, value, parsers[name](name, value, resolve))
     if name == 'ot.tracer_callable':
         raw = settings.get('ot.tracer_parameters', {})
-        arguments = as_parameters('ot.tracer_parameters', raw, resolve)
-        function = as_callable(name, value, resolve)
+        arguments = parsers['ot.tracer_parameters']('ot.tracer_parameters', raw, resolve)
+        function = parsers[name](name, value, resolve)
         check_signature('ot.tracer_parameters', settings.get('ot.tracer_parameters'), function,
                         'f(**ot.tracer_parameters)', keywords=arguments)
     else:  # ot.base_tracer_func, ot.tracing_callable: called with the settings
         arguments = dict(settings)
-        function = as_callable(name, value, resolve)
+        function = parsers[name](name, value, resolve)
         check_signature(name, value, function, 'f(**settings)', keywords=arguments)
     try:
         made = function(**arguments)
