@@ -22,7 +22,7 @@ class PyramidTracer:
     #: None for all; set from the settings.
     selection = None
     #: What the span takes from and writes to headers (a
-    #: :class:`~.span_headers.SpanHeaders`), None for nothing; set from the settings.
+    #: :class:`~.headers.SpanHeaders`), None for nothing; set from the settings.
     span_headers = None
     #: What the settings of the application it traces made of it (see
     #: ``config.fingerprint``), None until one claims it: one application's
