@@ -17,7 +17,7 @@ import logging
 import os
 from typing import Any, Callable, NamedTuple, Optional, Tuple
 
-from .captured_headers import CapturedHeaders
+from .headers import CapturedHeaders, build_span_headers
 from .request_tags import DEFAULT_MAX_TAG_LENGTH, merged_policy
 from .selection import RequestSelection, resolve_excluded_routes
 from .setting_parsers import (
@@ -25,7 +25,6 @@ from .setting_parsers import (
     as_length, as_names, as_object, as_pairs, as_parameters, as_patterns, as_ratio,
     as_secret_pairs, as_text, as_timeout, as_trace_url, callback, choice, choices_of, fail,
     is_set)
-from .span_headers import build_span_headers
 from .startup_checks import check_traced_attributes, check_tweens
 from .tracer_sources import TRACER_SOURCES, build_tracer
 
@@ -392,6 +391,8 @@ def configure(registry, resolve, environ=os.environ):
     headers = span_headers(options)
     if headers is not None and tracer.span_headers is None:
         tracer.span_headers = headers
+    if tracer.selection is not None and tracer.span_headers is not None:
+        tracer.selection.on_excluded = tracer.span_headers.on_excluded
     configure_tag_policy(tracer, settings, options)
     warn_unread_bridge_settings(settings, tracer)
     settings.update({row.name: options[row.name] for row in OPTIONS})

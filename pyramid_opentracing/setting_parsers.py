@@ -20,7 +20,8 @@ from .request_tags import is_host
 
 __all__ = ['fail', 'is_set', 'as_bool', 'as_list', 'as_names', 'as_attribute_names', 'as_patterns',
            'as_exclusions', 'as_length', 'as_trace_url', 'as_text', 'choice', 'choices_of',
-           'as_pairs', 'as_secret_pairs', 'as_ratio', 'as_endpoint', 'as_timeout', 'as_http_dup',
+           'as_pairs', 'as_secret_pairs', 'as_ratio', 'as_endpoint', 'traces_path_typo', 'as_timeout',
+           'as_http_dup',
            'callback', 'as_object', 'as_callable', 'as_parameters', 'check_signature',
            'import_hint']
 
@@ -238,8 +239,7 @@ def as_ratio(source, value, resolve):
 
 
 def as_endpoint(source, value, resolve):
-    """An http(s) URL whose host and port a socket can use. A path ending in
-    ``/v1/trace`` is a typo of OTLP's ``/v1/traces``, refused with the fix."""
+    """An http(s) URL whose host and port a socket can use."""
     text = str(value).strip()
     shown = '[REDACTED]' if '@' in text else value  # user info may be a secret
     try:
@@ -256,11 +256,17 @@ def as_endpoint(source, value, resolve):
         parts.port  # pylint: disable=pointless-statement
     except ValueError:
         raise fail(source, shown, 'the port must be a number from 0 to 65535') from None
-    if parts.path.rstrip('/').endswith('/v1/trace'):
-        meant = 'the path /v1/traces' if shown != value else text.rstrip('/') + 's'
-        raise fail(source, shown, "did you mean %s? OTLP takes spans at /v1/traces (or give "
-                   "the collector's base URL)" % meant)
     return text
+
+
+def traces_path_typo(url):
+    """What was meant by an OTLP ``url`` whose path ends in ``/v1/trace``,
+    a typo of ``/v1/traces`` (only the path when the URL has user info,
+    which may be a secret), else None."""
+    text = str(url).strip()
+    if not urlsplit(text).path.rstrip('/').endswith('/v1/trace'):
+        return None
+    return 'the path /v1/traces' if '@' in text else text.rstrip('/') + 's'
 
 
 def as_timeout(source, value, resolve):

@@ -90,11 +90,17 @@ def test_an_endpoint_ending_in_v1_trace_suggests_v1_traces_first(bridge_env, end
     assert problem.startswith('did you mean http://localhost:4318/v1/traces?')
 
 
-def test_an_endpoint_variable_ending_in_v1_trace_suggests_v1_traces(bridge_env):
+@pytest.mark.parametrize('settings', [{'ot.otel.endpoint': 'http://collector:4318/v1/trace',
+                                       'ot.otel.metrics': 'false'}, {}])
+def test_an_endpoint_ending_in_v1_trace_that_is_used_as_it_is_is_warned(caplog, bridge_env,
+                                                                        settings):
+    """Without metrics derived from it, the collector's answer says the rest."""
+    caplog.set_level(logging.WARNING, logger='pyramid_opentracing')
     bridge_env.setenv('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'http://collector:4318/v1/trace')
-    message = failure({'ot.base_tracer_func': BRIDGE})
-    assert ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = 'http://collector:4318/v1/trace': "
-            "did you mean http://collector:4318/v1/traces?") in message
+    commit(dict(settings, **{'ot.base_tracer_func': BRIDGE}))['ot.tracer'].tracer.shutdown()
+    source = 'ot.otel.endpoint' if settings else 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'
+    assert ("%s = 'http://collector:4318/v1/trace' ends in /v1/trace: did you mean "
+            "http://collector:4318/v1/traces?" % source) in caplog.text
 
 
 @pytest.mark.parametrize('variable', ENDPOINT_VARIABLES)

@@ -6,13 +6,16 @@ so a deployment configured the OpenTelemetry way keeps working. A value the
 bridge cannot use is a :class:`~pyramid.exceptions.ConfigurationError` naming
 the setting (or the environment variable) and the value, raised at start-up.
 """
+import logging
 import os
 from urllib.parse import urlsplit
 
 from ..config import DEFAULT_TIMEOUT, PARTS, parse_rows, rows_of, warn_unknown
-from ..setting_parsers import as_endpoint, fail, is_set
+from ..setting_parsers import as_endpoint, fail, is_set, traces_path_typo
 
 __all__ = ['BridgeOptions', 'DEFAULT_TIMEOUT']
+
+logger = logging.getLogger('pyramid_opentracing')
 
 PREFIX = PARTS['otel']
 #: The exporters that have a metrics counterpart.
@@ -52,15 +55,37 @@ class BridgeOptions:
             raise fail('ot.otel.install_global', settings['ot.otel.install_global'],
                        'the global provider is used already (ot.otel.provider = global)')
         self.metrics = self._metrics(settings.get('ot.otel.metrics'))
-        self._check_endpoint_variables(environ)
+        self._check_endpoints(environ)
 
-    def _check_endpoint_variables(self, environ):
-        """Refuse at start-up an OTLP/HTTP endpoint variable that the exporter
-        would fail with at export (gRPC takes ``host:port`` without a scheme)."""
-        if self.exporter == 'otlp' and self.protocol == 'http/protobuf' and self.endpoint is None:
-            for variable in ENDPOINT_VARIABLES:
-                if is_set(environ.get(variable)):
-                    as_endpoint(variable, environ[variable], None)
+    def _check_endpoints(self, environ):
+        """Check the OTLP/HTTP endpoint at start-up, wherever it comes from.
+
+        An endpoint variable is refused as ``ot.otel.endpoint`` would be,
+        rather than failing at export (gRPC takes ``host:port`` without a
+        scheme). A path ending in ``/v1/trace`` is a typo of ``/v1/traces``:
+        refused with the fix when the metrics URL would be derived from it,
+        else logged with the fix (the collector's answer says the rest).
+        """
+        if self.exporter != 'otlp' or self.protocol != 'http/protobuf':
+            return
+        if self.endpoint is not None:
+            sources = [('ot.otel.endpoint', self.endpoint)]
+        else:
+            sources = [(variable, environ[variable]) for variable in ENDPOINT_VARIABLES
+                       if is_set(environ.get(variable))]
+            for variable, value in sources:
+                as_endpoint(variable, value, None)
+        for source, value in sources:
+            meant = traces_path_typo(value)
+            if meant is None:
+                continue
+            shown = '[REDACTED]' if '@' in value else value
+            if self.metrics and source == 'ot.otel.endpoint':
+                raise fail(source, shown, "did you mean %s? OTLP takes spans at /v1/traces, "
+                           "and the metrics URL cannot be derived from this one (or set "
+                           "ot.otel.metrics = false)" % meant)
+            logger.warning('pyramid_opentracing: %s = %r ends in /v1/trace: did you mean %s? '
+                           'OTLP takes spans at /v1/traces', source, shown, meant)
 
     def _metrics(self, value):
         """Metrics are on by default wherever they have somewhere to go:
