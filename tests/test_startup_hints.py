@@ -12,22 +12,10 @@ from pyramid.exceptions import ConfigurationError
 
 from pyramid_opentracing.otel.options import BridgeOptions
 
-from . import apps
+from .test_settings import configure as commit, failure
 
 BRIDGE = 'pyramid_opentracing.otel.tracer_from_settings'
 ENDPOINT_VARIABLES = ('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT')
-
-
-def commit(settings):
-    config = apps.make_config(settings)
-    config.commit()
-    return config.registry.settings
-
-
-def failure(settings):
-    with pytest.raises(ConfigurationError) as info:
-        commit(settings)
-    return str(info.value)
 
 
 @pytest.fixture
