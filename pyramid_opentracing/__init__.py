@@ -6,14 +6,12 @@ is true. :class:`PyramidTracer` and :func:`trace` trace single views.
 """
 import logging
 
-from pyramid.interfaces import PHASE3_CONFIG
 from pyramid.tweens import INGRESS
 
 from ._pyramid import BeforeTraversal
+from .config import configure
 from .decorator import view_decorator
 from .lifecycle import ENVIRON_KEY
-from .selection import resolve_excluded_routes
-from .settings import check_traced_attributes, claim, parse_registry_settings
 from .tracer import (  # noqa: F401 - _global_pyramid_tracer for outgoing
     PyramidTracer, PyramidTracing, _global_pyramid_tracer, pyramid_tracer_of)
 from .tween import opentracing_tween_factory
@@ -21,40 +19,36 @@ from .tween import opentracing_tween_factory
 __all__ = ['PyramidTracer', 'PyramidTracing', 'includeme', 'trace', 'get_span',
            'opentracing_tween_factory']
 
+#: The order of ``includeme``'s action: after Pyramid's own phases and the
+#: actions of includes (order 0), so that every route, request method and
+#: explicit tween is known when the settings are checked against them.
+CONFIGURE_ORDER = 100
+
 
 def includeme(config):
     """Register the tracing tween and parse the ``ot.*`` settings.
 
     The tween sits under INGRESS, outermost, so that its span covers every
     other tween (pyramid_tm's commit among them) and it sees the response the
-    exception view made. Settings are parsed in a deferred action, once, and
+    exception view made. Settings are parsed in one deferred action, once, and
     written back as typed values, with the PyramidTracer under ``ot.tracer``
     and ``ot.tracing``.
     """
-    def register():
-        settings = parse_registry_settings(config.registry, config)
-        if not settings['ot.trace_all']:
-            logger.info('pyramid_opentracing: ot.trace_all is off, so requests are not traced '
-                        'by the tween (only views decorated with @trace are); set '
-                        'ot.trace_all = true to trace every request')
-
-    config.action('pyramid_opentracing.settings', register, order=-10)
-    # after every route is added (routes are connected in PHASE3_CONFIG)
-    config.action('pyramid_opentracing.excluded_routes',
-                  lambda: resolve_excluded_routes(config.registry), order=PHASE3_CONFIG + 1)
-    # Late: after every include has added its request methods.
-    config.action('pyramid_opentracing.traced_attributes',
-                  lambda: check_traced_attributes(config.registry), order=CHECK_ORDER)
-    # once every check passed: an application that fails to start claims nothing
-    config.action('pyramid_opentracing.claim', lambda: claim(config.registry),
-                  order=CHECK_ORDER + 1)
     config.add_tween('pyramid_opentracing.opentracing_tween_factory', under=INGRESS)
     config.add_subscriber('pyramid_opentracing.routing.on_before_traversal', BeforeTraversal)
+    config.action('pyramid_opentracing.config', lambda: _configure(config),
+                  order=CONFIGURE_ORDER)
 
 
-#: The order of the start-up checks that need the whole configuration: after
-#: Pyramid's own phases and the actions of includes (order 0).
-CHECK_ORDER = 100
+def _configure(config):
+    """``includeme``'s action: configure, and say when the tween traces nothing."""
+    settings = configure(config.registry, config.maybe_dotted)
+    if not settings['ot.trace_all']:
+        logging.getLogger('pyramid_opentracing').info(
+            'pyramid_opentracing: ot.trace_all is off, so requests are not traced by the '
+            'tween (only views decorated with @trace are); set ot.trace_all = true to trace '
+            'every request')
+
 
 logger = logging.getLogger('pyramid_opentracing')
 

@@ -38,11 +38,10 @@ class PyramidTracer:
     #: What the span takes from and writes to headers (a
     #: :class:`~.headers.SpanHeaders`), None for nothing; set from the settings.
     span_headers = None
-    #: The registry of the application whose settings configured it: one
-    #: application's settings are not another's (see ``settings.check_claim``).
-    registry = None
-    #: The OpenTelemetry variables it was configured with, beside the settings.
-    claimed_variables = None
+    #: What the settings of the application it traces made of it (see
+    #: ``config.fingerprint``), None until one claims it: one application's
+    #: settings are not another's.
+    fingerprint = None
 
     def __init__(self, tracer=None, start_span_cb=None, operation_name_func=None,
                  **tag_policy):

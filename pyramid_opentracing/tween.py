@@ -1,6 +1,14 @@
 """The tween: one server span around each request, from the outermost tween."""
+import logging
+
+from pyramid.path import DottedNameResolver
+
+from .config import configure, is_configured
 from .routing import subscribe
-from .settings import parse_registry_settings
+
+__all__ = ['opentracing_tween_factory']
+
+logger = logging.getLogger('pyramid_opentracing')
 
 
 def opentracing_tween_factory(handler, registry):
@@ -10,7 +18,11 @@ def opentracing_tween_factory(handler, registry):
     ``config.add_tween``), it parses them itself, as ``includeme`` would.
     With ``ot.trace_all`` off the handler itself is returned: no cost at all.
     """
-    settings = parse_registry_settings(registry)
+    if not is_configured(registry) and registry.settings.get('ot.trace_all') is None:
+        logger.warning('pyramid_opentracing: the tween is registered without the include and '
+                       'ot.trace_all is not set, so it traces nothing (1.0 traced every '
+                       'request by default): set ot.trace_all = true')
+    settings = configure(registry, DottedNameResolver().maybe_resolve)
     if not settings['ot.trace_all']:
         return handler
     subscribe(registry)  # names the span once routing is done, if includeme did not

@@ -5,8 +5,7 @@ import pytest
 from pyramid.exceptions import ConfigurationError
 from opentracing.mocktracer import MockTracer
 
-from pyramid_opentracing import settings as ot_settings
-from pyramid_opentracing.otel import options as otel_options
+from pyramid_opentracing.config import SETTINGS, parse_rows, rows_of
 from pyramid_opentracing.otel.options import BridgeOptions
 
 from .conftest import server_span
@@ -23,18 +22,20 @@ SAMPLES = {
     'ot.otel.timeout': (('7', 7.0), ('9', 9.0)),
 }
 
-ROWS = [(row[0], row[1]) for row in ot_settings.OPTIONS + otel_options.OPTIONS if row[1]]
+#: The rows with fallback variables that are settings of their own (the
+#: internal rows, variables only, are tested where their variables act).
+ROWS = [(row.name, row.env) for row in SETTINGS if row.env and not row.internal]
 
 
 def parsed(name, settings, environ):
-    """Setting ``name`` as its module parses it from ``settings`` and ``environ``."""
-    if name.startswith(otel_options.PREFIX):
-        return getattr(BridgeOptions(settings, environ), name[len(otel_options.PREFIX):])
-    return ot_settings.parse_options(settings, None, environ)[name]
+    """Setting ``name`` as its part parses it from ``settings`` and ``environ``."""
+    if name.startswith('ot.otel.'):
+        return getattr(BridgeOptions(settings, environ), name[len('ot.otel.'):])
+    return parse_rows(rows_of('ot'), settings, None, environ)[name]
 
 
 def default(name):
-    return next(row[-1] for row in ot_settings.OPTIONS + otel_options.OPTIONS if row[0] == name)
+    return next(row.default for row in SETTINGS if row.name == name)
 
 
 def test_every_setting_with_variables_has_samples():

@@ -6,7 +6,12 @@ import pytest
 from pyramid.exceptions import ConfigurationError
 
 from pyramid_opentracing.otel.options import BridgeOptions
-from pyramid_opentracing.settings import parse_options
+from pyramid_opentracing.config import parse_rows, rows_of
+
+
+def parse_options(settings, resolve, environ):
+    """The options of the package's part, parsed from ``settings`` and ``environ``."""
+    return parse_rows(rows_of('ot'), settings, resolve, environ)
 
 #: Every list setting, with text mixing the separators and the items it holds.
 LISTS = [

@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from ..failures import rate_limit_logs
-from ..settings import fail
+from ..setting_parsers import fail
 from .bridge import BridgeTracer
 from .exit import CollectorAnswers, CountingBatchSpanProcessor, LiveSpans, flush_at_exit
 from .metrics import RecordServerSpans, measure_server_spans
