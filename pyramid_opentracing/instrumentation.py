@@ -19,8 +19,13 @@ With OpenTelemetry's Pyramid instrumentation installed too, ours turns it off
 (one INFO line says so and how to keep it instead): each request gets one SERVER
 span, ours, and one set of HTTP server metrics, whichever was loaded first.
 
-The global provider is flushed at exit and on SIGTERM within ``ot.otel.timeout``,
-as a provider the bridge builds is, and the spans still running are ended first.
+The global providers are flushed at exit and on SIGTERM within ``ot.otel.timeout``,
+as a provider the bridge builds is, and the spans still running are ended first:
+the SDK flushes them at a normal exit only, and SIGTERM kills a process (pserve
+on waitress) at once. Under gunicorn, whose worker handles SIGTERM itself and
+exits normally, the flush at exit does it; gunicorn needs no ``post_fork`` hook,
+with or without ``--preload``, since the SDK restarts its export threads in each
+worker it forks.
 """
 import logging
 import sys
@@ -110,9 +115,22 @@ def _turn_off_theirs():
     if instrumentor is None or not instrumentor().is_instrumented_by_opentelemetry:
         return
     instrumentor().uninstrument()
-    logger.info("pyramid_opentracing: OpenTelemetry's Pyramid instrumentation is turned off: "
-                "pyramid_opentracing traces every request instead (to keep OpenTelemetry's, "
-                "set OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=pyramid_opentracing)")
+    _said.discard(TURNED_OFF)  # said at the next application, in its log
+    _to_say.append(TURNED_OFF)
+
+
+#: Said at the first application configured after it happened: instrumenting
+#: runs before pserve or gunicorn configure logging, which would drop it.
+TURNED_OFF = ("pyramid_opentracing: OpenTelemetry's Pyramid instrumentation is turned off: "
+              "pyramid_opentracing traces every request instead (to keep OpenTelemetry's, set "
+              "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=pyramid_opentracing)")
+_to_say = []
+
+
+def _say_what_happened():
+    while _to_say:
+        message = _to_say.pop(0)
+        _say_once(message, logging.INFO, message)
 
 
 def _wrap_setup_registry():
@@ -143,6 +161,7 @@ def _unwrap_setup_registry():
 def _traced_setup_registry(wrapped, instance, args, kwargs):
     """Pyramid's ``setup_registry``, with our defaults under the settings
     given, then this package included."""
+    _say_what_happened()
     provider = _global_provider()
     if provider is None:
         return wrapped(*args, **kwargs)
