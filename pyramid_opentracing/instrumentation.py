@@ -30,6 +30,7 @@ worker it forks.
 import logging
 import sys
 
+from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from pyramid.config import Configurator
 from pyramid.interfaces import ITweens
@@ -135,46 +136,60 @@ def _say_what_happened():
 
 def _wrap_setup_registry():
     from wrapt import FunctionWrapper
-    if not _is_wrapped():
+    if _our_layer() is None:
         Configurator.setup_registry = FunctionWrapper(
             vars(Configurator)['setup_registry'], _traced_setup_registry)
 
 
 def _is_wrapped():
-    return getattr(vars(Configurator).get('setup_registry'), '_self_wrapper',
-                   None) is _traced_setup_registry
+    return _our_layer() is not None
+
+
+def _our_layer():
+    """(what holds it, our wrapper) in the chain of wrappers of
+    ``Configurator.setup_registry``, or None. (``_self_wrapper``: wrapt's
+    name for the function a FunctionWrapper calls.)"""
+    owner, current = Configurator, vars(Configurator).get('setup_registry')
+    while hasattr(current, '__wrapped__'):
+        if getattr(current, '_self_wrapper', None) is _traced_setup_registry:
+            return owner, current
+        owner, current = current, current.__wrapped__
+    return None
 
 
 def _unwrap_setup_registry():
     """Remove our wrapper, also from under another one wrapped on top."""
-    owner, current = Configurator, vars(Configurator).get('setup_registry')
-    while hasattr(current, '__wrapped__'):
-        if getattr(current, '_self_wrapper', None) is _traced_setup_registry:
-            if owner is Configurator:
-                Configurator.setup_registry = current.__wrapped__
-            else:
-                owner.__wrapped__ = current.__wrapped__
-            return
-        owner, current = current, current.__wrapped__
+    found = _our_layer()
+    if found is None:
+        return
+    owner, ours = found
+    if owner is Configurator:
+        Configurator.setup_registry = ours.__wrapped__
+    else:
+        owner.__wrapped__ = ours.__wrapped__
 
 
 def _traced_setup_registry(wrapped, instance, args, kwargs):
     """Pyramid's ``setup_registry``, with our defaults under the settings
-    given, then this package included."""
-    _say_what_happened()
-    provider = _global_provider()
-    if provider is None:
-        return wrapped(*args, **kwargs)
-    if args:  # setup_registry(settings, ...)
-        args = (with_defaults(args[0]),) + tuple(args[1:])
-    else:
-        kwargs = dict(kwargs, settings=with_defaults(kwargs.get('settings')))
-    result = wrapped(*args, **kwargs)
+    given, then this package included. What fails here is ours: logged
+    once, and the application is configured as if we were not there."""
     try:
-        include(instance, provider)
+        _say_what_happened()
+        provider = _global_provider()
+        if provider is not None:
+            args, kwargs = _with_defaults(args, kwargs)
     except Exception:
-        _say_once('include', logging.WARNING, 'pyramid_opentracing: could not include '
-                  'pyramid_opentracing: this application is not traced by it', exc_info=True)
+        provider = None
+        _say_once('defaults', logging.WARNING, 'pyramid_opentracing: this application is not '
+                  'traced by pyramid_opentracing', exc_info=True)
+    result = wrapped(*args, **kwargs)
+    if provider is not None:
+        try:
+            _include(instance, provider)
+        except Exception:
+            _say_once('include', logging.WARNING, 'pyramid_opentracing: could not include '
+                      'pyramid_opentracing: this application is not traced by it',
+                      exc_info=True)
     return result
 
 
@@ -182,7 +197,6 @@ def _global_provider():
     """OpenTelemetry's global TracerProvider if one of the SDK is set, else
     None (said once): ``OTEL_SDK_DISABLED``, or instrumenting before the
     application sets one, leaves nothing to record into."""
-    from opentelemetry import trace
     provider = trace.get_tracer_provider()
     if hasattr(provider, 'add_span_processor'):
         return provider
@@ -192,32 +206,35 @@ def _global_provider():
     return None
 
 
-def with_defaults(settings):
-    """A copy of ``settings`` where what they leave unset traces every
-    request with the bridge on the global provider."""
-    from .settings import TRACER_SOURCES
-    settings = dict(settings or {})
+def _with_defaults(args, kwargs):
+    """``setup_registry``'s arguments, with a copy of its settings where what
+    they leave unset traces every request with the bridge on the global
+    provider."""
+    from .settings import TRACER_SOURCES, is_set
+    settings = dict((args[0] if args else kwargs.get('settings')) or {})
     defaults = dict(TRACE_ALL)
-    if not any(settings.get(name) not in (None, '') for name in TRACER_SOURCES):
+    if not any(is_set(settings.get(name)) for name in TRACER_SOURCES):
         defaults.update(GLOBAL_BRIDGE)
     for name, value in defaults.items():
         settings.setdefault(name, value)
-    return settings
+    if args:  # setup_registry(settings, ...)
+        return (settings,) + tuple(args[1:]), kwargs
+    return args, dict(kwargs, settings=settings)
 
 
-def include(config, provider):
+def _include(config, provider):
     """Include this package in ``config``; at commit, put our tween first in
     an explicit tween list and register ``provider`` with the exit flush."""
     import pyramid_opentracing
     config.include(pyramid_opentracing)
     # after setup_registry's actions that add the explicit tweens (order 0)
-    config.action(None, lambda: tween_first(config.registry), order=1)
-    config.action(None, lambda: flush_at_exit(provider, config.registry.settings), order=1)
+    config.action(None, lambda: _tween_first(config.registry), order=1)
+    config.action(None, lambda: _flush_at_exit(provider, config.registry.settings), order=1)
 
 
-def tween_first(registry):
-    """Put our tween outermost in the explicit tween list Pyramid uses
-    (``pyramid.tweens`` or ``PYRAMID_TWEENS``), unless it lists ours."""
+def _tween_first(registry):
+    """Put our tween outermost in the explicit tween list Pyramid made of
+    ``pyramid.tweens`` (whatever form the setting took), unless it lists ours."""
     from . import opentracing_tween_factory
     tweens = registry.queryUtility(ITweens)
     if tweens is None or not tweens.explicit:
@@ -227,24 +244,26 @@ def tween_first(registry):
         tweens.explicit.insert(0, (TWEEN_NAME, opentracing_tween_factory))
 
 
-def flush_at_exit(provider, settings):
+def _flush_at_exit(provider, settings):
     """Flush ``provider`` and the global MeterProvider at exit and on SIGTERM,
     within ``ot.otel.timeout``, ending the spans still running first: the SDK
     flushes them at a normal exit only, without the spans in flight. Once
     per provider, whatever the number of applications."""
-    from opentelemetry import metrics
-
-    from .otel.live_spans import LiveSpans
-    from .otel.options import BridgeOptions
-    from .otel.shutdown import flush_at_exit as flush_provider_at_exit
     if any(each is provider for each in _flushed_providers):
         return
     _flushed_providers.append(provider)
-    timeout = BridgeOptions({name: settings[name] for name in ('ot.otel.timeout',)
-                             if name in settings}).timeout
-    live = LiveSpans()
-    provider.add_span_processor(live)
-    flush_provider_at_exit(provider, None, timeout, 'the global TracerProvider', live)
-    meter_provider = metrics.get_meter_provider()
-    if hasattr(meter_provider, 'shutdown'):
-        flush_provider_at_exit(meter_provider, None, timeout, 'the global MeterProvider')
+    try:
+        from .otel.live_spans import LiveSpans
+        from .otel.options import BridgeOptions
+        from .otel.shutdown import flush_at_exit as flush_provider_at_exit
+        timeout = BridgeOptions({name: settings[name] for name in ('ot.otel.timeout',)
+                                 if name in settings}).timeout
+        live = LiveSpans()
+        provider.add_span_processor(live)
+        flush_provider_at_exit(provider, None, timeout, 'the global TracerProvider', live)
+        meter_provider = metrics.get_meter_provider()
+        if hasattr(meter_provider, 'shutdown'):
+            flush_provider_at_exit(meter_provider, None, timeout, 'the global MeterProvider')
+    except Exception:  # the application runs on, flushed at exit by the SDK alone
+        _say_once('exit', logging.WARNING, 'pyramid_opentracing: the global providers are not '
+                  'flushed on SIGTERM', exc_info=True)
