@@ -123,10 +123,15 @@ def test_the_settings_of_the_application_win(instrumentor, otel_globals):
     assert otel_globals.spans() == ()
 
 
-def test_an_application_including_the_package_itself_is_traced_once(instrumentor, otel_globals):
+@pytest.mark.parametrize('how', ['code', 'pyramid.includes'])
+def test_an_application_including_the_package_itself_is_traced_once(instrumentor, otel_globals,
+                                                                     how):
     instrumentor.instrument()
-    config = hello_app()
-    config.include('pyramid_opentracing')
+    if how == 'code':
+        config = hello_app()
+        config.include('pyramid_opentracing')
+    else:
+        config = hello_app(**{'pyramid.includes': 'pyramid_opentracing'})
     webtest.TestApp(config.make_wsgi_app()).get('/hello/bob')
     assert otel_globals.server_spans() == [(SCOPE_NAME, 'GET /hello/{name}')]
 
@@ -269,3 +274,21 @@ def test_uninstrument_finds_its_wrapper_under_another_one(instrumentor, otel_glo
         assert otel_globals.spans() == ()
     finally:
         Configurator.setup_registry = original
+
+
+def test_an_application_that_sets_its_registry_up_itself_is_traced(instrumentor, otel_globals):
+    """The pattern of a Configurator given a registry, ``setup_registry``
+    called with the settings as its first argument: which still win."""
+    from pyramid.registry import Registry
+    instrumentor.instrument()
+    config = Configurator(registry=Registry('app'))
+    assert 'ot.tracer' not in (config.registry.settings or {})  # no setup: nothing done
+    config.setup_registry({'ot.excluded_paths': '/health'})
+    config.add_route('hello', '/hello/{name}')
+    config.add_route('health', '/health')
+    config.add_view(lambda request: 'hello', route_name='hello', renderer='string')
+    config.add_view(lambda request: 'ok', route_name='health', renderer='string')
+    app = webtest.TestApp(config.make_wsgi_app())
+    app.get('/hello/bob')
+    app.get('/health')
+    assert otel_globals.server_spans() == [(SCOPE_NAME, 'GET /hello/{name}')]
