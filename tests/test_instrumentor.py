@@ -292,3 +292,17 @@ def test_an_application_that_sets_its_registry_up_itself_is_traced(instrumentor,
     app.get('/hello/bob')
     app.get('/health')
     assert otel_globals.server_spans() == [(SCOPE_NAME, 'GET /hello/{name}')]
+
+
+def test_opentelemetrys_pyramid_instrumentation_instrumented_later_by_hand_nests_under_ours(
+        instrumentor, otel_globals):
+    """Without the post-instrument step (instrumentors called by hand, ours
+    first), both trace: still one SERVER span, ours, and one set of metrics."""
+    instrumentor.instrument()
+    PyramidInstrumentor().instrument()
+    webtest.TestApp(hello_app().make_wsgi_app()).get('/hello/bob')
+    assert otel_globals.server_spans() == [(SCOPE_NAME, 'GET /hello/{name}')]
+    [theirs] = [span for span in otel_globals.spans()
+                if span.instrumentation_scope.name == OTEL_PYRAMID_SCOPE]
+    assert theirs.kind is trace.SpanKind.INTERNAL
+    assert len(otel_globals.duration_scopes()) == 1
