@@ -24,8 +24,8 @@ as a provider the bridge builds is, and the spans still running are ended first:
 the SDK flushes them at a normal exit only, and SIGTERM kills a process (pserve
 on waitress) at once. Under gunicorn, whose worker handles SIGTERM itself and
 exits normally, the flush at exit does it; gunicorn needs no ``post_fork`` hook,
-with or without ``--preload``, since the SDK restarts its export threads in each
-worker it forks.
+with or without ``--preload``: the SDK restarts its export threads in each
+worker gunicorn forks.
 """
 import logging
 import sys
@@ -34,6 +34,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from pyramid.config import Configurator
 from pyramid.interfaces import ITweens
+from wrapt import FunctionWrapper
 
 __all__ = ['PyramidOpenTracingInstrumentor', 'turn_off_opentelemetry_pyramid']
 
@@ -134,10 +135,14 @@ def _say_what_happened():
         _say_once(message, logging.INFO, message)
 
 
+class _SetupRegistryWrapper(FunctionWrapper):
+    """Our wrapper of ``Configurator.setup_registry``, known by its class
+    wherever it is in a chain of wrappers."""
+
+
 def _wrap_setup_registry():
-    from wrapt import FunctionWrapper
     if _our_layer() is None:
-        Configurator.setup_registry = FunctionWrapper(
+        Configurator.setup_registry = _SetupRegistryWrapper(
             vars(Configurator)['setup_registry'], _traced_setup_registry)
 
 
@@ -147,11 +152,10 @@ def _is_wrapped():
 
 def _our_layer():
     """(what holds it, our wrapper) in the chain of wrappers of
-    ``Configurator.setup_registry``, or None. (``_self_wrapper``: wrapt's
-    name for the function a FunctionWrapper calls.)"""
+    ``Configurator.setup_registry``, or None."""
     owner, current = Configurator, vars(Configurator).get('setup_registry')
     while hasattr(current, '__wrapped__'):
-        if getattr(current, '_self_wrapper', None) is _traced_setup_registry:
+        if isinstance(current, _SetupRegistryWrapper):
             return owner, current
         owner, current = current, current.__wrapped__
     return None
