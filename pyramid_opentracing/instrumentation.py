@@ -257,9 +257,9 @@ def _flush_at_exit(provider, settings):
         return
     _flushed_providers.append(provider)
     try:
-        from .otel.live_spans import LiveSpans
+        from .otel.exit import LiveSpans
+        from .otel.exit import flush_at_exit as flush_provider_at_exit
         from .otel.options import BridgeOptions
-        from .otel.shutdown import flush_at_exit as flush_provider_at_exit
         timeout = BridgeOptions({name: settings[name] for name in ('ot.otel.timeout',)
                                  if name in settings}).timeout
         live = LiveSpans()

@@ -169,7 +169,7 @@ def test_the_wheel_builds_and_installs_into_a_fresh_virtualenv(tmp_path):
     location, span = result.stdout.split()
     assert location.startswith(str(venv)) and span == 'hello'
     assert pathlib.Path(location, 'py.typed').exists()
-    assert pathlib.Path(location, 'otel', 'shutdown.py').exists()
+    assert pathlib.Path(location, 'otel', 'exit.py').exists()
 
 
 TINY_APP = '''
