@@ -64,11 +64,23 @@ setup(
         ] + otel,
         # benchmarks/overhead.py compares against OpenTelemetry's own
         # Pyramid instrumentation (and fetches the original 1.0.0 itself).
+        # what opentelemetry-instrument checks before loading our instrumentor
+        'instruments': ['pyramid>=1.10,<3'],
         'bench': ['opentelemetry-instrumentation-pyramid>=0.41b0'] + otel,
     },
     classifiers=[
         'Framework :: Pyramid',
         'Programming Language :: Python :: 3',
     ],
+    entry_points={
+        # opentelemetry-instrument: every Pyramid application traced by this package
+        'opentelemetry_instrumentor': [
+            'pyramid_opentracing = pyramid_opentracing.instrumentation:PyramidOpenTracingInstrumentor',
+        ],
+        # after every instrumentor is loaded: OpenTelemetry's Pyramid one is turned off
+        'opentelemetry_post_instrument': [
+            'pyramid_opentracing = pyramid_opentracing.instrumentation:turn_off_opentelemetry_pyramid',
+        ],
+    },
     zip_safe=False,
 )

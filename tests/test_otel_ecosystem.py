@@ -226,11 +226,13 @@ def test_beside_otel_pyramid_instrumentation_one_server_span_and_one_log_line(gl
 
 def test_under_opentelemetry_instrument_one_server_span_per_request(tmp_path):
     """The real auto-instrumentation: ``opentelemetry-instrument`` with the
-    OTEL_* variables, OpenTelemetry's Pyramid instrumentation on, the bridge
-    on the global provider."""
+    OTEL_* variables, OpenTelemetry's Pyramid instrumentation on (our own
+    instrumentor, which would turn it off, disabled), the bridge on the
+    global provider, included by the application."""
     env = dict(os.environ, OTEL_TRACES_EXPORTER='console', OTEL_METRICS_EXPORTER='none',
                OTEL_LOGS_EXPORTER='none', OTEL_SERVICE_NAME='auto-shop',
-               OTEL_PYTHON_DISABLED_INSTRUMENTATIONS='requests,sqlalchemy,urllib3',
+               OTEL_PYTHON_DISABLED_INSTRUMENTATIONS='requests,sqlalchemy,urllib3,'
+                                                     'pyramid_opentracing',
                PYTHONPATH=os.path.dirname(HERE))
     instrument = os.path.join(os.path.dirname(sys.executable), 'opentelemetry-instrument')
     result = subprocess.run([instrument, sys.executable, '-m', 'tests.auto_instrumented_app'],
