@@ -24,3 +24,5 @@ autodoc_inherit_docstrings = False
 autodoc_default_options = {'members': True, 'show-inheritance': False}
 # The Python objects the API pages name from other packages are not documented here.
 nitpicky = False
+# Texts from the code keep their quotes as written.
+smartquotes = False

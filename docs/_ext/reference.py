@@ -15,7 +15,8 @@ from docutils.parsers.rst import directives
 
 
 class Row:
-    """One documented setting."""
+    """One documented setting: its name, its default as an INI file says it,
+    the environment variables read when it is not set, and what it does."""
 
     def __init__(self, name, default, env, doc):
         self.name, self.default, self.env, self.doc = name, default, tuple(env or ()), doc
@@ -31,7 +32,8 @@ def settings_rows():
     if table is None:
         return _settings_rows_before_config()
     table = table.values() if isinstance(table, dict) else table
-    return [Row(row.name, row.default, getattr(row, 'env', ()), getattr(row, 'doc', ''))
+    return [Row(row.name, getattr(row, 'default_text', None) or default_text(row.default),
+                getattr(row, 'env', ()), getattr(row, 'doc', ''))
             for row in table if not getattr(row, 'internal', False)]
 
 
@@ -115,19 +117,37 @@ def _settings_rows_before_config():  # FALLBACK: delete once config.SETTINGS exi
     rows = [(name, default, variables) for name, variables, _, default in settings.OPTIONS]
     rows += [(name, None, ()) for name in settings.TRACER_SOURCES + ('ot.tracer_parameters',)]
     rows += [(name, default, variables) for name, variables, _, default in options.OPTIONS]
-    return [Row(name, default, variables, docs.get(name, '')) for name, default, variables in rows]
+    return [Row(name, default_text(default), variables, docs.get(name, ''))
+            for name, default, variables in rows]
 # -- end of the fallback ------------------------------------------------------------------
 
 
 def default_text(value):
-    """A setting's default as an INI file would say it."""
+    """A setting's typed default as an INI file would say it ('' for none)."""
     if value is None or value == () or value == {} or value == '' or value == []:
-        return '(none)'
+        return ''
     if isinstance(value, bool):
-        return '``%s``' % str(value).lower()
+        return str(value).lower()
     if isinstance(value, (tuple, list, frozenset, set)):
-        return '``%s``' % ' '.join(str(item) for item in value)
-    return '``%s``' % (value,)
+        return ' '.join(str(item) for item in value)
+    return str(value)
+
+
+def text_nodes(text):
+    """Plain text, but for its ````literal```` parts: descriptions are not
+    parsed as reStructuredText, so that a ``_`` or ``*`` in one is just that."""
+    parts = ' '.join((text or '').split()).split('``')
+    return [nodes.literal(part, part) if odd else nodes.Text(part)
+            for odd, part in ((index % 2, part) for index, part in enumerate(parts)) if part]
+
+
+def literal_list(names):
+    paragraph = nodes.paragraph()
+    for index, name in enumerate(names):
+        if index:
+            paragraph += nodes.Text(', ')
+        paragraph += nodes.literal(name, name)
+    return paragraph
 
 
 class SettingsDirective(SphinxDirective):
@@ -142,57 +162,75 @@ class SettingsDirective(SphinxDirective):
                 and not (exclude and row.name.startswith(exclude))]
         if not rows:
             raise self.error('no setting starts with %r' % prefix)
-        lines = ['.. list-table::', '   :header-rows: 1', '   :widths: 28 14 22 36', '',
-                 '   * - Setting', '     - Default', '     - Environment variable',
-                 '     - Meaning']
+        table = nodes.table(classes=['ot-settings'])
+        group = nodes.tgroup(cols=4)
+        table += group
+        for width in (28, 14, 22, 36):
+            group += nodes.colspec(colwidth=width)
+        head = nodes.thead()
+        group += head
+        head += self._row([nodes.paragraph(text=title) for title in
+                           ('Setting', 'Default', 'Environment variable', 'Meaning')])
+        body = nodes.tbody()
+        group += body
         for row in rows:
-            doc = ' '.join((row.doc or '').split())
-            if not doc:
-                self.reporter.warning('setting %s has no description' % row.name,
-                                      line=self.lineno)
-            lines += ['   * - ``%s``' % row.name, '     - %s' % default_text(row.default),
-                      '     - %s' % (', '.join('``%s``' % env for env in row.env) or ''),
-                      '     - %s' % doc]
-        return self._parse(lines)
+            if not (row.doc or '').strip():
+                self.state.document.reporter.warning(
+                    'setting %s has no description' % row.name, line=self.lineno)
+            default = row.default or ''
+            body += self._row([
+                literal_list([row.name]),
+                literal_list([default]) if default else nodes.paragraph(text='(none)'),
+                literal_list(row.env) if row.env else nodes.paragraph(),
+                nodes.paragraph('', '', *text_nodes(row.doc)),
+            ])
+        return [table]
 
-    def _parse(self, lines):
-        container = nodes.container()
-        self.state.nested_parse(StringList(lines, source='<ot-settings>'), self.content_offset,
-                                container)
-        return container.children
+    @staticmethod
+    def _row(cells):
+        row = nodes.row()
+        for cell in cells:
+            entry = nodes.entry()
+            entry += cell
+            row += entry
+        return row
 
 
 def secret_rules():
-    """``[(title, explanation, [items])]``: ``scrub.describe_rules()``."""
-    from pyramid_opentracing import scrub
-    describe = getattr(scrub, 'describe_rules', None)
-    if describe is None:
-        return _secret_rules_before_describe()
-    return describe()
+    """``[(title, explanation, [items])]``, each text reStructuredText: the
+    ``describe_rules()`` of the scrubber (or of the redaction module)."""
+    for module in ('pyramid_opentracing.scrub', 'pyramid_opentracing.redaction'):
+        describe = getattr(importlib.import_module(module), 'describe_rules', None)
+        if describe is not None:
+            return describe()
+    return _secret_rules_before_describe()
 
 
 # -- fallback for the scrubber before describe_rules(): delete with it ---------------------
 def _secret_rules_before_describe():  # FALLBACK: delete once scrub.describe_rules exists
     """The rules of today's tables, explained."""
     from pyramid_opentracing import scrub
+
+    def listed(names):
+        return ['``%s``' % name for name in names]
     run_together = sorted(prefix + ending for ending, prefixes in scrub.RUN_TOGETHER.items()
                           for prefix in prefixes)
     return [
         ('A secret part', 'A name holding one of these parts (split on ``-``, ``_``, ``.``, '
          'blanks and case changes) is secret: ``X-Api-Key``, ``user.pwd``, ``mfa_code``.',
-         sorted(scrub.SECRET_PARTS)),
+         listed(sorted(scrub.SECRET_PARTS))),
         ('A secret stem', 'A name holding one of these anywhere, separators removed, is '
          'secret: ``access_token``, ``X-Hub-Signature-256``, ``SAMLResponse``, ``PHPSESSID``.',
-         list(scrub.SECRET_STEMS)),
+         listed(scrub.SECRET_STEMS)),
         ('A secret code', 'A ``code`` after one of these, separated or not, is secret '
          '(``invite_code``, ``securityCode``, ``pincode``), while ``zip_code``, '
-         '``country_code``, ``status_code`` stay readable.', list(scrub.CODE_QUALIFIERS)),
+         '``country_code``, ``status_code`` stay readable.', listed(scrub.CODE_QUALIFIERS)),
         ('Run together', 'A part run together in lower case from a known prefix and '
          '``key`` or ``pass`` is secret, while ``monkey`` and ``compass`` are words.',
-         run_together),
+         listed(run_together)),
         ('A secret name', 'These whole names are secret: OAuth\'s authorization code, the '
          'user a server authenticated, the token response of WS-Federation.',
-         sorted(scrub.SECRET_NAMES)),
+         listed(sorted(scrub.SECRET_NAMES))),
     ]
 # -- end of the fallback ------------------------------------------------------------------
 
@@ -204,8 +242,10 @@ class SecretRulesDirective(SphinxDirective):
         lines = []
         for title, explanation, items in secret_rules():
             lines += ['* **%s.** %s' % (title, ' '.join(explanation.split())), '']
-            if items:
-                lines += ['  %s' % ', '.join('``%s``' % item for item in items), '']
+            if items and any(len(item.split()) > 1 for item in items):
+                lines += ['  - %s' % ' '.join(item.split()) for item in items] + ['']
+            elif items:
+                lines += ['  %s' % ', '.join(items), '']
         container = nodes.container()
         self.state.nested_parse(StringList(lines, source='<ot-secret-rules>'),
                                 self.content_offset, container)
