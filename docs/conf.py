@@ -21,7 +21,7 @@ autodoc_member_order = 'bysource'
 # Only our own docstrings: those of the base classes (requests' HTTPAdapter, the
 # toolbar's DebugPanel) refer to labels of their own docs.
 autodoc_inherit_docstrings = False
-autodoc_default_options = {'members': True, 'show-inheritance': False}
+autodoc_default_options = {'show-inheritance': False}
 # The Python objects the API pages name from other packages are not documented here.
 nitpicky = False
 # Texts from the code keep their quotes as written.

@@ -116,11 +116,15 @@ def test_the_rules_are_read_from_describe_rules_once_it_exists(monkeypatch):
 
 
 def test_the_api_page_documents_the_public_names(built):
-    text = page_text(built, 'api')
-    for name in ('includeme', 'PyramidTracer', 'PyramidTracing', 'trace', 'get_span',
-                 'tracer_from_settings', 'TraceContextFilter', 'TraceContextFormatter',
-                 'TracingPanel', 'client_span', 'urlopen', 'traced_session'):
-        assert 'id="pyramid_opentracing.' in text and name in text, name
+    documented = set(re.findall(r'id="(pyramid_opentracing[\w.]*)"', page_text(built, 'api')))
+    assert {'pyramid_opentracing.' + name for name in (
+        'includeme', 'PyramidTracer', 'PyramidTracer.trace', 'PyramidTracer.get_span',
+        'PyramidTracing', 'trace', 'get_span', 'otel.tracer_from_settings', 'otel.BridgeTracer',
+        'outgoing.http_request', 'outgoing.urlopen', 'outgoing.traced_session',
+        'outgoing.TracingAdapter', 'outgoing.client_span', 'outgoing.outgoing_headers',
+        'log_context.TraceContextFilter', 'log_context.TraceContextFormatter',
+        'toolbar.TracingPanel')} <= documented
+    assert not [name for name in documented if '._' in name]
 
 
 def test_the_changes_page_is_the_changelog(built):
