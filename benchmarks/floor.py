@@ -81,8 +81,7 @@ def include_otel_floor(config, tracer):
 
 def otel_floor_tween_factory(handler, registry):
     from opentelemetry.trace import SpanKind
-    from pyramid_opentracing.otel.shim_internals import ServerScope
-    from pyramid_opentracing.otel.shim_spans import bridge_span
+    from pyramid_opentracing.otel.shim import ServerScope, bridge_span
     from pyramid_opentracing.otel.spans import parent_context, server_attributes
     from pyramid_opentracing.request_tags import TagPolicy
     tracer = registry.settings['bench.floor_tracer']

@@ -24,9 +24,8 @@ import sys
 from . import overhead
 
 DEFAULT_VARIANTS = [
-    'untraced', 'ours/noop', 'floor/noop', overhead.EXCLUSION, 'ours/mock', 'floor/mock',
-    'ours/basic', 'floor/basic', 'ours/otel', 'floor/otel', 'sdk-minimum/otel',
-    'ours/otel+metrics', 'otel-instrumentation-pyramid']
+    'untraced', 'ours/noop', 'original-1.0.0/noop', 'ours/mock', 'original-1.0.0/mock',
+    'ours/otel', 'ours/otel+metrics', 'otel-instrumentation-pyramid']
 
 _REFS = re.compile(r'I\s+refs:\s+([\d,]+)')
 
@@ -70,14 +69,13 @@ def report(scenario, variants):
     def ratio(a, b):
         if a in over and b in over and over[b]:
             print('  %-32s %9.3f' % ('%s / %s' % (a, b), over[a] / over[b]))
-    for kind in ('mock', 'basic', 'otel'):
-        ratio('ours/%s' % kind, 'floor/%s' % kind)
-    ratio('ours/otel', 'sdk-minimum/otel')
+    for label, name, limit_of in overhead.TARGETS:
+        if name in over:
+            print('  %-60s %9d' % (label, over[name]))
+    ratio('ours/noop', 'original-1.0.0/noop')
+    ratio('ours/mock', 'original-1.0.0/mock')
+    ratio('ours/otel', 'otel-instrumentation-pyramid')
     ratio('ours/otel+metrics', 'otel-instrumentation-pyramid')
-    if 'ours/noop' in over and 'floor/noop' in over:
-        print('  %-32s %+9d' % ('ours/noop - floor/noop', over['ours/noop'] - over['floor/noop']))
-    if overhead.EXCLUSION in over and 'ours/noop' in over:
-        print('  %-32s %+9d' % ('five excluded paths', over[overhead.EXCLUSION] - over['ours/noop']))
 
 
 def main(argv=None):

@@ -108,7 +108,7 @@ def otel_bridge_tracer_with_metrics():
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from pyramid_opentracing.otel import BridgeTracer
-    from pyramid_opentracing.otel.live_spans import LiveSpans
+    from pyramid_opentracing.otel.exit import LiveSpans
     from pyramid_opentracing.otel.metrics import RecordServerSpans, measure_server_spans
     from pyramid_opentracing.otel.provider import make_propagator
     otel_provider()
@@ -117,7 +117,8 @@ def otel_bridge_tracer_with_metrics():
     provider.add_span_processor(SimpleSpanProcessor(_DropExporter()))
     provider.add_span_processor(LiveSpans())
     measure_server_spans(provider, otel_meter_provider())
-    return BridgeTracer(provider, make_propagator(['tracecontext', 'baggage']))
+    propagator, read_headers = make_propagator(['tracecontext', 'baggage'])
+    return BridgeTracer(provider, propagator, read_headers=read_headers)
 
 
 def otel_bridge_tracer():
@@ -134,8 +135,8 @@ def otel_bridge_tracer():
     except ImportError:
         from opentelemetry.shim.opentracing_shim import create_tracer
         return create_tracer(provider), 'opentelemetry-opentracing-shim (no bridge found)'
-    propagator = make_propagator(['tracecontext', 'baggage'])
-    return BridgeTracer(provider, propagator), 'pyramid_opentracing.otel.BridgeTracer'
+    propagator, read_headers = make_propagator(['tracecontext', 'baggage'])
+    return BridgeTracer(provider, propagator, read_headers=read_headers), 'pyramid_opentracing.otel.BridgeTracer'
 
 
 def basic_tracer():

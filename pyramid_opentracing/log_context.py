@@ -1,79 +1,104 @@
 """Trace and span ids on log records, to go from a log line to its trace.
 
-:class:`TraceContextFilter` sets ``record.trace_id`` and ``record.span_id``
-to the ids of the span active when the record was made, written as the
-tracing backend shows them: 32 and 16 hex digits (W3C) for OpenTelemetry
-spans, hex for jaeger-client and basictracer, decimal for MockTracer; empty
-strings outside a span. :class:`TraceContextFormatter` is a Formatter that
-does the same, for ``logging.config.fileConfig`` (and so ``pserve``'s INI
-files), which can name a formatter class but not a filter::
+A record carries ``record.trace_id`` and ``record.span_id``: the ids of the
+span active when the record was created, as the tracing backend shows them
+(the span strategy says how: 32 and 16 hex digits for OpenTelemetry, hex for
+jaeger-client, basictracer and MockTracer), empty strings outside a span.
+
+They must be set on the thread that logs, while its span is active: a
+handler that buffers records (``MemoryHandler``) or hands them to another
+thread (``QueueHandler`` and ``QueueListener``) formats them later, when
+another span, or none, is active. Which to use:
+
+* :class:`TraceContextFilter` on the handler that receives the records
+  first (the ``MemoryHandler`` or ``QueueHandler`` itself, or the logger the
+  application logs on): a handler's filters run as the record is logged.
+  ``logging.config.dictConfig`` attaches it:
+  ``'filters': {'trace': {'()': 'pyramid_opentracing.log_context.TraceContextFilter'}}``.
+* :func:`install_record_factory`, once at start-up, where no filter can be
+  attached (``logging.config.fileConfig``, and so ``pserve``'s INI files):
+  every record gets the ids as it is created, whichever logger makes it.
+* :class:`TraceContextFormatter` for the format itself: it uses the ids a
+  filter or the record factory set, and reads them itself only for a record
+  that has none, which is right for a handler formatting as the record is
+  logged (a ``StreamHandler``, a ``FileHandler``)::
 
     [formatter_generic]
     class = pyramid_opentracing.log_context.TraceContextFormatter
     format = %(asctime)s %(levelname)s [%(name)s] trace=%(trace_id)s %(message)s
 """
 import logging
-import sys
 
-import opentracing
 from pyramid.threadlocal import get_current_request
 
+from .tracer import PyramidTracer
 
-__all__ = ['TraceContextFilter', 'TraceContextFormatter', 'trace_context_ids']
+__all__ = ['TraceContextFilter', 'TraceContextFormatter', 'install_record_factory',
+           'trace_context_ids']
 
 NO_IDS = ('', '')
 
 
 def trace_context_ids():
-    """(trace id, span id) of the active span as text, or ('', '')."""
-    otel_trace = sys.modules.get('opentelemetry.trace')
-    if otel_trace is not None:
-        span_context = otel_trace.get_current_span().get_span_context()
-        if span_context.is_valid:
-            return '%032x' % span_context.trace_id, '%016x' % span_context.span_id
-    span = _active_opentracing_span()
-    return NO_IDS if span is None else _ids(span.context)
-
-
-def _active_opentracing_span():
-    """The active span of the tracer tracing the current Pyramid request,
-    else its server span, else the global tracer's active span."""
+    """(trace id, span id) of the active span as text, or ('', ''): the
+    span active with the tracer tracing the current Pyramid request (else
+    that request's server span), or with the global tracer outside one."""
+    from . import _global_pyramid_tracer  # the package's, made as it is imported
     request = get_current_request()
-    owner = None if request is None else request.registry.settings.get('ot.tracer')
-    if owner is not None and hasattr(owner, 'get_span'):
-        span = owner.tracer.active_span
-        return span if span is not None else owner.get_span(request)
-    return opentracing.global_tracer().active_span
+    owner = None
+    if request is not None:
+        settings = request.registry.settings
+        owner = settings.get('ot.tracer') if settings else None
+    if not isinstance(owner, PyramidTracer):
+        owner = _global_pyramid_tracer
+    strategy = owner.server_span_strategy()
+    span = strategy.tracer.active_span
+    if span is None and request is not None:
+        span = owner.get_span(request)
+    return NO_IDS if span is None else strategy.ids(span)
 
 
-def _ids(context):
-    trace_id = getattr(context, 'trace_id', None)
-    span_id = getattr(context, 'span_id', None)
-    if trace_id is None or span_id is None:
-        return NO_IDS
-    if isinstance(trace_id, int) and isinstance(span_id, int):
-        # hex, as jaeger-client, basictracer and MockTracer write them in headers
-        return '%x' % trace_id, '%x' % span_id
-    return str(trace_id), str(span_id)
-
-
-class TraceContextFilter(logging.Filter):
-    """Sets ``record.trace_id`` and ``record.span_id``; never drops a record.
-    A failure to read them leaves them empty: logging must not break."""
-
-    def filter(self, record):
+def _set_ids(record):
+    """Set the ids on ``record`` unless it has them already; a failure to
+    read them leaves them empty: logging must not break."""
+    if getattr(record, 'trace_id', None) is None:
         try:
             record.trace_id, record.span_id = trace_context_ids()
         except Exception:  # pylint: disable=broad-except
             record.trace_id, record.span_id = NO_IDS
+
+
+class TraceContextFilter(logging.Filter):
+    """Sets ``record.trace_id`` and ``record.span_id`` as the record is
+    logged, unless the record has them already; never drops a record."""
+
+    def filter(self, record):
+        _set_ids(record)
         return True
 
 
 class TraceContextFormatter(logging.Formatter):
-    """A Formatter whose format may use ``%(trace_id)s`` and ``%(span_id)s``."""
-
-    _filter = TraceContextFilter()
+    """A Formatter whose format may use ``%(trace_id)s`` and ``%(span_id)s``:
+    those already on the record, else read as it formats."""
 
     def format(self, record):
-        self._filter.filter(record)
+        _set_ids(record)
         return super().format(record)
+
+
+def install_record_factory():
+    """Make every log record carry the ids of the span active when it is
+    created: wraps :func:`logging.getLogRecordFactory` (a process-wide
+    effect, as this call asks). Calling it again changes nothing."""
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, 'sets_trace_context', False):
+        return
+
+    def record_with_ids(*args, **kwargs):
+        record = factory(*args, **kwargs)
+        _set_ids(record)
+        return record
+
+    record_with_ids.sets_trace_context = True
+    record_with_ids.wrapped = factory
+    logging.setLogRecordFactory(record_with_ids)

@@ -11,52 +11,59 @@ injected into the request headers so the next service continues the trace.
 * any other client: :func:`client_span` (a span and the headers to send), or
   :func:`outgoing_headers` (only the headers, no span).
 
-Tracing never breaks the call: if the tracer fails, the request is sent
-untraced and the failure is logged once on the ``pyramid_opentracing`` logger.
-Request headers never become tags, so Authorization and Cookie stay out.
+The span strategy of the tracer makes the span (an OpenTelemetry CLIENT span
+with the bridge). The calls of a request the application chose not to trace
+(the request given, else the one served on the thread) are not traced
+either, and send no trace context. Tracing never breaks the call: if the
+tracer fails, the request is sent untraced and the failure is logged once on
+the ``pyramid_opentracing`` logger. Request headers never become tags, so
+Authorization and Cookie stay out.
 """
 import logging
+import urllib.error
+import urllib.request
 import weakref
 from contextlib import contextmanager
 
 import opentracing
-from opentracing.ext import tags
+from pyramid.threadlocal import get_current_request
 
 from . import _global_pyramid_tracer, pyramid_tracer_of
-from .request_span import is_otel_shim
-from .request_tags import error_fields
+from .headers import BAGGAGE_ENTRY_PREFIXES
 from .scrub import url_secrets
 from .selection import marked_excluded
-from .tracer import PyramidTracer
+from .tracer import PyramidTracer, strategy_for
 
-#: The PyramidTracer of each plain OpenTracing tracer outgoing calls were
-#: made with, made on the first call; they share one failure log, so that a
-#: tracer failing on every call is reported once.
-_plain_pyramid_tracers = weakref.WeakKeyDictionary()
+__all__ = ['ClientCall', 'client_span', 'outgoing_headers', 'http_request', 'traced_session',
+           'TracingAdapter', 'urlopen', 'bound_baggage', 'BaggageOverLimits',
+           'MAX_BAGGAGE_ENTRIES', 'MAX_BAGGAGE_BYTES']
+
+#: The span strategy of each plain OpenTracing tracer outgoing calls were
+#: made with, made on the first call. Its PyramidTracer is the global one:
+#: the default tag policy, and one failure log, so that a tracer failing on
+#: every call is reported once.
+_plain_strategies = weakref.WeakKeyDictionary()
 
 
-def pyramid_tracer_for(target):
-    """The PyramidTracer for ``target``: a Pyramid request (its registry's),
-    a PyramidTracer, an OpenTracing tracer, or None (the global tracer)."""
+def strategy_for_target(target):
+    """The span strategy outgoing calls for ``target`` are made with (see
+    :func:`client_span`): the PyramidTracer's (a request's is its
+    registry's), or for a plain OpenTracing tracer, one on the global
+    PyramidTracer."""
     if isinstance(target, PyramidTracer):
-        return target
+        return target.server_span_strategy()
     if target is None:
-        return _global_pyramid_tracer
+        return _global_pyramid_tracer.server_span_strategy()
     if getattr(target, 'registry', None) is not None:
-        return pyramid_tracer_of(target)
+        return pyramid_tracer_of(target).server_span_strategy()
     try:
-        return _plain_pyramid_tracers[target]
+        return _plain_strategies[target]
     except KeyError:
         pass
     except TypeError:  # a tracer that cannot be weakly referenced
-        return _shared_failures(PyramidTracer(target))
-    pyramid_tracer = _plain_pyramid_tracers[target] = _shared_failures(PyramidTracer(target))
-    return pyramid_tracer
-
-
-def _shared_failures(pyramid_tracer):
-    pyramid_tracer.failures = _global_pyramid_tracer.failures
-    return pyramid_tracer
+        return strategy_for(_global_pyramid_tracer, target)
+    strategy = _plain_strategies[target] = strategy_for(_global_pyramid_tracer, target)
+    return strategy
 
 
 def _parent(tracer, target):
@@ -74,16 +81,15 @@ def _parent(tracer, target):
 class ClientCall:
     """One outgoing request: its span (or None) and the headers to send."""
 
-    __slots__ = ('pyramid_tracer', 'span', 'headers', 'status_code', 'error', 'url', '_finish')
+    __slots__ = ('strategy', 'span', 'headers', 'status_code', 'error', 'url')
 
-    def __init__(self, pyramid_tracer, span, headers, finish, url=''):
-        self.pyramid_tracer = pyramid_tracer
+    def __init__(self, strategy, span, headers, url=''):
+        self.strategy = strategy
         self.url = url  # as given: its secrets are removed from error messages
         self.span = span
         self.headers = headers
         self.status_code = None
         self.error = None
-        self._finish = finish
 
     def set_status(self, status_code):
         """Record the status code of the response."""
@@ -101,9 +107,8 @@ def client_span(method, url, target=None, headers=None, name=None):
     OpenTracing tracer, or None for the global tracer. The span is named
     after the method unless given a ``name``.
     """
-    pyramid_tracer = pyramid_tracer_for(target)
     headers = dict(headers or {})
-    call = start_call(pyramid_tracer, target, method, url, headers, name)
+    call = start_call(target, method, url, headers, name)
     try:
         yield call
     except BaseException as exc:
@@ -115,79 +120,83 @@ def client_span(method, url, target=None, headers=None, name=None):
 
 
 def is_excluded_request(target):
-    """Whether ``target`` is a request the application chose not to trace
-    (``ot.excluded_paths``, ``ot.should_trace``...): the calls it makes are
-    not traced either, rather than each starting a trace of its own."""
+    """Whether the calls are made for a request the application chose not to
+    trace (``ot.excluded_paths``, ``ot.should_trace``...): ``target``, else
+    the request being served on this thread. They are not traced either,
+    rather than each starting a trace of its own."""
     environ = getattr(target, 'environ', None)
+    if environ is None:
+        request = get_current_request()
+        environ = getattr(request, 'environ', None)
     return isinstance(environ, dict) and marked_excluded(environ)
 
 
-def start_call(pyramid_tracer, target, method, url, headers, name=None):
+def start_call(target, method, url, headers, name=None):
     """A ClientCall with a started CLIENT span and its context in ``headers``
     (no span, and the headers as they are, for an excluded request)."""
+    strategy = strategy_for_target(target)
     if is_excluded_request(target):
-        return ClientCall(pyramid_tracer, None, headers, None)
-    policy = pyramid_tracer.policy
+        return ClientCall(strategy, None, headers)
+    policy = strategy.pyramid_tracer.policy
     safe_url = policy.text(url)
     try:
-        tracer = pyramid_tracer.tracer
-        span, finish = _client_spans(tracer).start(
-            tracer, _parent(tracer, target), policy.text(method.upper()), safe_url,
+        span = strategy.start_client(
+            _parent(strategy.tracer, target), policy.text(method.upper()), safe_url,
             None if name is None else policy.text(name))
     except Exception as exc:
-        pyramid_tracer.failures.report('starting a client span', exc, 'the outgoing request is sent untraced')
-        return ClientCall(pyramid_tracer, None, headers, None)
-    inject(pyramid_tracer, tracer, span.context, headers)
-    return ClientCall(pyramid_tracer, span, headers, finish, url)
+        strategy.report('starting a client span', exc, 'the outgoing request is sent untraced')
+        return ClientCall(strategy, None, headers)
+    inject(strategy, span.context, headers)
+    return ClientCall(strategy, span, headers, url)
 
 
 def finish_call(call):
     """Tag the outcome of ``call`` and finish its span."""
     if call.span is None:
         return
+    strategy = call.strategy
     try:
         known = () if call.error is None else url_secrets(
-            call.url, call.pyramid_tracer.policy.redactor.is_secret)
-        call._finish(call.span, call.status_code, call.error, call.pyramid_tracer, known)
+            call.url, strategy.pyramid_tracer.policy.redactor.is_secret)
+        strategy.finish_client(call.span, call.status_code, call.error, known)
     except Exception as exc:
-        call.pyramid_tracer.failures.report('tagging a client span', exc, 'its tags may be incomplete')
+        strategy.report('tagging a client span', exc, 'its tags may be incomplete')
     try:
         call.span.finish()
     except Exception as exc:
-        call.pyramid_tracer.failures.report('finishing a client span', exc, 'the span may be lost')
+        strategy.report('finishing a client span', exc, 'the span may be lost')
 
 
 def outgoing_headers(target=None, headers=None):
     """``headers`` (a new dict) plus the active span's trace context, for a
     request made with any client; no span is started."""
-    pyramid_tracer = pyramid_tracer_for(target)
+    strategy = strategy_for_target(target)
     headers = dict(headers or {})
     if is_excluded_request(target):
         return headers
     try:
-        tracer = pyramid_tracer.tracer
-        parent = _parent(tracer, target)
+        parent = _parent(strategy.tracer, target)
     except Exception as exc:
-        pyramid_tracer.failures.report('finding the span of an outgoing request', exc,
-                              'the next service starts a new trace')
+        strategy.report('finding the span of an outgoing request', exc,
+                        'the next service starts a new trace')
         return headers
     if parent is not None:
-        inject(pyramid_tracer, tracer, parent.context, headers)
+        inject(strategy, parent.context, headers)
     return headers
 
 
-def inject(pyramid_tracer, tracer, span_context, headers):
+def inject(strategy, span_context, headers):
     """Write ``span_context`` into ``headers``, its baggage within the W3C
     limits; a failure is reported, not raised."""
     try:
-        tracer.inject(span_context, opentracing.Format.HTTP_HEADERS, headers)
+        strategy.tracer.inject(span_context, opentracing.Format.HTTP_HEADERS, headers)
         dropped = bound_baggage(headers)
     except Exception as exc:
-        pyramid_tracer.failures.report('injecting the trace context into an outgoing request',
-                                       exc, 'the next service starts a new trace')
+        strategy.report('injecting the trace context into an outgoing request',
+                        exc, 'the next service starts a new trace')
         return
     if dropped:
-        pyramid_tracer.failures.report(
+        strategy.report(
             'sending baggage to the next service', BaggageOverLimits(dropped),
             'the entries past the limits are not sent', level=logging.WARNING)
 
@@ -199,9 +208,6 @@ def inject(pyramid_tracer, tracer, span_context, headers):
 #: until one answers 431.
 MAX_BAGGAGE_ENTRIES = 64
 MAX_BAGGAGE_BYTES = 8192
-
-#: Headers carrying one baggage entry each: OpenTracing's, Jaeger's.
-BAGGAGE_HEADER_PREFIXES = ('ot-baggage-', 'uberctx-')
 
 
 class BaggageOverLimits(Exception):
@@ -248,8 +254,8 @@ def bound_baggage(headers):
                 headers[name] = ','.join(kept)
             else:
                 del headers[name]
-        elif lower.startswith(BAGGAGE_HEADER_PREFIXES):
-            prefix = next(each for each in BAGGAGE_HEADER_PREFIXES if lower.startswith(each))
+        elif lower.startswith(BAGGAGE_ENTRY_PREFIXES):
+            prefix = next(each for each in BAGGAGE_ENTRY_PREFIXES if lower.startswith(each))
             budget = budgets.setdefault(prefix + '*', _BaggageBudget())
             key = lower[len(prefix):]
             if not budget.take(key, len(key.encode()) + 1 + len(headers[name].encode())):
@@ -262,48 +268,6 @@ def bound_baggage(headers):
             '%d in %s (%s)' % (len(keys), header, ', '.join(key[:40] for key in keys[:10])
                                + (', ...' if len(keys) > 10 else ''))
             for header, keys in dropped))
-
-
-class _OpenTracingClientSpans:
-    """CLIENT spans through the OpenTracing API."""
-
-    @staticmethod
-    def start(tracer, parent, method, url, name=None):
-        span = tracer.start_span(name or method, child_of=parent, tags={
-            tags.SPAN_KIND: tags.SPAN_KIND_RPC_CLIENT,
-            tags.HTTP_METHOD: method,
-            tags.HTTP_URL: url,
-        })
-        return span, _OpenTracingClientSpans.finish
-
-    @staticmethod
-    def finish(span, status_code, error, pyramid_tracer, known):
-        if status_code is not None:
-            span.set_tag(tags.HTTP_STATUS_CODE, status_code)
-        if error is not None:
-            span.set_tag(tags.ERROR, True)
-            span.log_kv(error_fields(error, pyramid_tracer.policy, known))
-        elif status_code is not None and status_code >= 400:
-            span.set_tag(tags.ERROR, True)
-
-
-class _OtelClientSpans:
-    """Real OpenTelemetry CLIENT spans behind the shim."""
-
-    @staticmethod
-    def start(tracer, parent, method, url, name=None):
-        from .otel.spans import client_attributes, start_client_span
-        span = start_client_span(tracer, parent, method, url, client_attributes(url), name)
-        return span, _OtelClientSpans.finish
-
-    @staticmethod
-    def finish(span, status_code, error, pyramid_tracer, known):
-        from .otel.spans import tag_client_outcome
-        tag_client_outcome(span, status_code, error, pyramid_tracer.policy, known)
-
-
-def _client_spans(tracer):
-    return _OtelClientSpans if is_otel_shim(tracer) else _OpenTracingClientSpans
 
 
 # -- requests -----------------------------------------------------------------
@@ -382,17 +346,17 @@ def urlopen(url, data=None, target=None, opener=None, name=None, **kwargs):
     ``urlopen`` (``timeout``, ``context``). An HTTPError
     response is traced with its status code and raised as usual.
     """
-    import urllib.error
-    http_request_obj = url if isinstance(url, urllib.request.Request) else urllib.request.Request(url, data)
-    if data is not None and isinstance(url, urllib.request.Request):
-        http_request_obj.data = data
-    method = http_request_obj.get_method()
-    with client_span(method, http_request_obj.full_url, target, name=name) as call:
-        for name, value in call.headers.items():
-            http_request_obj.add_unredirected_header(name, value)
+    given = isinstance(url, urllib.request.Request)
+    url_request = url if given else urllib.request.Request(url, data)
+    if data is not None and given:
+        url_request.data = data
+    method = url_request.get_method()
+    with client_span(method, url_request.full_url, target, name=name) as call:
+        for header, value in call.headers.items():
+            url_request.add_unredirected_header(header, value)
         open_url = urllib.request.urlopen if opener is None else opener.open
         try:
-            response = open_url(http_request_obj, **kwargs)
+            response = open_url(url_request, **kwargs)
         except urllib.error.HTTPError as exc:
             call.set_status(exc.code)
             raise

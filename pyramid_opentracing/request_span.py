@@ -128,11 +128,12 @@ class ServerSpanStrategy:
         self.tracer = tracer
         #: ``extract_parent(format, carrier)``: the caller's context, as
         #: :meth:`start_active` takes it (the tracer's span context here).
-        self.extract_parent = tracer.extract
+        self.extract_parent = self.scope_manager = None
         try:
+            self.extract_parent = tracer.extract
             self.scope_manager = tracer.scope_manager
         except Exception:  # a broken tracer: it fails again when it is used, guarded
-            self.scope_manager = None
+            pass
 
     # -- the lifecycle -------------------------------------------------------
 
@@ -449,6 +450,63 @@ class ServerSpanStrategy:
     def tag_outcome(self, span, request, status_code, error):  # pragma: no cover - abstract
         """Tag the route, the status code and the error, if any."""
         raise NotImplementedError
+
+    # -- what other modules ask: headers, outgoing calls, log ids, toolbar ----
+    # (through the OpenTracing API, for any tracer; OtelStrategy overrides them)
+
+    #: The OpenTelemetry tracer behind the OpenTracing one, or None.
+    otel_tracer = None
+
+    def record_headers(self, span, values):
+        """Record captured header ``values`` ({key: text}) on server ``span``: tags."""
+        for key, value in values.items():
+            span.set_tag(key, value)
+
+    def context_headers(self, span):
+        """{header: value} telling the client which span served it: the
+        tracer's own ``inject`` format, without the headers of the span's
+        baggage (for the services downstream, not for the client)."""
+        from .headers import without_baggage  # the header tables
+        carrier = {}
+        self.tracer.inject(span.context, HTTP_HEADERS, carrier)
+        return without_baggage(carrier, span.context.baggage)
+
+    def start_client(self, parent, method, url, name=None):
+        """A CLIENT span (not active), child of ``parent`` (a span or None),
+        for a request with ``method`` to ``url`` (both already scrubbed),
+        named ``name`` or after the method."""
+        return self.tracer.start_span(name or method, child_of=parent, tags={
+            tags.SPAN_KIND: tags.SPAN_KIND_RPC_CLIENT,
+            tags.HTTP_METHOD: method,
+            tags.HTTP_URL: url,
+        })
+
+    def finish_client(self, span, status_code, error, known=()):
+        """Tag the outcome of CLIENT ``span`` (not finished): the status
+        code (None if unknown), the exception (None if none, its texts
+        without the ``known`` secrets of the URL); a 4xx is an error too."""
+        if status_code is not None:
+            span.set_tag(tags.HTTP_STATUS_CODE, status_code)
+        if error is not None:
+            span.set_tag(tags.ERROR, True)
+            span.log_kv(error_fields(error, self.pyramid_tracer.policy, known))
+        elif status_code is not None and status_code >= 400:
+            span.set_tag(tags.ERROR, True)
+
+    def ids(self, span):
+        """(trace id, span id) of ``span`` as the backend shows them, or
+        ('', ''): hex for integer ids, as jaeger-client, basictracer and
+        MockTracer write them in headers; other ids as text."""
+        context = span.context
+        trace_id = getattr(context, 'trace_id', None)
+        span_id = getattr(context, 'span_id', None)
+        if trace_id is None or span_id is None:
+            return '', ''
+        if isinstance(trace_id, int) and isinstance(span_id, int):
+            return '%x' % trace_id, '%x' % span_id
+        return str(trace_id), str(span_id)
+
+    # -- end of what other modules ask ------------------------------------------
 
 
 def sent_status(response, environ, status):

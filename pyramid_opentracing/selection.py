@@ -9,6 +9,15 @@ import re
 from pyramid.exceptions import ConfigurationError
 from pyramid.interfaces import IRoutesMapper
 
+from .request_tags import DEFAULT_PORTS, request_path
+
+__all__ = ['RequestSelection', 'matcher', 'is_excluded', 'marked_excluded',
+           'resolve_excluded_routes', 'MAX_SELECTED_PATH']
+
+#: Paths longer than this are traced whatever the patterns say: no request
+#: spends more than a few milliseconds being chosen, whatever its length.
+MAX_SELECTED_PATH = 2048
+
 #: Set in the environ of a request found excluded, so that a traced view
 #: (``@trace``) under the tween does not ask again.
 EXCLUDED_KEY = 'pyramid_opentracing.excluded'
@@ -47,13 +56,33 @@ class RequestSelection:
     A request is excluded when a pattern of ``excluded_paths`` is found in
     its path (``PATH_INFO``, the path routes match; ``re.search``, so anchor
     with ``^`` and ``$`` for a whole path), when a pattern of
-    ``excluded_urls`` is found in its full URL (as OpenTelemetry's
-    ``OTEL_PYTHON_EXCLUDED_URLS`` is matched), when Pyramid will route it to
-    one of ``excluded_routes`` (route names), or when ``should_trace(request)``
-    returns a false value. An exception in ``should_trace`` is reported once
+    ``excluded_urls`` (OpenTelemetry's ``OTEL_PYTHON_EXCLUDED_URLS``) is
+    found in the server's own URL of the request, when Pyramid will route it
+    to one of ``excluded_routes`` (route names), or when
+    ``should_trace(request)`` returns a false value.
+
+    The client never chooses to be untraced. The URL matched is
+    ``scheme://name[:port]/path`` from ``wsgi.url_scheme``, ``SERVER_NAME``
+    and ``SERVER_PORT`` (the name the WSGI server was configured with, its
+    port left out when it is the scheme's default) and the percent-encoded
+    path: unlike OpenTelemetry, which searches ``request.url``, neither the
+    client's ``Host`` header nor the query string is part of it, so neither
+    ``?x=health`` nor ``Host: health`` hides a request. (A server that copies
+    ``Host`` into ``SERVER_NAME``, as gunicorn does on a unix socket, lets
+    the client choose that part: anchor such patterns to the path there.)
+    A path longer than :data:`MAX_SELECTED_PATH` characters is always traced:
+    searching it could take seconds with a pattern such as ``client/.*/info``,
+    and a client must not hide a request by making it long.
+
+    Choosing never breaks a request: an exception while matching (a
+    ``PATH_INFO`` that is not text) or in ``should_trace`` is reported once
     (``failures``) and the request is traced: a broken filter must not hide
     traffic.
     """
+
+    #: Called with each request found excluded, if set (the response headers
+    #: use it to remove context an earlier request left in a shared response).
+    on_excluded = None
 
     def __init__(self, failures, excluded_paths=(), excluded_urls=(), excluded_routes=(),
                  should_trace=None):
@@ -87,21 +116,34 @@ class RequestSelection:
     def traces(self, request):
         """Whether ``request`` is traced; marks it in the environ if not."""
         environ = request.environ
-        if ((self._path_search is not None and self._path_search(routed_path(environ)))
-                or (self._url_search is not None and self._url_excluded(request))
-                or (self._routes and self._routes_to_excluded(request))
-                or (self.should_trace is not None and not self._asked(request))):
+        try:
+            excluded = (
+                (self._path_search is not None and self._path_excluded(environ))
+                or (self._url_search is not None and self._url_excluded(environ))
+                or (self._routes and self._routes_to_excluded(request)))
+        except Exception as exc:
+            self.failures.report('choosing whether the request is traced', exc,
+                                 'the request is traced')
+            excluded = False
+        if excluded or (self.should_trace is not None and not self._asked(request)):
             environ[EXCLUDED_KEY] = True
+            if self.on_excluded is not None:
+                try:
+                    self.on_excluded(request)
+                except Exception as exc:
+                    self.failures.report('leaving an untraced request', exc,
+                                         'its response may keep an earlier context')
             return False
         return True
 
-    def _url_excluded(self, request):
-        try:
-            url = request.url  # fails for a path that is not UTF-8
-        except Exception as exc:
-            self.failures.report('matching the excluded URLs', exc, 'the request is traced')
+    def _path_excluded(self, environ):
+        path = environ.get('PATH_INFO', '')
+        return len(path) <= MAX_SELECTED_PATH and self._path_search(routed_path(environ))
+
+    def _url_excluded(self, environ):
+        if len(environ.get('PATH_INFO', '')) > MAX_SELECTED_PATH:
             return False
-        return self._url_search(url)
+        return self._url_search(server_url(environ))
 
     def _routes_to_excluded(self, request):
         """Whether Pyramid's routes mapper will pick an excluded route: the
@@ -137,6 +179,20 @@ def routed_path(environ):
     if path.isascii():
         return path
     return path.encode('latin-1', 'replace').decode('utf-8', 'replace')
+
+
+def server_url(environ):
+    """``scheme://name[:port]`` + path of the request, as the server names
+    itself (``SERVER_NAME``, ``SERVER_PORT``), never the client's ``Host``;
+    the path percent-encoded as the client sent it, without the query."""
+    scheme = environ['wsgi.url_scheme']
+    name = environ.get('SERVER_NAME', '')
+    if ':' in name and not name.startswith('['):
+        name = '[%s]' % name  # an IPv6 address
+    port = environ.get('SERVER_PORT')
+    if port and port != DEFAULT_PORTS.get(scheme):
+        name = '%s:%s' % (name, port)
+    return '%s://%s%s' % (scheme, name, request_path(environ))
 
 
 def marked_excluded(environ):

@@ -17,10 +17,9 @@ from pyramid.path import DottedNameResolver
 from pyramid.interfaces import IRequestExtensions, IRequestFactory
 from pyramid.request import Request
 
-from .captured_headers import CapturedHeaders
+from .headers import CapturedHeaders, build_span_headers
 from .request_tags import DEFAULT_MAX_TAG_LENGTH, merged_policy
 from .selection import RequestSelection, resolve_excluded_routes
-from .span_headers import build_span_headers
 from .tracer import PyramidTracer
 
 logger = logging.getLogger('pyramid_opentracing')
@@ -454,6 +453,8 @@ def parse_settings(settings, config, registry=None):
     headers = span_headers(options)
     if headers is not None and tracer.span_headers is None:
         tracer.span_headers = headers
+    if tracer.selection is not None and tracer.span_headers is not None:
+        tracer.selection.on_excluded = tracer.span_headers.on_excluded
     configure_tag_policy(tracer, settings, options)
     warn_unread_bridge_settings(settings, tracer)
     options['ot.tracer'] = options['ot.tracing'] = tracer

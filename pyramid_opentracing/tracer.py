@@ -22,7 +22,7 @@ class PyramidTracer:
     #: None for all; set from the settings.
     selection = None
     #: What the span takes from and writes to headers (a
-    #: :class:`~.span_headers.SpanHeaders`), None for nothing; set from the settings.
+    #: :class:`~.headers.SpanHeaders`), None for nothing; set from the settings.
     span_headers = None
     #: The registry of the application whose settings configured it: one
     #: application's settings are not another's (see ``settings.check_claim``).

@@ -51,9 +51,13 @@ class ServedInThread:
 
 
 class OTLPReceiver(ServedInThread):
-    """Listens on a port the OS chooses; ``endpoint`` is its base URL."""
+    """Listens on a port the OS chooses; ``endpoint`` is its base URL.
+    ``refuse`` maps a path to the HTTP status it is answered with instead
+    (a collector without that endpoint); ``refused`` lists those requests."""
 
-    def __init__(self):
+    def __init__(self, refuse=None):
+        self.refuse = dict(refuse or {})
+        self.refused = []  # the paths answered with an error
         self.spans = []
         self.metrics = []  # (name, [data point attributes]) of each metric received
         self.requests = []  # (path, content type, headers) of each export
@@ -63,6 +67,13 @@ class OTLPReceiver(ServedInThread):
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers['Content-Length']))
+                if self.path in receiver.refuse:
+                    with receiver._lock:
+                        receiver.refused.append(self.path)
+                    self.send_response(receiver.refuse[self.path])
+                    self.send_header('Content-Length', '0')
+                    self.end_headers()
+                    return
                 if self.path.endswith('/v1/metrics'):
                     receiver.receive_metrics(body)
                     reply = ExportMetricsServiceResponse().SerializeToString()

@@ -22,7 +22,7 @@ from opentelemetry.trace import Status, StatusCode
 from pyramid.config import Configurator
 
 from pyramid_opentracing.failures import RateLimitFilter
-from pyramid_opentracing.otel import live_spans, shutdown, tracer_from_settings
+from pyramid_opentracing.otel import exit as bridge_exit, tracer_from_settings
 from pyramid_opentracing.otel.options import DEFAULT_TIMEOUT, BridgeOptions
 from pyramid_opentracing.otel.semconv import SCOPE_NAME
 
@@ -217,7 +217,7 @@ def test_a_dead_collector_holds_the_exit_up_less_than_5_seconds(signum, dead_col
 SEVERAL_BRIDGES = '''
 import os, signal, sys
 import opentracing
-from pyramid_opentracing.otel import live_spans, shutdown, tracer_from_settings
+from pyramid_opentracing.otel import exit as bridge_exit, tracer_from_settings
 
 def app_handler(signum, frame):
     print('application handler', flush=True)
@@ -373,8 +373,8 @@ def test_the_exit_flush_exports_what_is_queued_and_counts_what_is_lost(caplog):
                                        'ot.otel.timeout': '0.3'})
         for tracer in (delivered, lost, lost):
             tracer.start_span('queued').finish()
-        shutdown.shut_down_all()
-        shutdown.shut_down_all()  # a second exit finds nothing left to do
+        bridge_exit.shut_down_all()
+        bridge_exit.shut_down_all()  # a second exit finds nothing left to do
     assert [span['name'] for span in receiver.spans] == ['queued']
     # (bridges other tests left behind are shut down too, with their own lines)
     [line] = [r.getMessage() for r in caplog.records if 'ot.otel.timeout = 0.3 s' in r.getMessage()]
@@ -416,7 +416,7 @@ def assert_interrupted(spans, description):
     assert db['parent_span_id'] == server['span_id']
     assert server['status'] == 'ERROR'
     assert server['status_message'] == description
-    assert server['attributes']['error.type'] == live_spans.INTERRUPTED
+    assert server['attributes']['error.type'] == bridge_exit.INTERRUPTED
     assert 'http.response.status_code' not in server['attributes']
 
 
@@ -428,7 +428,7 @@ def test_at_sigterm_the_span_of_a_request_in_flight_is_exported_as_not_completed
         status, took, stderr = service.end(signal.SIGTERM)
     assert status == -signal.SIGTERM, stderr
     assert took < EXIT_BOUND, stderr
-    assert_interrupted(receiver.spans, shutdown.TERMINATED)
+    assert_interrupted(receiver.spans, bridge_exit.TERMINATED)
     assert 'not exported' not in stderr and 'ended span' not in stderr, stderr
 
 
@@ -456,7 +456,7 @@ def test_at_exit_the_span_of_a_request_in_a_daemon_thread_is_exported_as_not_com
         finally:
             process.kill()
     assert process.returncode == 0, stderr
-    assert_interrupted(receiver.spans, shutdown.EXITED)
+    assert_interrupted(receiver.spans, bridge_exit.EXITED)
 
 
 def test_under_gunicorn_a_request_in_flight_at_sigterm_completes_and_is_exported():
@@ -487,7 +487,7 @@ def test_a_request_ending_after_the_exit_ended_its_span_changes_nothing(caplog):
     the request ends it again, which the SDK ignores; nothing is logged, and
     the request is measured once."""
     caplog.set_level(logging.WARNING)
-    sdk_log = logging.getLogger(live_spans.SDK_SPAN_LOGGER)
+    sdk_log = logging.getLogger(bridge_exit.SDK_SPAN_LOGGER)
     release = threading.Event()
 
     def slow(request):
@@ -511,24 +511,24 @@ def test_a_request_ending_after_the_exit_ended_its_span_changes_nothing(caplog):
             request = threading.Thread(target=lambda: answers.append(app.get('/slow').text))
             request.start()
             assert in_flight.wait(10)
-            shutdown.shut_down_all(shutdown.TERMINATED)
+            bridge_exit.shut_down_all(bridge_exit.TERMINATED)
             release.set()
             request.join(10)
     finally:
-        sdk_log.removeFilter(live_spans.ignore_calls_on_ended_spans)
+        sdk_log.removeFilter(bridge_exit.ignore_calls_on_ended_spans)
     assert answers == ['slow']
-    assert_interrupted(receiver.spans, shutdown.TERMINATED)
+    assert_interrupted(receiver.spans, bridge_exit.TERMINATED)
     # (bridges of earlier tests, their collectors gone, may log their own retries)
     assert [r.getMessage() for r in caplog.records
-            if r.name in (live_spans.SDK_SPAN_LOGGER, 'pyramid_opentracing')] == []
+            if r.name in (bridge_exit.SDK_SPAN_LOGGER, 'pyramid_opentracing')] == []
     [duration] = [points for name, points in receiver.metrics
                   if name == 'http.server.request.duration']
-    assert [point['error.type'] for point in duration] == [live_spans.INTERRUPTED]
+    assert [point['error.type'] for point in duration] == [bridge_exit.INTERRUPTED]
 
 
 def test_a_span_never_ended_is_not_kept_alive_by_the_exit():
     provider = TracerProvider()
-    live = live_spans.LiveSpans()
+    live = bridge_exit.LiveSpans()
     provider.add_span_processor(live)
     tracer = provider.get_tracer(SCOPE_NAME)
     finished, forgotten = tracer.start_span('finished'), tracer.start_span('forgotten')
@@ -545,7 +545,7 @@ def test_every_span_of_the_bridges_provider_still_running_is_ended_at_exit():
     """Ours, and those of OpenTelemetry's instrumentations when the bridge's
     provider is the global one; an error recorded already is kept."""
     provider = TracerProvider()
-    live = live_spans.LiveSpans()
+    live = bridge_exit.LiveSpans()
     provider.add_span_processor(live)
     ours = provider.get_tracer(SCOPE_NAME).start_span('ours')
     theirs = provider.get_tracer('opentelemetry.instrumentation.wsgi').start_span('theirs')
@@ -556,8 +556,8 @@ def test_every_span_of_the_bridges_provider_still_running_is_ended_at_exit():
     try:
         assert live.end_all('why') == 3
     finally:
-        logging.getLogger(live_spans.SDK_SPAN_LOGGER).removeFilter(
-            live_spans.ignore_calls_on_ended_spans)
+        logging.getLogger(bridge_exit.SDK_SPAN_LOGGER).removeFilter(
+            bridge_exit.ignore_calls_on_ended_spans)
     for span in (ours, theirs):
         assert not span.is_recording()
         assert (span.status.description, span.attributes['error.type']) == ('why', 'process_exit')

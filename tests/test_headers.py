@@ -11,7 +11,7 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.response import Response
 
 import pyramid_opentracing
-from pyramid_opentracing import captured_headers
+from pyramid_opentracing.headers import MAX_CAPTURED
 
 from . import apps
 from .conftest import OTEL_HTTP_VARIABLES, server_span
@@ -83,7 +83,7 @@ def test_a_client_cannot_choose_how_many_headers_nor_how_long_their_names(mock_a
     headers['X-' + 'n' * 5000] = 'v'
     app.get('/plain', headers=headers)
     captured = header_tags(server_span(tracer))
-    assert len(captured) == captured_headers.MAX_CAPTURED
+    assert len(captured) == MAX_CAPTURED
     assert max(len(key) for key in server_span(tracer).tags) <= 64 + len('http.request.header.')
 
 
@@ -301,6 +301,52 @@ def test_a_response_served_again_does_not_list_the_headers_again(clean_env):
         'ot-tracer-traceid, ot-tracer-spanid')
 
 
+@pytest.mark.parametrize('bridge', [True, False], ids=['bridge', 'mock'])
+def test_a_shared_response_never_carries_another_requests_context(clean_env, no_otel_env,
+                                                                    bridge):
+    """A view returning one module-level Response: an untraced request, or a
+    traced one whose span has no context to write, answers without the
+    context the previous request wrote into it."""
+    shared = Response('shared')
+    settings = {'ot.trace_all': True, 'ot.response_headers': True,
+                'ot.excluded_paths': '^/excluded$'}
+    if bridge:
+        settings.update({'ot.base_tracer_func': 'pyramid_opentracing.otel.tracer_from_settings',
+                         'ot.otel.exporter': 'memory'})
+        context_header = 'traceresponse'
+    else:
+        settings['ot.base_tracer'] = MockTracer()
+        context_header = 'ot-tracer-spanid'
+    config = Configurator(settings=settings)
+    config.include('pyramid_opentracing')
+    for name in ('traced', 'excluded'):
+        config.add_route(name, '/' + name)
+        config.add_view(lambda request: shared, route_name=name)
+    app = webtest.TestApp(config.make_wsgi_app())
+    try:
+        assert context_header in app.get('/traced').headers
+        assert context_header not in app.get('/excluded').headers
+        assert context_header in app.get('/traced').headers
+    finally:
+        if bridge:
+            app.app.registry.settings['ot.tracer'].tracer.shutdown()
+
+
+def test_jaegers_own_baggage_prefix_stays_out_of_the_response(clean_env):
+    """jaeger-client configured with its own baggage header prefix: the
+    response carries its context header and none of the span's baggage."""
+    tracer = JaegerTracer('svc', InMemoryReporter(), ConstSampler(True),
+                          baggage_header_prefix='Ctx-')
+    app = webtest.TestApp(apps.make_app({
+        'ot.trace_all': True, 'ot.base_tracer': tracer, 'ot.response_headers': True,
+        'ot.start_span_cb': lambda span, request: span.set_baggage_item('session', 'se cret')}))
+    response = app.get('/plain')
+    names = [name.lower() for name in response.headers]
+    assert 'uber-trace-id' in names
+    assert not [name for name in names if name.startswith('ctx-')]
+    assert 'ctx-' not in response.headers['Access-Control-Expose-Headers'].lower()
+
+
 def test_exposed_headers_on_several_lines_are_all_kept(clean_env):
     config = Configurator(settings={'ot.trace_all': True, 'ot.base_tracer': MockTracer(),
                                     'ot.response_headers': True})
@@ -318,7 +364,7 @@ def test_no_header_for_a_span_without_context(clean_env):
     """opentracing's no-op tracer has no span context to write; nor an
     unsampled OpenTelemetry span without a valid context."""
     from opentelemetry.trace import INVALID_SPAN_CONTEXT
-    from pyramid_opentracing.response_headers import traceresponse
+    from pyramid_opentracing.headers import traceresponse
     assert traceresponse(INVALID_SPAN_CONTEXT) is None
     tracer = opentracing.Tracer()
     app = webtest.TestApp(apps.make_app({'ot.trace_all': True, 'ot.base_tracer': tracer,
@@ -338,6 +384,20 @@ def test_no_header_for_an_excluded_request_nor_when_off(mock_app):
 class Unwritable(MockTracer):
     def inject(self, span_context, format, carrier):
         raise opentracing.UnsupportedFormatException(format)
+
+
+def test_a_shared_response_loses_the_earlier_context_when_the_tracer_cannot_inject(clean_env):
+    tracer = MockTracer()
+    shared = Response('shared')
+    config = Configurator(settings={'ot.trace_all': True, 'ot.base_tracer': tracer,
+                                    'ot.response_headers': True})
+    config.include('pyramid_opentracing')
+    config.add_route('shared', '/shared')
+    config.add_view(lambda request: shared, route_name='shared')
+    app = webtest.TestApp(config.make_wsgi_app())
+    assert 'ot-tracer-spanid' in app.get('/shared').headers
+    tracer.inject = Unwritable().inject
+    assert 'ot-tracer-spanid' not in app.get('/shared').headers
 
 
 def test_a_tracer_that_cannot_inject_leaves_the_response_alone(clean_env, failures):
@@ -383,11 +443,12 @@ def test_headers_are_recorded_on_a_server_span_only(kind, recorded):
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.trace import SpanKind
     from pyramid_opentracing.otel import BridgeTracer
-    from pyramid_opentracing.otel.shim_spans import bridge_span
-    from pyramid_opentracing.span_headers import record
+    from pyramid_opentracing.otel.shim import bridge_span
+    from pyramid_opentracing import PyramidTracer
 
     tracer = BridgeTracer(TracerProvider())
+    strategy = PyramidTracer(tracer).server_span_strategy()
     otel_span = tracer.unwrap().start_span('span', kind=getattr(SpanKind, kind))
-    record(bridge_span(tracer, otel_span), {'http.request.header.x': 'y'}, is_otel=True)
+    strategy.record_headers(bridge_span(tracer, otel_span), {'http.request.header.x': 'y'})
     otel_span.end()
     assert ('http.request.header.x' in otel_span.attributes) is recorded

@@ -8,7 +8,7 @@ from pyramid.response import Response
 from pyramid.testing import DummyRequest
 
 from pyramid_opentracing import PyramidTracer, get_span
-from pyramid_opentracing.outgoing import outgoing_headers, pyramid_tracer_for
+from pyramid_opentracing.outgoing import outgoing_headers, strategy_for_target
 
 from . import apps
 from .conftest import server_span
@@ -59,8 +59,8 @@ def test_a_view_decorated_with_the_noop_tracer_finds_a_span_only_while_it_runs()
 
 def test_outgoing_calls_with_a_plain_tracer_share_one_pyramid_tracer():
     tracer = MockTracer()
-    assert pyramid_tracer_for(tracer) is pyramid_tracer_for(tracer)
-    assert pyramid_tracer_for(tracer).tracer is tracer
+    assert strategy_for_target(tracer) is strategy_for_target(tracer)
+    assert strategy_for_target(tracer).tracer is tracer
 
 
 class UnhashableTracer(MockTracer):

@@ -1,9 +1,14 @@
 """Trace and span ids on log records, as each tracer's backend shows them,
 and in the demo's log lines through pserve's fileConfig."""
+import json
 import logging
+import logging.handlers
 import os
+import queue
 import subprocess
 import sys
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import opentracing
 import pytest
@@ -14,8 +19,11 @@ from jaeger_client.reporter import NullReporter
 from opentracing.mocktracer import MockTracer
 from pyramid.config import Configurator
 from pyramid.response import Response
+from webtest.http import StopableWSGIServer
 
-from pyramid_opentracing.log_context import TraceContextFilter, TraceContextFormatter
+from pyramid_opentracing import get_span
+from pyramid_opentracing.log_context import (
+    TraceContextFilter, TraceContextFormatter, install_record_factory)
 
 from .test_examples import exported_spans
 
@@ -157,3 +165,135 @@ def test_ids_that_are_not_numbers_are_given_as_they_are(records, monkeypatch):
         log.info('in a span')
     (record,) = records
     assert (record.trace_id, record.span_id) == ('abc', 'def')
+
+
+# -- behind handlers that format later, or on another thread -----------------------
+
+buffered = logging.getLogger('tests.log_context.buffered')
+
+
+class Lines(logging.Handler):
+    """Keeps the lines it formats."""
+
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+        self.setFormatter(TraceContextFormatter('%(trace_id)s %(span_id)s %(message)s'))
+
+    def emit(self, record):
+        self.lines.append(self.format(record))
+
+
+def served_by_waitress(tracer_settings, count=150, clients=8):
+    """{request number: (trace id, span id) of its server span} of ``count``
+    requests sent by ``clients`` threads to a waitress server whose view
+    logs three lines on ``buffered``."""
+    def view(request):
+        number = request.params['n']
+        for line in range(3):
+            buffered.info('n=%s line=%d', number, line)
+        span = get_span(request)
+        if hasattr(span, 'unwrap'):
+            context = span.unwrap().get_span_context()
+            return {'ids': ['%032x' % context.trace_id, '%016x' % context.span_id]}
+        return {'ids': ['%x' % span.context.trace_id, '%x' % span.context.span_id]}
+
+    config = Configurator(settings=dict({'ot.trace_all': 'true'}, **tracer_settings))
+    config.include('pyramid_opentracing')
+    config.add_route('view', '/')
+    config.add_view(view, route_name='view', renderer='json')
+    app = config.make_wsgi_app()
+    server = StopableWSGIServer.create(app, host='127.0.0.1', threads=clients)
+    try:
+        def get(number):
+            with urllib.request.urlopen('%s?n=%d' % (server.application_url, number),
+                                        timeout=30) as response:
+                return number, tuple(json.loads(response.read())['ids'])
+        with ThreadPoolExecutor(clients) as pool:
+            return dict(pool.map(get, range(count)))
+    finally:
+        server.shutdown()
+        tracer = app.registry.settings['ot.tracer'].tracer
+        if hasattr(tracer, 'shutdown'):
+            tracer.shutdown()
+
+
+def assert_each_line_has_its_requests_ids(lines, served):
+    assert len(lines) == 3 * len(served)
+    wrong = []
+    for line in lines:
+        trace_id, span_id, number, _ = line.split(' ')
+        if (trace_id, span_id) != served[int(number[2:])]:
+            wrong.append(line)
+    assert wrong == []
+
+
+@pytest.fixture
+def buffering():
+    """make(handler): ``handler`` on the ``buffered`` logger for the test."""
+    added = []
+
+    def make(handler):
+        buffered.addHandler(handler)
+        added.append(handler)
+        return handler
+    buffered.setLevel(logging.INFO)
+    buffered.propagate = False
+    yield make
+    for handler in added:
+        buffered.removeHandler(handler)
+    buffered.propagate = True
+
+
+TRACERS = {
+    'mock': lambda: {'ot.base_tracer': MockTracer()},
+    'bridge': lambda: {'ot.base_tracer_func': 'pyramid_opentracing.otel.tracer_from_settings',
+                       'ot.otel.exporter': 'memory'},
+}
+
+
+@pytest.mark.parametrize('tracer', sorted(TRACERS))
+def test_a_memory_handler_flushing_later_keeps_each_records_ids(buffering, tracer):
+    target = Lines()
+    memory = buffering(logging.handlers.MemoryHandler(50, logging.CRITICAL, target))
+    memory.addFilter(TraceContextFilter())
+    served = served_by_waitress(TRACERS[tracer]())
+    memory.flush()
+    assert_each_line_has_its_requests_ids(target.lines, served)
+
+
+@pytest.mark.parametrize('tracer', sorted(TRACERS))
+def test_a_queue_listener_on_another_thread_keeps_each_records_ids(buffering, tracer):
+    target = Lines()
+    records = queue.Queue()
+    buffering(logging.handlers.QueueHandler(records)).addFilter(TraceContextFilter())
+    listener = logging.handlers.QueueListener(records, target)
+    listener.start()
+    try:
+        served = served_by_waitress(TRACERS[tracer]())
+    finally:
+        listener.stop()
+    assert_each_line_has_its_requests_ids(target.lines, served)
+
+
+@pytest.fixture
+def record_factory():
+    previous = logging.getLogRecordFactory()
+    install_record_factory()
+    install_record_factory()  # once is enough
+    yield
+    logging.setLogRecordFactory(previous)
+
+
+def test_the_record_factory_sets_the_ids_where_no_filter_is_attached(buffering, record_factory):
+    target = Lines()
+    records = queue.Queue()
+    buffering(logging.handlers.QueueHandler(records))
+    listener = logging.handlers.QueueListener(records, target)
+    listener.start()
+    try:
+        served = served_by_waitress(TRACERS['mock']())
+    finally:
+        listener.stop()
+    assert_each_line_has_its_requests_ids(target.lines, served)
+    assert not getattr(logging.getLogRecordFactory().wrapped, 'sets_trace_context', False)

@@ -9,7 +9,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from pyramid.exceptions import ConfigurationError
 
 from pyramid_opentracing.otel import BridgeTracer, tracer_from_settings
-from pyramid_opentracing.otel.live_spans import LiveSpans
+from pyramid_opentracing.otel.exit import LiveSpans
 from pyramid_opentracing.otel.metrics import ServerMetrics
 from pyramid_opentracing.otel.options import BridgeOptions
 

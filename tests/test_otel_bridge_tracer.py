@@ -8,13 +8,16 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from pyramid_opentracing.otel import BridgeTracer
 from pyramid_opentracing.otel.provider import make_propagator
 
+from .test_otel_ecosystem import fresh_globals  # noqa: F401 (a fixture)
+
 
 @pytest.fixture
 def bridge():
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracer = BridgeTracer(provider, make_propagator(['tracecontext']), exporter)
+    propagator, read_headers = make_propagator(['tracecontext'])
+    tracer = BridgeTracer(provider, propagator, exporter, read_headers=read_headers)
     yield tracer
     tracer.shutdown()
 
@@ -79,7 +82,8 @@ B3_SINGLE = '80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1'
     (['jaeger'], {'uber-trace-id': '80f198ee56343ba8:e457b5a2e4d86bd1:0:1'}, 0x80f198ee56343ba8),
 ])
 def test_request_headers_in_every_format_the_propagator_reads_give_the_parent(names, headers, trace_id):
-    tracer = BridgeTracer(TracerProvider(), make_propagator(names))
+    propagator, read_headers = make_propagator(names)
+    tracer = BridgeTracer(TracerProvider(), propagator, read_headers=read_headers)
     parent = tracer.extract(opentracing.Format.HTTP_HEADERS, request_headers(headers))
     assert parent.unwrap().trace_id == trace_id
 
@@ -111,6 +115,23 @@ def test_an_unknown_propagator_is_always_asked():
     assert parent.unwrap().trace_id == 42
 
 
+def test_the_global_propagator_reads_every_request(fresh_globals):
+    """With ot.otel.provider = global, what the propagator reads is its
+    owner's business: a request with only a header of its own is read."""
+    from opentelemetry import propagate, trace
+    from opentelemetry.baggage.propagation import W3CBaggagePropagator
+    from opentelemetry.propagators.composite import CompositePropagator
+    from opentelemetry.propagators.jaeger import JaegerPropagator
+    from pyramid_opentracing.otel import tracer_from_settings
+
+    trace.set_tracer_provider(TracerProvider())
+    propagate.set_global_textmap(CompositePropagator([W3CBaggagePropagator(), JaegerPropagator()]))
+    tracer = tracer_from_settings(**{'ot.otel.provider': 'global', 'ot.otel.metrics': 'false'})
+    headers = request_headers({'uber-trace-id': '80f198ee56343ba8:e457b5a2e4d86bd1:0:1'})
+    assert tracer.extract(opentracing.Format.HTTP_HEADERS, headers).unwrap().trace_id \
+        == 0x80f198ee56343ba8
+
+
 def test_a_request_without_a_propagation_header_is_not_read_at_all(bridge):
     def unexpected(*args, **kwargs):
         raise AssertionError('the propagator ran')
@@ -123,7 +144,8 @@ def test_a_request_without_a_propagation_header_is_not_read_at_all(bridge):
                                    ['baggage', 'jaeger']])
 def test_baggage_without_a_parent_is_read_for_a_new_trace(names):
     from opentelemetry import baggage
-    tracer = BridgeTracer(TracerProvider(), make_propagator(names))
+    propagator, read_headers = make_propagator(names)
+    tracer = BridgeTracer(TracerProvider(), propagator, read_headers=read_headers)
     headers = request_headers({'baggage': 'user=alice'})
     context = tracer.extract_context(opentracing.Format.HTTP_HEADERS, headers)
     assert baggage.get_all(context) == {'user': 'alice'}

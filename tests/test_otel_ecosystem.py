@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import opentracing
 import pytest
 import requests
 import sqlalchemy
@@ -36,9 +37,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 @pytest.fixture
-def fresh_globals():
+def fresh_globals(monkeypatch):
     """OpenTelemetry's global providers and propagator, unset before and
-    after the test (OpenTelemetry sets a global provider once per process)."""
+    after the test (OpenTelemetry sets a global provider once per process),
+    and opentracing's global tracer put back after it."""
+    monkeypatch.setattr(opentracing, 'tracer', opentracing.tracer)
+    monkeypatch.setattr(opentracing, 'is_tracer_registered', opentracing.is_tracer_registered)
     propagator = propagate.get_global_textmap()
     reset_trace_globals()
     reset_metrics_globals()

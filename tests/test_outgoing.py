@@ -177,3 +177,44 @@ def test_a_failing_inject_still_sends_the_request_traced(tracer, server, failure
         assert http_request(owner, 'GET', server + '/echo').status_code == 200
     assert client(tracer).tags['http.status_code'] == 200
     assert len([r for r in failures() if 'injecting' in r.getMessage()]) == 1
+
+
+def calls_out_every_way(server, tracer):
+    """A view calling ``server`` with each helper, given the tracer rather
+    than its request: what each sent, and the context headers it made."""
+    def view(request):
+        url = server + '/echo'
+        bodies = [traced_session(tracer).get(url).text]
+        session = requests.Session()
+        session.mount('http://', TracingAdapter())
+        bodies.append(session.get(url).text)
+        bodies.append(http_request(tracer, 'GET', url).text)
+        with urlopen(url, target=tracer, timeout=10) as response:
+            bodies.append(response.read().decode())
+        with client_span('GET', url, tracer) as call:
+            call.set_status(200)
+        return {'bodies': bodies, 'headers': [call.headers, outgoing_headers(tracer)]}
+    return view
+
+
+@pytest.mark.parametrize('excluded', [True, False])
+def test_an_excluded_requests_calls_are_untraced_whichever_helper_makes_them(
+        clean_env, tracer, server, excluded):
+    from . import apps
+    config = apps.make_config({'ot.trace_all': True, 'ot.base_tracer': tracer,
+                               'ot.excluded_paths': '^/health$' if excluded else '^/none$'})
+    config.add_route('health', '/health')
+    config.add_view(calls_out_every_way(server, tracer), route_name='health', renderer='json')
+    import webtest
+    sent = webtest.TestApp(config.make_wsgi_app()).get('/health').json
+    clients = spans_by_kind(tracer, 'client')
+    traced = ['ot-tracer-traceid' in body.lower() for body in sent['bodies']]
+    if excluded:
+        assert tracer.finished_spans() == [] and sent['headers'] == [{}, {}]
+        assert traced == [False] * 4
+    else:
+        (server_span,) = spans_by_kind(tracer, 'server')
+        assert len(clients) == 5
+        assert {span.parent_id for span in clients} == {server_span.context.span_id}
+        assert traced == [True] * 4 and all(sent['headers'])
+

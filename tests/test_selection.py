@@ -2,12 +2,14 @@
 OpenTelemetry's excluded-URL variables and ot.should_trace."""
 import logging
 import re
+import time
 
 import pytest
 import webtest
 from opentracing.mocktracer import MockTracer
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError, URLDecodeError
+from pyramid.request import Request
 from pyramid.response import Response
 
 import pyramid_opentracing
@@ -165,13 +167,87 @@ def test_a_bad_pattern_fails_at_start_up_naming_the_setting(clean_env):
 
 
 @pytest.mark.parametrize('variable', EXCLUDED_URL_VARIABLES)
-def test_opentelemetrys_variables_match_the_full_url(counting, clean_env, variable):
+def test_opentelemetrys_variables_match_the_servers_own_url(counting, clean_env, variable):
     clean_env.setenv(variable, 'http://localhost/plain,created')
     app, tracer = counting()
     app.get('/plain')
     app.get('/created')
+    # the URL is the server's own: the client's Host does not change it
     app.get('/plain', extra_environ={'HTTP_HOST': 'example.com'})
+    app.get('/plain', extra_environ={'SERVER_NAME': 'example.com'})
     assert span_names(tracer) == ['plain']
+
+
+@pytest.mark.parametrize('variable', EXCLUDED_URL_VARIABLES)
+def test_a_client_cannot_choose_to_be_untraced(counting, clean_env, variable):
+    """Neither the query string nor the Host header is part of the URL
+    the variables' patterns are matched against."""
+    clean_env.setenv(variable, 'healthcheck')
+    app, tracer = counting()
+    app.get('/plain?x=healthcheck')
+    app.get('/plain', headers={'Host': 'healthcheck'})
+    app.get('/plain', headers={'Host': 'localhost:80/healthcheck'})
+    app.get('/healthcheck', status=404)  # the path is the operator's
+    assert span_names(tracer) == ['plain', 'plain', 'plain']
+
+
+def test_the_servers_url_names_its_port_unless_it_is_the_default():
+    environ = {'wsgi.url_scheme': 'https', 'SERVER_NAME': 'api.example', 'SERVER_PORT': '443',
+               'PATH_INFO': '/a b', 'QUERY_STRING': 'x=1', 'HTTP_HOST': 'evil'}
+    assert selection.server_url(environ) == 'https://api.example/a%20b'
+    environ.update(SERVER_PORT='8443', SERVER_NAME='::1', SCRIPT_NAME='/app')
+    assert selection.server_url(environ) == 'https://[::1]:8443/app/a%20b'
+
+
+#: A pattern from OpenTelemetry's documentation, and a path on which
+#: ``re.search`` takes seconds with it.
+SLOW_PATTERN = 'client/.*/info'
+SLOW_PATH = '/' + 'client/' * 30000
+
+
+@pytest.mark.parametrize('setting', ['ot.excluded_paths', 'OTEL_PYTHON_EXCLUDED_URLS'])
+def test_a_long_path_is_decided_quickly_and_traced(counting, clean_env, setting):
+    if setting.startswith('OTEL'):
+        clean_env.setenv(setting, SLOW_PATTERN)
+        app, tracer = counting()
+    else:
+        app, tracer = counting(**{setting: SLOW_PATTERN})
+    assert len(SLOW_PATH) > 200000
+    started = time.perf_counter()
+    app.get(SLOW_PATH, status=404)
+    assert time.perf_counter() - started < 1.0  # unbounded: seconds
+    assert span_names(tracer) == ['GET']  # traced: a long path hides nothing
+    app.get('/client/x/info', status=404)
+    assert span_names(tracer) == ['GET']
+
+
+@pytest.mark.parametrize('setting', ['ot.excluded_paths', 'OTEL_PYTHON_EXCLUDED_URLS'])
+def test_a_path_info_given_as_bytes_never_breaks_the_request(clean_env, failures, setting):
+    def app_of(settings):
+        config = Configurator(settings=settings)
+        config.add_route('plain', '/plain')
+        config.add_view(lambda request: Response('ok'), route_name='plain')
+        return config.make_wsgi_app()
+
+    def get(app):
+        request = Request.blank('/')
+        request.environ['PATH_INFO'] = b'/plain'  # a server breaking WSGI's native strings
+        return request.get_response(app)
+
+    untraced = get(app_of({}))
+    assert (untraced.status_int, untraced.text) == (200, 'ok')
+    settings = {'ot.trace_all': True, 'ot.base_tracer': MockTracer()}
+    if setting.startswith('OTEL'):
+        clean_env.setenv(setting, 'health')
+    else:
+        settings[setting] = '^/health'
+    config = Configurator(settings=settings)
+    config.include('pyramid_opentracing')
+    config.add_route('plain', '/plain')
+    config.add_view(lambda request: Response('ok'), route_name='plain')
+    traced = get(config.make_wsgi_app())
+    assert (traced.status_int, traced.text) == (200, 'ok')
+    assert any('choosing whether the request is traced' in r.getMessage() for r in failures())
 
 
 def test_the_pyramid_variable_wins_over_the_generic_one(counting, clean_env):

@@ -1,6 +1,5 @@
 """Without the OTel shim's private names, the bridge uses the shim's public API:
 one log line, and every request still served and traced."""
-import importlib
 import logging
 import sys
 
@@ -10,7 +9,7 @@ import webtest
 from opentelemetry.shim import opentracing_shim as shim
 from pyramid.response import Response
 
-from pyramid_opentracing.otel import shim_internals, tracer_from_settings
+from pyramid_opentracing.otel import shim as bridge_shim, tracer_from_settings
 
 from . import apps
 
@@ -32,9 +31,10 @@ INITS = {shim.SpanContextShim: _init_without_baggage, shim.SpanShim: _init_by_ot
 
 @pytest.fixture
 def load_shim_internals(monkeypatch, caplog):
-    """load(*removals): reload shim_internals while each (object, name) of
-    ``removals`` is missing from the shim, then put the shim back as it was.
-    Gives the warnings it logged."""
+    """load(*removals): detect the shim's private names again while each
+    (object, name) of ``removals`` is missing from the shim, then put the
+    shim back as it was (the fallbacks stay chosen until the end of the
+    test). Gives the warnings it logged."""
     caplog.set_level(logging.WARNING, logger='pyramid_opentracing')
 
     def load(*removals):
@@ -44,11 +44,11 @@ def load_shim_internals(monkeypatch, caplog):
             else:
                 monkeypatch.delattr(owner, name)
         caplog.clear()
-        importlib.reload(shim_internals)
+        bridge_shim._detect_private_names()
         monkeypatch.undo()
         return [r.getMessage() for r in caplog.records if r.name == 'pyramid_opentracing']
     yield load
-    importlib.reload(shim_internals)
+    bridge_shim._detect_private_names()
 
 
 def active_span_view(tracer):
@@ -83,8 +83,8 @@ def test_requests_are_traced_through_the_public_api(load_shim_internals, removal
 
 def test_the_shim_as_released_needs_no_fallback(load_shim_internals):
     assert load_shim_internals() == []
-    assert shim_internals.ACTIVATE_PRIVATELY and shim_internals.BAGGAGE_PRIVATELY
-    assert shim_internals.CONTEXT_LATER
+    assert bridge_shim.ACTIVATE_PRIVATELY and bridge_shim.BAGGAGE_PRIVATELY
+    assert bridge_shim.CONTEXT_LATER
 
 
 def test_a_bridge_whose_server_spans_cannot_load_is_traced_through_opentracing(

@@ -193,7 +193,7 @@ def test_spans_are_kept_only_for_the_requests_in_the_toolbar_history(bridge):
         app.get('/work')
     gc.collect()
     sources = SpanSources.of(app.app.registry)
-    watched = sources.get(tracer)._watched
+    watched = sources.get(app.app.registry.settings['ot.tracer'].server_span_strategy())._watched
     history = [toolbar for _, toolbar in app.app.registry.pdtb_history]
     assert len(history) == 2
     assert sorted(watched) == sorted(

@@ -21,9 +21,11 @@ __all__ = ['BridgeTracer', 'tracer_from_settings']
 def tracer_from_settings(**settings):
     """The OpenTracing tracer the ``ot.otel.*`` settings describe.
 
-    Builds an SDK TracerProvider (flushed and shut down when the process
-    exits), or takes the global one with ``ot.otel.provider = global``, and
-    returns a :class:`BridgeTracer` on it. Sets no global state unless
-    ``ot.otel.install_global`` asks for it.
+    Builds an SDK TracerProvider, or takes the global one with
+    ``ot.otel.provider = global``, and returns a :class:`BridgeTracer` on it.
+    Its process-wide effects (a flush at exit and on SIGTERM, filters on
+    OpenTelemetry's loggers, the provider's sampler and span processors, the
+    globals ``ot.otel.install_global`` sets) are listed in the docs'
+    "Process-wide effects".
     """
     return make_bridge(BridgeOptions(settings), settings)

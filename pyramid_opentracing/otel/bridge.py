@@ -3,7 +3,10 @@
 The stock shim injects and extracts with OpenTelemetry's *global* propagator,
 so two applications in one process (or a test suite) could not speak
 different header formats. :class:`BridgeTracer` carries its propagator, its
-provider, its exporter and its meter provider, and sets no global state.
+provider, its exporter and its meter provider. It changes nothing in the
+process by itself: what the bridge installs process-wide (at exit, on
+SIGTERM, on loggers, on the provider) is made by :mod:`.provider` and listed
+in the docs' "Process-wide effects".
 """
 import opentracing
 from webob.headers import EnvironHeaders
@@ -13,11 +16,14 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.shim.opentracing_shim import TracerShim
 from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, get_current_span, set_span_in_context
 
-from . import shim_internals
+from ..headers import environ_key
+from .exit import shut_down
 from .semconv import SCHEMA_URL, SCOPE_NAME, package_version
-from .shim_spans import (DEFAULT_POLICY, BridgeScopeManager, bridge_span, inherited_baggage,
-                         scrubbed_tags, span_name)
-from .shutdown import shut_down
+from . import shim
+from .shim import (DEFAULT_POLICY, BridgeScopeManager, bridge_span, inherited_baggage,
+                   scrubbed_tags, span_name)
+
+__all__ = ['BridgeTracer']
 
 _FORMATS = (opentracing.Format.HTTP_HEADERS, opentracing.Format.TEXT_MAP)
 
@@ -33,9 +39,12 @@ class BridgeTracer(TracerShim):
     ``InMemoryMetricReader`` when ``exporter = memory``). A provider the
     bridge does not own (the global one) is not flushed nor shut down by it:
     that is its owner's job. ``old_http_attributes``: server spans carry the
-    old HTTP attribute names beside the stable ones.
+    old HTTP attribute names beside the stable ones. ``read_headers``: the
+    headers one of which a request needs for the propagator to find anything
+    in it (a request with none is not read at all), or None when that is not
+    known (every request is read).
 
-    Its spans are :class:`~.shim_spans.BridgeSpan`: OpenTracing's ``error``
+    Its spans are :class:`~.shim.BridgeSpan`: OpenTracing's ``error``
     tag and error logs become OpenTelemetry errors, and a child span starts
     with its parent's baggage.
     """
@@ -45,21 +54,23 @@ class BridgeTracer(TracerShim):
     policy_source = None
 
     def __init__(self, provider, propagator=None, exporter=None, *, meter_provider=None,
-                 metric_reader=None, owns_provider=True, old_http_attributes=False):
+                 metric_reader=None, owns_provider=True, old_http_attributes=False,
+                 read_headers=None):
         super().__init__(provider.get_tracer(SCOPE_NAME, package_version(), schema_url=SCHEMA_URL))
         opentracing.Tracer.__init__(self, scope_manager=BridgeScopeManager(self))
         self.provider = provider
-        self.propagator = CompositePropagator([]) if propagator is None else propagator
+        if propagator is None:  # reads nothing from any request
+            propagator, read_headers = CompositePropagator([]), ()
+        self.propagator = propagator
         self.exporter = exporter
         self.meter_provider = meter_provider
         self.metric_reader = metric_reader
         self.owns_provider = owns_provider
         self.old_http_attributes = old_http_attributes
-        headers = read_headers(self.propagator)
         #: The environ keys of the headers without which the propagator finds
         #: nothing: a request with none of them need not be read at all.
-        self._environ_keys = None if headers is None else tuple(
-            environ_key_of(header) for header in headers)
+        self._environ_keys = None if read_headers is None else tuple(
+            environ_key(header) for header in read_headers)
 
     def __repr__(self):
         return '<BridgeTracer propagator=%r exporter=%r>' % (
@@ -73,7 +84,7 @@ class BridgeTracer(TracerShim):
 
     def start_span(self, operation_name=None, child_of=None, references=None, tags=None,
                    start_time=None, ignore_active_span=False):
-        """A :class:`~.shim_spans.BridgeSpan`, child of ``child_of`` (else of
+        """A :class:`~.shim.BridgeSpan`, child of ``child_of`` (else of
         the active span, unless ignored), with its parent's baggage."""
         if child_of is None and not ignore_active_span:
             child_of = self.active_span
@@ -117,7 +128,7 @@ class BridgeTracer(TracerShim):
         span_context = get_current_span(extracted).get_span_context()
         if not span_context.is_valid:
             return None
-        shim_context = shim_internals.span_context(span_context, extracted)
+        shim_context = shim.span_context(span_context, extracted)
         #: The Context the propagators made, holding the caller's span and
         #: baggage: a server span starts in it as it is.
         shim_context.extracted = extracted
@@ -164,70 +175,19 @@ class BridgeTracer(TracerShim):
 
 class _RequestHeadersGetter(Getter):
     """Reads ``request.headers`` (an ``EnvironHeaders``) straight from its
-    environ: one dict lookup per header, where the mapping's ``get`` raises
-    and catches a KeyError for each header missing, and where copying the
-    headers into a lower-cased dict costs a pass over the whole environ."""
-
-    #: How many header names' environ keys are remembered: the propagators
-    #: ask for a few fixed names (a Jaeger baggage header's name comes from
-    #: the client, and is not kept).
-    CACHED_NAMES = 64
-
-    def __init__(self):
-        self._environ_keys = {}
+    environ: the mapping's ``get`` raises and catches a KeyError for each
+    header missing, and copying the headers into a lower-cased dict takes a
+    pass over the whole environ."""
 
     def get(self, carrier, key):
-        environ_key = self._environ_keys.get(key)
-        if environ_key is None:
-            environ_key = environ_key_of(key)
-            if len(self._environ_keys) < self.CACHED_NAMES:
-                self._environ_keys[key] = environ_key
-        value = carrier.environ.get(environ_key)
+        value = carrier.environ.get(environ_key(key))
         return None if value is None else [value]
 
     def keys(self, carrier):
         return [key.lower() for key in carrier.keys()]
 
 
-def environ_key_of(header):
-    """The WSGI environ key of HTTP header ``header``."""
-    key = header.upper().replace('-', '_')
-    return key if key in ('CONTENT_TYPE', 'CONTENT_LENGTH') else 'HTTP_' + key
-
-
 _REQUEST_HEADERS = _RequestHeadersGetter()
-
-#: For each propagator we know, the headers it reads, one of which must be
-#: present for it to find anything (a parent span context, baggage). Exact
-#: types only: a subclass may read more. (A propagator's ``fields`` are what
-#: it writes, not what it reads: B3MultiFormat also reads the single ``b3``
-#: header.) The Jaeger propagator reads ``uberctx-*`` baggage headers only
-#: beside an ``uber-trace-id``.
-_READ_HEADERS = {
-    'opentelemetry.trace.propagation.tracecontext.TraceContextTextMapPropagator': ('traceparent',),
-    'opentelemetry.baggage.propagation.W3CBaggagePropagator': ('baggage',),
-    'opentelemetry.propagators.b3.B3MultiFormat': ('b3', 'x-b3-traceid'),
-    'opentelemetry.propagators.b3.B3SingleFormat': ('b3', 'x-b3-traceid'),
-    'opentelemetry.propagators.jaeger.JaegerPropagator': ('uber-trace-id',),
-}
-
-
-def read_headers(propagator):
-    """The headers one of which a request needs for ``propagator`` to read
-    anything from it, or None when that is not known (then every request is
-    read)."""
-    parts = getattr(propagator, '_propagators', None)
-    if type(propagator) is CompositePropagator and isinstance(parts, list):
-        headers = []
-        for part in parts:
-            found = read_headers(part)
-            if found is None:
-                return None
-            headers.extend(found)
-        return tuple(headers)
-    kind = type(propagator)
-    return _READ_HEADERS.get('%s.%s' % (kind.__module__, kind.__qualname__))
-
 
 def _lower_keys(carrier):
     """The headers as a dict with lower-case names: OpenTelemetry's default

@@ -7,12 +7,8 @@ records the span's duration, with the attributes semantic conventions list
 for them (``server.address`` and ``server.port`` are opt-in there and left
 out: they multiply the series by every Host a client sends).
 
-``http.server.active_requests`` is an up-down counter observed when the
-metrics are collected: the processor keeps the count per attribute set, so a
-request costs two dictionary updates instead of two SDK measurements, each
-of which cleans, sorts and hashes its attributes (together about as much as
-the span itself). The exported data are the same: a non-monotonic sum per
-attribute set.
+``http.server.active_requests`` is an up-down counter, one up at
+``on_start`` and one down at ``on_end``, per attribute set.
 
 With ``OTEL_SEMCONV_STABILITY_OPT_IN=http/dup`` the spans carry the old
 HTTP attribute names too, and the metrics follow them as OpenTelemetry's own
@@ -22,17 +18,17 @@ attributes), and ``http.server.active_requests`` with both attribute sets
 in one series. ``net.host.name`` is left out of the old one for the reason
 ``server.address`` is left out of the stable one, and so is ``net.host.port``.
 Every attribute a metric takes has a bounded set of values (see
-:data:`KNOWN_VALUES`), so :attr:`ServerMetrics.in_flight` is bounded too.
+:data:`KNOWN_VALUES`): a client cannot add series.
 """
-import threading
 import weakref
 
-from opentelemetry.metrics import Observation
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import SpanKind
 
 from .semconv import SCHEMA_URL, SCOPE_NAME, package_version
+
+__all__ = ['RecordServerSpans', 'ServerMetrics', 'measure_server_spans']
 
 #: The bucket boundaries semantic conventions advise, in seconds.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
@@ -134,35 +130,21 @@ class ServerMetrics(SpanProcessor):
                 description='Measures the duration of inbound HTTP requests.')
         self.active_attributes = (ACTIVE_ATTRIBUTES_WITH_OLD if old_http_attributes
                                   else ACTIVE_ATTRIBUTES)
-        #: Requests in flight per attribute set (a tuple of name-value pairs).
-        self.in_flight = {}
-        self._lock = threading.Lock()
-        meter.create_observable_up_down_counter(
-            'http.server.active_requests', callbacks=[self.observe_active_requests],
-            unit='{request}', description='Number of active HTTP server requests.')
+        self.active = meter.create_up_down_counter(
+            'http.server.active_requests', unit='{request}',
+            description='Number of active HTTP server requests.')
 
     def _is_ours(self, span):
         return span.kind is SpanKind.SERVER and span.instrumentation_scope.name == SCOPE_NAME
 
-    def _count_in_flight(self, attributes, change):
-        key = tuple(pick(attributes, self.active_attributes).items())
-        with self._lock:
-            self.in_flight[key] = self.in_flight.get(key, 0) + change
-
-    def observe_active_requests(self, options=None):
-        """The requests in flight, per attribute set, as the SDK collects them."""
-        with self._lock:
-            counts = list(self.in_flight.items())
-        return [Observation(count, dict(key)) for key, count in counts]
-
     def on_start(self, span, parent_context=None):
         if self._is_ours(span):
-            self._count_in_flight(span.attributes, 1)
+            self.active.add(1, pick(span.attributes, self.active_attributes))
 
     def on_end(self, span):
         if self._is_ours(span):
             attributes = span.attributes
-            self._count_in_flight(attributes, -1)
+            self.active.add(-1, pick(attributes, self.active_attributes))
             seconds = max((span.end_time - span.start_time) / 1e9, 0.0)
             self.duration.record(seconds, pick(attributes, DURATION_ATTRIBUTES))
             if self.old_duration is not None:

@@ -5,6 +5,9 @@ built before the HTTP conventions became stable.
 """
 from importlib.metadata import PackageNotFoundError, version
 
+__all__ = ['SCHEMA_URL', 'SCOPE_NAME', 'old_outcome_attributes', 'old_server_attributes',
+           'package_version']
+
 SCOPE_NAME = 'pyramid_opentracing'
 
 #: The stable HTTP semantic conventions, as OpenTelemetry's own HTTP

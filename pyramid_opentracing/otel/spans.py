@@ -14,11 +14,11 @@ from opentelemetry.trace import (
 
 from ..request_span import ServerSpanStrategy, request_method
 from ..request_tags import (
-    PLAIN_PATH, exception_texts, qualified_name, request_host, request_path, url_text,
+    DEFAULT_PORTS, PLAIN_PATH, qualified_name, request_host, request_path, url_text,
     url_waits_for_route)
-from . import shim_internals
+from . import shim
 from .semconv import SCOPE_NAME, old_outcome_attributes, old_server_attributes
-from .shim_spans import ServerSpan, bridge_span
+from .shim import ServerSpan, bridge_span, record_error
 
 #: The methods semantic conventions know; others are reported as _OTHER.
 KNOWN_METHODS = frozenset({
@@ -158,7 +158,7 @@ class OtelStrategy(ServerSpanStrategy):
     """
 
     #: The server span's scope closes what the application left above it.
-    checks_leaked_scopes = not shim_internals.ACTIVATE_PRIVATELY
+    checks_leaked_scopes = not shim.ACTIVATE_PRIVATELY
 
     def __init__(self, pyramid_tracer, tracer):
         super().__init__(pyramid_tracer, tracer)
@@ -188,7 +188,7 @@ class OtelStrategy(ServerSpanStrategy):
                                                 attributes=attributes)
         span = ServerSpan(self.tracer, otel_span, baggage)
         span.start_name = name
-        return shim_internals.activate(self.scope_manager, span, current)
+        return shim.activate(self.scope_manager, span, current)
 
     def start_name(self, method):
         """The method, or ``HTTP`` for one semantic conventions do not know."""
@@ -236,6 +236,47 @@ class OtelStrategy(ServerSpanStrategy):
         record_outcome(span.otel_span, status_code, error_type(status_code, error), error,
                        policy, attributes, secrets)
 
+    # -- what other modules ask: headers, outgoing calls, log ids, toolbar ----
+
+    def record_headers(self, span, values):
+        """String-array attributes, as semantic conventions say, and only on
+        a SERVER span: when ours is INTERNAL (another instrumentation made
+        the SERVER span) the headers belong to that span."""
+        otel_span = span.unwrap()
+        if getattr(otel_span, 'kind', SpanKind.SERVER) is SpanKind.SERVER:
+            otel_span.set_attributes({key: [value] for key, value in values.items()})
+
+    def context_headers(self, span):
+        """W3C ``traceresponse`` of the span that answers the caller: ours,
+        or when ours is INTERNAL, the SERVER span it is the child of (whose
+        parent is the caller's context, as OpenTelemetry's WSGI middleware
+        makes it)."""
+        from ..headers import traceresponse
+        otel_span = span.unwrap()
+        context = otel_span.get_span_context()
+        if getattr(otel_span, 'kind', None) is SpanKind.INTERNAL:
+            parent = getattr(otel_span, 'parent', None)
+            if parent is not None and parent.is_valid:
+                context = parent
+        value = traceresponse(context)
+        return {} if value is None else {'traceresponse': value}
+
+    def start_client(self, parent, method, url, name=None):
+        """A real OpenTelemetry CLIENT span, wrapped as a shim span."""
+        return start_client_span(self.tracer, parent, method, url, client_attributes(url), name)
+
+    def finish_client(self, span, status_code, error, known=()):
+        tag_client_outcome(span, status_code, error, self.pyramid_tracer.policy, known)
+
+    def ids(self, span):
+        """32 and 16 hex digits, as W3C writes them."""
+        context = span.unwrap().get_span_context()
+        if not context.is_valid:
+            return '', ''
+        return '%032x' % context.trace_id, '%016x' % context.span_id
+
+    # -- end of what other modules ask ------------------------------------------
+
 
 def client_attributes(url):
     """The semantic-convention attributes of a CLIENT span for ``url``
@@ -248,8 +289,8 @@ def client_attributes(url):
         port = parts.port
     except ValueError:
         port = None
-    if port is None:
-        port = {'http': 80, 'https': 443}.get(parts.scheme)
+    if port is None and parts.scheme in DEFAULT_PORTS:
+        port = int(DEFAULT_PORTS[parts.scheme])
     if port is not None:
         attributes['server.port'] = port
     return attributes
@@ -290,19 +331,4 @@ def record_outcome(otel_span, status_code, kind, error, policy, attributes=None,
         if kind is not None:
             otel_span.set_status(Status(StatusCode.ERROR))
         return
-    message, stack = exception_texts(error, policy, known)
-    otel_span.set_status(Status(StatusCode.ERROR, policy.text(
-        '%s: %s' % (type(error).__name__, message))))
-    add_exception_event(otel_span, error, message, stack)
-
-
-def add_exception_event(otel_span, error, message, stack):
-    """The semantic-convention ``exception`` event, from texts already
-    scrubbed and bounded. Not ``span.record_exception``, which formats the
-    exception's raw message and stack itself."""
-    otel_span.add_event('exception', {
-        'exception.type': qualified_name(type(error)),
-        'exception.message': message,
-        'exception.stacktrace': stack,
-        'exception.escaped': 'True',
-    })
+    record_error(otel_span, error, policy, known)

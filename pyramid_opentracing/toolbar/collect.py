@@ -22,8 +22,6 @@ import weakref
 
 from opentracing.mocktracer import MockTracer
 
-from ..request_span import is_otel_shim
-
 #: Most spans kept for one trace: a loop making spans must not fill memory.
 MAX_SPANS_PER_TRACE = 1000
 
@@ -153,9 +151,11 @@ class UnreadableSpanSource(SpanSource):
         return []
 
 
-def source_for(tracer):
-    """The SpanSource that reads finished spans back from ``tracer``."""
-    provider = otel_provider(tracer)
+def source_for(strategy):
+    """The SpanSource that reads finished spans back from the tracer of span
+    ``strategy`` (a ServerSpanStrategy)."""
+    tracer = strategy.tracer
+    provider = otel_provider(strategy)
     if provider is not None:
         return OtelSpanSource(tracer, provider)
     if isinstance(tracer, MockTracer):
@@ -165,15 +165,16 @@ def source_for(tracer):
     return UnreadableSpanSource(tracer)
 
 
-def otel_provider(tracer):
-    """The OpenTelemetry SDK provider the spans of ``tracer`` go to, or None.
+def otel_provider(strategy):
+    """The OpenTelemetry SDK provider the spans of ``strategy``'s tracer go
+    to, or None when they are not OpenTelemetry spans.
 
     The bridge carries its provider; another OpenTelemetry shim is assumed
     to use the global provider.
     """
-    if not is_otel_shim(tracer):
+    if strategy.otel_tracer is None:
         return None
-    provider = getattr(tracer, 'provider', None)
+    provider = getattr(strategy.tracer, 'provider', None)
     if provider is None:
         from opentelemetry import trace
         provider = trace.get_tracer_provider()
@@ -198,15 +199,17 @@ class SpanSources:
         self._sources = weakref.WeakKeyDictionary()
         self._strong = {}  # tracers that cannot be referred to weakly
 
-    def get(self, tracer):
-        """The SpanSource of ``tracer``, made and attached on the first call."""
+    def get(self, strategy):
+        """The SpanSource of the tracer of span ``strategy`` (a
+        ServerSpanStrategy), made and attached on the first call."""
+        tracer = strategy.tracer
         sources = self._sources if _weakly_referable(tracer) else self._strong
         source = sources.get(tracer)
         if source is None:
             with self._lock:
                 source = sources.get(tracer)
                 if source is None:
-                    source = sources[tracer] = source_for(tracer)
+                    source = sources[tracer] = source_for(strategy)
         return source
 
     @classmethod

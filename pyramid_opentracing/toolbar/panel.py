@@ -31,7 +31,7 @@ class TracingPanel(DebugPanel):
             return
         owner = request.registry.settings['ot.tracer']
         try:
-            source = SpanSources.of(request.registry).get(owner.tracer)
+            source = SpanSources.of(request.registry).get(owner.server_span_strategy())
             trace_id = source.trace_id_of(span)
         except Exception as exc:  # the panel must not break the request
             owner.failures.report('reading spans back for the Tracing panel', exc,

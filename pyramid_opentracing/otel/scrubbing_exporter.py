@@ -2,7 +2,7 @@
 way out.
 
 The bridge scrubs what goes on its own spans as it is set (see
-:mod:`.shim_spans`). A span a view starts with ``provider.get_tracer(...)``
+:mod:`.shim`). A span a view starts with ``provider.get_tracer(...)``
 on the bridge's provider, or that one of OpenTelemetry's library
 instrumentations makes there, carries whatever it was given: a password in
 a ``db.statement``, a token in an event. :class:`ScrubbingExporter` stands
@@ -21,7 +21,9 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.trace import Link, Status
 
 from .semconv import SCOPE_NAME
-from .shim_spans import policy_of, scrubbed, scrubbed_key, span_name
+from .shim import policy_of, scrubbed, scrubbed_key, span_name
+
+__all__ = ['ScrubbingExporter']
 
 
 class ScrubbingExporter(SpanExporter):
@@ -95,7 +97,7 @@ def scrubbed_span(span, policy):
 
 
 def scrubbed_attributes(attributes, policy):
-    """``attributes`` with their values as :func:`~.shim_spans.scrubbed`
+    """``attributes`` with their values as :func:`~.shim.scrubbed`
     makes them, a sequence's texts one by one."""
     if not attributes:
         return attributes

@@ -1,12 +1,22 @@
-"""The bridge's spans leave the process when it ends, within ``ot.otel.timeout``.
+"""The bridge's spans leave the process when it ends, within ``ot.otel.timeout``;
+the spans still in flight are ended first, so that they leave too.
 
 The SDK flushes a provider at exit without a bound (a dead collector holds
 the exit for as long as its retries last) and not at all on SIGTERM, which
 kills the process at once: every queued span is lost. Here each provider is
 shut down at exit and on SIGTERM, in a thread given ``timeout`` seconds; the
-spans that did not make it are counted in one log line. The spans of ours
-still running (a request in flight) are ended first, marked as not
-completed (:mod:`.live_spans`), so that they leave with the others.
+spans that did not make it are counted in one log line, saying what the
+collector answered if it answered.
+
+The spans of the provider still running (a request in flight) are ended
+first, marked as not completed, so that they leave with the others: else a
+process ended by SIGTERM would export the children a view finished without
+their SERVER span, a trace with a missing parent. :class:`LiveSpans`, a span
+processor, follows every span of the bridge's provider from ``on_start`` to
+its collection: SERVER and CLIENT spans, the application's spans through the
+shim and, when the provider is installed globally, those of OpenTelemetry's
+instrumentations (whose SERVER span is then the parent of ours). It holds
+weak references only: a span never ended is not kept alive by it.
 
 SIGTERM is handled only where nobody else does: if the process already has a
 SIGTERM handler (gunicorn's worker, the application's own), it is left alone,
@@ -25,8 +35,18 @@ import os
 import signal
 import threading
 import time
+import weakref
+from urllib.parse import urlsplit
 
+from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace import Status, StatusCode
+
+from ..failures import FailureLog
+from ..scrub import safe_text
+
+__all__ = ['CollectorAnswers', 'CountingBatchSpanProcessor', 'LiveSpans', 'flush_at_exit',
+           'shut_down']
 
 logger = logging.getLogger('pyramid_opentracing')
 
@@ -48,12 +68,55 @@ class SpanLedger:
         return self.ended - self.exported
 
 
-class CountingBatchSpanProcessor(BatchSpanProcessor):
-    """The SDK's batch processor, counting the spans it queues and exports."""
+class CollectorAnswers:
+    """The last HTTP answer a collector gave an exporter, recorded by a
+    response hook of the ``requests.Session`` the exporter is given
+    (:meth:`session`): what a failed export says the collector answered."""
 
-    def __init__(self, exporter, **kwargs):
+    #: (status code, reason, URL without user info nor query) or None.
+    last = None
+
+    def session(self):
+        """A ``requests.Session`` whose responses are recorded here."""
+        import requests
+        session = requests.Session()
+        session.hooks['response'].append(self.record)
+        return session
+
+    def record(self, response, *args, **kwargs):
+        parts = urlsplit(response.url)
+        url = '%s://%s%s' % (parts.scheme, parts.netloc.rpartition('@')[2], parts.path)
+        self.last = (response.status_code, safe_text(str(response.reason or ''), 200), url)
+
+    def missing(self):
+        """Whether the collector's last answer says it has no such endpoint
+        (404 Not Found, 405 Method Not Allowed)."""
+        last = self.last
+        return last is not None and last[0] in (404, 405)
+
+    def retryable(self):
+        """Whether the collector's last answer asks to try again later (429,
+        502, 503, 504: OTLP's retryable answers)."""
+        last = self.last
+        return last is not None and last[0] in (429, 502, 503, 504)
+
+    def rejection(self):
+        """``rejected: HTTP 405 Method Not Allowed from http://...`` when the
+        collector's last answer refused the export, else None."""
+        last = self.last
+        if last is None or last[0] < 400:
+            return None
+        return 'rejected: HTTP %d %s from %s' % last
+
+
+class CountingBatchSpanProcessor(BatchSpanProcessor):
+    """The SDK's batch processor, counting the spans it queues and exports.
+    ``answers`` (a CollectorAnswers, or None) says why an export to
+    ``destination`` failed, in a rate-limited line."""
+
+    def __init__(self, exporter, answers=None, destination=None, **kwargs):
         self.ledger = SpanLedger()
-        super().__init__(CountExported(exporter, self.ledger), **kwargs)
+        super().__init__(CountExported(exporter, self.ledger, answers, destination), **kwargs)
 
     def on_end(self, span):
         if span.context.trace_flags.sampled:
@@ -63,17 +126,26 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
 
 
 class CountExported(SpanExporter):
-    """``exporter``, counting the spans it exports successfully."""
+    """``exporter``, counting the spans it exports successfully, and saying
+    (rate-limited) what the collector answered to an export it refused."""
 
-    def __init__(self, exporter, ledger):
+    def __init__(self, exporter, ledger, answers=None, destination=None):
         self.exporter = exporter
         self.ledger = ledger
+        self.answers = answers
+        self.destination = destination
 
     def export(self, spans):
         result = self.exporter.export(spans)
         if result is SpanExportResult.SUCCESS:
             with self.ledger.lock:
                 self.ledger.exported += len(spans)
+        elif self.answers is not None:
+            rejection = self.answers.rejection()
+            if rejection is not None:
+                _export_failures.report(
+                    'exporting spans to %s' % self.destination, ExportRejected(rejection),
+                    'those spans are lost', logging.WARNING)
         return result
 
     def shutdown(self):
@@ -81,6 +153,14 @@ class CountExported(SpanExporter):
 
     def force_flush(self, timeout_millis=30000):
         return self.exporter.force_flush(timeout_millis)
+
+
+class ExportRejected(Exception):
+    """A collector answered an export with an HTTP error."""
+
+
+#: Reports exports a collector refused, once in a while.
+_export_failures = FailureLog()
 
 
 #: Why the spans still running at the exit did not complete.
@@ -92,9 +172,11 @@ class ProviderExit:
     """Shuts ``provider`` (a TracerProvider, or a MeterProvider with no
     ``ledger``) down within ``timeout`` seconds, once, and logs what spans
     were lost on the way to ``destination``; ``live`` (a LiveSpans of the
-    provider, or None) has the spans to end first."""
+    provider, or None) has the spans to end first, ``answers`` (a
+    CollectorAnswers, or None) what the collector answered."""
 
-    def __init__(self, provider, ledger, timeout, destination, live=None):
+    def __init__(self, provider, ledger, timeout, destination, live=None, answers=None):
+        self.answers = answers
         self.provider = provider
         self.ledger = ledger
         self.timeout = timeout
@@ -114,7 +196,12 @@ class ProviderExit:
     def finish(self, worker, deadline):
         """Wait for ``worker`` until ``deadline``, then say what was lost."""
         worker.join(max(0.0, deadline - time.monotonic()))
-        self.report('not accepted within ot.otel.timeout = %g s' % self.timeout)
+        rejection = None if self.answers is None else self.answers.rejection()
+        if rejection is not None and not self.answers.retryable():
+            self.report(rejection)  # the collector refused: waiting longer would not help
+            return
+        why = 'not accepted within ot.otel.timeout = %g s' % self.timeout
+        self.report(why if rejection is None else '%s; last answer: %s' % (why, rejection))
 
     def report(self, why):
         """Log, once, how many spans were not exported, and ``why``."""
@@ -134,11 +221,11 @@ def start_daemon(target, *args):
     return worker
 
 
-def flush_at_exit(provider, ledger, timeout, destination, live=None):
+def flush_at_exit(provider, ledger, timeout, destination, live=None, answers=None):
     """Shut ``provider`` down when the process exits or receives SIGTERM,
     ending the spans of ``live`` still running first."""
     with _lock:
-        _providers.append(ProviderExit(provider, ledger, timeout, destination, live))
+        _providers.append(ProviderExit(provider, ledger, timeout, destination, live, answers))
         if not _installed['atexit']:
             atexit.register(shut_down_all)
             _installed['atexit'] = True
@@ -245,3 +332,59 @@ def end_as(signum):
     """End the process as ``signum`` does by default."""
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
+
+
+#: The ``error.type`` of a span the exit ended.
+INTERRUPTED = 'process_exit'
+
+#: The logger on which the SDK warns about calls on an ended span.
+SDK_SPAN_LOGGER = 'opentelemetry.sdk.trace'
+
+
+class LiveSpans(SpanProcessor):
+    """The spans started on the provider and not yet collected: the exit
+    ends those among them that are still running.
+
+    ``on_start`` keeps a weak reference to each span, which drops out of
+    the set as the span is collected; ``on_end`` has nothing to do (it is
+    given a snapshot of the span, not the span).
+    """
+
+    def __init__(self):
+        self._spans = set()
+
+    def on_start(self, span, parent_context=None):
+        self._spans.add(weakref.ref(span, self._spans.discard))
+
+    def running(self):
+        """The spans started and not ended."""
+        spans = [reference() for reference in list(self._spans)]  # list(): an atomic copy
+        return [span for span in spans if span is not None and span.end_time is None]
+
+    def end_all(self, description):
+        """End every span still running, as an error of type
+        ``INTERRUPTED`` described by ``description``; how many there were."""
+        spans = self.running()
+        if spans:
+            # The request threads run on while the exit flushes: their own
+            # calls on these ended spans are ignored by the SDK, and warned
+            # about, which would read as a fault of the request.
+            logging.getLogger(SDK_SPAN_LOGGER).addFilter(ignore_calls_on_ended_spans)
+        for span in spans:
+            interrupt(span, description)
+        return len(spans)
+
+
+def interrupt(span, description):
+    """End ``span``, which did not complete, saying so; an error it
+    recorded already is kept. No status code: no response was sent."""
+    if span.status.status_code is StatusCode.UNSET:
+        span.set_status(Status(StatusCode.ERROR, description))
+    if 'error.type' not in span.attributes:
+        span.set_attribute('error.type', INTERRUPTED)
+    span.end()
+
+
+def ignore_calls_on_ended_spans(record):
+    """False for the SDK's warnings about a call on an ended span."""
+    return 'ended span' not in str(record.msg)
