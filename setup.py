@@ -12,6 +12,8 @@ otel = [
     'opentelemetry-propagator-jaeger>=1.20',
 ]
 
+sphinx = ['sphinx>=7']
+
 setup(
     name='pyramid_opentracing',
     version='2.0.0.dev0',
@@ -34,6 +36,8 @@ setup(
         'otel': otel,
         'zipkin': otel + ['opentelemetry-exporter-zipkin-json>=1.20'],
         'debugtoolbar': ['pyramid_debugtoolbar>=4.10'],
+        # the Sphinx pages in docs/ (their API pages import the otel and toolbar parts)
+        'docs': sphinx + otel + ['pyramid_debugtoolbar>=4.10'],
         'testing': [
             'pytest',
             'pytest-cov',
@@ -61,7 +65,7 @@ setup(
             # the Tracing panel, driven in headless Chromium
             'pyramid_debugtoolbar>=4.10',
             'selenium>=4.11',
-        ] + otel,
+        ] + otel + sphinx,
         # benchmarks/overhead.py compares against OpenTelemetry's own
         # Pyramid instrumentation (and fetches the original 1.0.0 itself).
         # what opentelemetry-instrument checks before loading our instrumentor

@@ -1,49 +1,35 @@
-"""The README's Python examples run, and do what the README says."""
-import configparser
-import os
-import linecache
+"""The README's examples run, and do what the README says."""
 import pathlib
-import re
 import shutil
 import subprocess
 import sys
 import sysconfig
-import textwrap
 
-import opentracing
 import pytest
 import webtest
+from opentracing.mocktracer import MockTracer
 from pyramid.config import Configurator
-from pyramid.testing import DummyRequest
+from pyramid.paster import get_app
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-README = ROOT / 'README.rst'
+from .otlp_receiver import OTLPReceiver
+from .rst_blocks import README, ROOT, block, blocks, run
 
 
-def code_blocks(section, language='python'):
-    """The ``.. code-block::`` blocks of one README section, dedented."""
+def readme_block(name):
+    found = block(name)
+    assert found.page == README, found
+    return found
+
+
+def test_the_readme_is_a_front_door():
     text = README.read_text(encoding='utf-8')
-    body = re.split(r'\n%s\n-+\n' % re.escape(section), text)[1]
-    body = re.split(r'\n[^\n]+\n-{3,}\n', body)[0]
-    blocks = re.findall(r'\.\. code-block:: %s\n\n((?:    .*\n|\n)+)' % language, body)
-    return [re.sub(r'(?m)^    ', '', block) for block in blocks]
+    assert len(text.splitlines()) <= 200
+    assert {example.name for example in blocks(README) if example.language != 'console'} == {
+        'quick-start-ini', 'quick-start-python', 'child-spans', 'trace-decorator'}
 
 
-def python_blocks(section):
-    return code_blocks(section)
-
-
-def run(block, namespace, number=0):
-    """exec ``block`` with its source known to linecache, as view_config needs."""
-    filename = '<README.rst block %d>' % number
-    linecache.cache[filename] = (len(block), None, block.splitlines(True), filename)
-    exec(compile(block, filename, 'exec'), namespace)
-
-
-def test_quick_start_example_traces_requests():
-    namespace = {}
-    [block] = python_blocks('Quick start')
-    run(block, namespace)
+def test_the_python_quick_start_traces_requests():
+    namespace = run(readme_block('quick-start-python'), {})
     webtest.TestApp(namespace['app']).get('/', status=404)
     [span] = namespace['my_opentracing_tracer'].finished_spans()
     assert span.operation_name == 'GET'
@@ -51,93 +37,75 @@ def test_quick_start_example_traces_requests():
     assert namespace['tracer'].tracer is namespace['my_opentracing_tracer']
 
 
-def test_single_view_examples_trace_the_view():
-    namespace = {}
-    for number, block in enumerate(python_blocks('Tracing single views')):
-        run(block, namespace, number)
-    request = DummyRequest(headers={'Authorization': 'Bearer secret'})
-    assert namespace['hello'](request) == {'hello': 'world'}
-    [span] = namespace['tracer'].tracer.finished_spans()
-    assert span.tags['greeting'] == 'hello' and span.tags['method'] == 'GET'
-    assert 'secret' not in span.tags['headers']
-    assert namespace['hello'].__name__ == 'hello'
-    assert namespace['report'].__name__ == 'report'
+APP_MODULE = '''
+from pyramid.config import Configurator
 
 
-def ini_settings(section):
-    """The ``[app:main]`` settings of the README's INI block in ``section``."""
-    [block] = code_blocks(section, 'ini')
-    parser = configparser.ConfigParser()
-    parser.read_string(block)
-    return {key: value for key, value in parser['app:main'].items() if key != 'use'}
+def main(global_config, **settings):
+    config = Configurator(settings=settings)
+    config.add_route('checkout', '/checkout')
+    config.scan('readme_views')
+    return config.make_wsgi_app()
+'''
 
 
 @pytest.fixture
-def myapp(tmp_path, monkeypatch):
-    """write(code): ``myapp.tracing`` holding ``code``, importable."""
-    (tmp_path / 'myapp').mkdir()
-    (tmp_path / 'myapp' / '__init__.py').write_text('')
-    monkeypatch.syspath_prepend(str(tmp_path))
-
-    def write(code):
-        (tmp_path / 'myapp' / 'tracing.py').write_text(code)
-        for name in ('myapp.tracing', 'myapp'):
-            sys.modules.pop(name, None)
-    yield write
-    for name in ('myapp.tracing', 'myapp'):
+def forget_modules():
+    """Modules a test writes and imports are forgotten after it."""
+    names = ('readme_app', 'readme_views')
+    yield
+    for name in names:
         sys.modules.pop(name, None)
 
 
-def quick_start_app(extra=None):
-    """The INI quick start's settings, made into an app with one route."""
-    settings = dict(ini_settings('Quick start'), **(extra or {}))
-    config = Configurator(settings=settings)  # runs pyramid.includes
-    config.add_route('hello', '/hello/{name}')
-    config.add_view(lambda request: 'hello', route_name='hello', renderer='string')
-    return webtest.TestApp(config.make_wsgi_app()), config.registry.settings['ot.tracer']
-
-
-def test_the_ini_quick_start_runs_with_the_jaeger_client_factory(myapp):
-    jaeger_factory, _, _ = python_blocks('Your tracer factory')
-    myapp(jaeger_factory)
-    app, pyramid_tracer = quick_start_app()
-    try:
-        assert type(pyramid_tracer.tracer).__module__.startswith('jaeger_client')
-        app.get('/hello/world', headers={'uber-trace-id': '1:2:0:1'})
-        assert pyramid_tracer.tracer.service_name == 'myapp'
-    finally:
-        pyramid_tracer.tracer.close()
-
-
-def test_the_ini_quick_start_runs_with_the_otel_bridge_factory(myapp, monkeypatch):
-    for variable in ('OTEL_SERVICE_NAME', 'OTEL_TRACES_EXPORTER'):
+def test_the_ini_quick_start_exports_to_an_otlp_collector(tmp_path, monkeypatch, forget_modules):
+    """The INI, loaded as pserve loads it, with the README's view: its server
+    span and both child spans reach a real OTLP/HTTP receiver, in one trace."""
+    for variable in ('OTEL_SERVICE_NAME', 'OTEL_TRACES_EXPORTER', 'OTEL_EXPORTER_OTLP_ENDPOINT'):
         monkeypatch.delenv(variable, raising=False)
-    _, bridge_factory, _ = python_blocks('Your tracer factory')
-    myapp(bridge_factory)
-    app, pyramid_tracer = quick_start_app({'ot.otel.exporter': 'memory'})
-    bridge = pyramid_tracer.tracer
-    try:
-        app.get('/hello/world')
-        [span] = bridge.exporter.get_finished_spans()
-        assert span.name == 'GET /hello/{name}'
-        assert span.resource.attributes['service.name'] == 'myapp'
-        assert span.attributes['method'] == 'GET'  # ot.traced_attributes of the INI
-    finally:
-        bridge.shutdown()
+    (tmp_path / 'readme_app.py').write_text(APP_MODULE)
+    (tmp_path / 'readme_views.py').write_text(readme_block('child-spans').source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    source = readme_block('quick-start-ini').source
+    assert 'use = egg:myapp\n' in source and 'ot.otel.endpoint = http://localhost:4318\n' in source
+    with OTLPReceiver() as receiver:
+        ini_file = tmp_path / 'production.ini'
+        ini_file.write_text(source.replace('use = egg:myapp', 'use = call:readme_app:main')
+                            .replace('http://localhost:4318', receiver.endpoint))
+        app = get_app(str(ini_file), 'main')
+        bridge = app.registry.settings['ot.tracer'].tracer
+        try:
+            assert webtest.TestApp(app).get('/checkout').json == {'ok': True}
+            assert bridge.force_flush()
+        finally:
+            bridge.shutdown()
+        spans = {span['name']: span for span in receiver.spans}
+        assert receiver.metrics == [] and bridge.meter_provider is None  # ot.otel.metrics = false
+    server = spans['GET /checkout']
+    assert server['kind'] == 'SERVER' and server['service'] == 'shop'
+    assert server['attributes']['http.response.status_code'] == 200
+    for child in ('reserve stock', 'charge card'):
+        assert spans[child]['trace_id'] == server['trace_id']
+        assert spans[child]['parent_span_id'] == server['span_id']
+    assert spans['reserve stock']['attributes']['items'] == 3
+    assert spans['charge card']['attributes']['amount'] == 42
 
 
-def test_the_ini_quick_start_runs_with_the_basictracer_factory(myapp):
-    _, _, basictracer_factory = python_blocks('Your tracer factory')
-    myapp(basictracer_factory)
-    app, pyramid_tracer = quick_start_app()
-    tracer = pyramid_tracer.tracer
-    assert type(tracer).__name__ == 'BasicTracer'
-    app.get('/hello/world', headers={'ot-tracer-traceid': 'a1', 'ot-tracer-spanid': 'b2',
-                                     'ot-tracer-sampled': 'true'})
-    carrier = {}
-    with tracer.start_active_span('call') as scope:
-        tracer.inject(scope.span.context, opentracing.Format.HTTP_HEADERS, carrier)
-    assert 'ot-tracer-traceid' in carrier
+def test_the_trace_decorator_traces_the_view():
+    namespace = run(readme_block('trace-decorator'), {})
+    tracer = MockTracer()
+    config = Configurator(settings={'ot.base_tracer': tracer})  # ot.trace_all off
+    config.include('pyramid_opentracing')
+    config.add_route('report', '/report/{name}')
+    config.add_route('other', '/other')
+    config.add_view(namespace['report'], route_name='report', renderer='json')
+    config.add_view(lambda request: {}, route_name='other', renderer='json')
+    app = webtest.TestApp(config.make_wsgi_app())
+    assert app.get('/report/daily').json == {'report': 'daily'}
+    app.get('/other')  # not decorated: not traced
+    [span] = tracer.finished_spans()
+    assert span.operation_name == 'report' and 'daily' in span.tags['matchdict']
+    assert namespace['report'].__name__ == 'report'
 
 
 def test_the_wheel_builds_and_installs_into_a_fresh_virtualenv(tmp_path):
@@ -169,7 +137,10 @@ def test_the_wheel_builds_and_installs_into_a_fresh_virtualenv(tmp_path):
     location, span = result.stdout.split()
     assert location.startswith(str(venv)) and span == 'hello'
     assert pathlib.Path(location, 'py.typed').exists()
-    assert pathlib.Path(location, 'otel', 'exit.py').exists()
+    package = ROOT / 'pyramid_opentracing'
+    missing = [str(module.relative_to(package)) for module in package.rglob('*.py')
+               if not pathlib.Path(location, module.relative_to(package)).exists()]
+    assert missing == []  # every module of every subpackage is in the wheel
 
 
 TINY_APP = '''
@@ -187,20 +158,3 @@ config.add_view(lambda request: 'hi', route_name='hello', renderer='string')
 webtest.TestApp(config.make_wsgi_app()).get('/hello')
 print(os.path.dirname(pyramid_opentracing.__file__), tracer.finished_spans()[0].operation_name)
 '''
-
-
-def test_the_basictracer_factory_works_where_register_required_propagators_fails(tmp_path):
-    """With protobuf's default (C++) runtime, as a newcomer's virtualenv has it."""
-    _, _, basictracer_factory = python_blocks('Your tracer factory')
-    script = basictracer_factory + textwrap.dedent('''
-        make_tracer()
-        print('factory ok')
-        from basictracer import BasicTracer
-        BasicTracer().register_required_propagators()
-        ''')
-    env = {key: value for key, value in os.environ.items()
-           if key != 'PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION'}
-    result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
-                            env=env, timeout=60)
-    assert result.stdout.split() == ['factory', 'ok']
-    assert 'Descriptors cannot be created directly' in result.stderr
