@@ -19,6 +19,7 @@ from ..request_tags import (
 from . import shim_internals
 from .semconv import SCOPE_NAME, old_outcome_attributes, old_server_attributes
 from .shim_spans import ServerSpan, bridge_span
+from ..response_headers import answering_span_context, traceresponse
 
 #: The methods semantic conventions know; others are reported as _OTHER.
 KNOWN_METHODS = frozenset({
@@ -235,6 +236,14 @@ class OtelStrategy(ServerSpanStrategy):
             attributes = old_outcome_attributes(status_code, attributes or {})
         record_outcome(span.otel_span, status_code, error_type(status_code, error), error,
                        policy, attributes, secrets)
+
+
+    # -- the trace handed back to the client ------------------------------------
+
+    def traceparent(self, span):
+        """The W3C ``traceparent`` of the span that answers the caller: ours,
+        or the outer SERVER span ours is an INTERNAL child of."""
+        return traceresponse(answering_span_context(span.otel_span))
 
 
 def client_attributes(url):
