@@ -52,5 +52,5 @@ wheel:
 # (the OpenTelemetry Pyramid test suite, the original 1.0.0) or leave behind.
 clean:
 	rm -rf $(VENV) .coverage .coverage.* .pytest_cache .hypothesis dist build *.egg-info \
-	    .otel_pyramid_suite benchmarks/.original
+	    .otel_pyramid_suite .browser_sdk benchmarks/.original
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -65,6 +65,10 @@ setup(
             # the Tracing panel, driven in headless Chromium
             'pyramid_debugtoolbar>=4.10',
             'selenium>=4.11',
+            # the template helper in each template language
+            'pyramid_jinja2',
+            'pyramid_chameleon',
+            'pyramid_mako',
         ] + otel + sphinx,
         # benchmarks/overhead.py compares against OpenTelemetry's own
         # Pyramid instrumentation (and fetches the original 1.0.0 itself).

@@ -126,6 +126,19 @@ class OpenTracingStrategy(ServerSpanStrategy):
             return '%x' % trace_id, '%x' % span_id
         return str(trace_id), str(span_id)
 
+    def traceparent(self, span):
+        """The W3C ``traceparent`` of ``span``, from the integer ids MockTracer,
+        basictracer and jaeger-client give, with jaeger-client's sampled flag
+        (``flags``) or basictracer's (``sampled``); None for other ids."""
+        context = span.context
+        trace_id = getattr(context, 'trace_id', None)
+        span_id = getattr(context, 'span_id', None)
+        if not (type(trace_id) is int and type(span_id) is int and trace_id > 0 and span_id > 0):
+            return None
+        flags = getattr(context, 'flags', None)
+        sampled = flags & 1 if type(flags) is int else getattr(context, 'sampled', True)
+        return '00-%032x-%016x-%02x' % (trace_id % (1 << 128), span_id % (1 << 64), bool(sampled))
+
     # -- end of what other modules ask ------------------------------------------
 
 

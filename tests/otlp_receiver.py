@@ -3,6 +3,8 @@
 It decodes each protobuf ``ExportTraceServiceRequest`` (``/v1/traces``) and
 ``ExportMetricsServiceRequest`` (``/v1/metrics``) with ``opentelemetry-proto``
 and keeps the spans as plain dicts and the metrics as (name, data points).
+It answers browsers' CORS preflight, so that a page's own exporter can post
+to it too.
 """
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -81,10 +83,20 @@ class OTLPReceiver(ServedInThread):
                     receiver.receive(self.path, self.headers, body)
                     reply = ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)
+                self.send_header('Access-Control-Allow-Origin', '*')
                 self.send_header('Content-Type', 'application/x-protobuf')
                 self.send_header('Content-Length', str(len(reply)))
                 self.end_headers()
                 self.wfile.write(reply)
+
+            def do_OPTIONS(self):
+                # a browser's exporter asks before it posts protobuf across origins
+                self.send_response(204)
+                self.send_header('Access-Control-Allow-Origin', '*')
+                self.send_header('Access-Control-Allow-Methods', 'POST')
+                self.send_header('Access-Control-Allow-Headers', '*')
+                self.send_header('Content-Length', '0')
+                self.end_headers()
 
             def log_message(self, *args):
                 pass

@@ -254,10 +254,15 @@ class OtelStrategy(ServerSpanStrategy):
             otel_span.set_attributes({key: [value] for key, value in values.items()})
 
     def context_headers(self, span):
-        """W3C ``traceresponse`` of the span that answers the caller: ours,
+        """W3C ``traceresponse``: the :meth:`traceparent` of the span."""
+        value = self.traceparent(span)
+        return {} if value is None else {'traceresponse': value}
+
+    def traceparent(self, span):
+        """The W3C ``traceparent`` of the span that answers the caller: ours,
         or when ours is INTERNAL, the SERVER span it is the child of (whose
         parent is the caller's context, as OpenTelemetry's WSGI middleware
-        makes it)."""
+        makes it); None for an invalid span."""
         from ..headers import traceresponse
         otel_span = span.unwrap()
         context = otel_span.get_span_context()
@@ -265,8 +270,7 @@ class OtelStrategy(ServerSpanStrategy):
             parent = getattr(otel_span, 'parent', None)
             if parent is not None and parent.is_valid:
                 context = parent
-        value = traceresponse(context)
-        return {} if value is None else {'traceresponse': value}
+        return traceresponse(context)
 
     def start_client(self, parent, method, url, name=None):
         """A real OpenTelemetry CLIENT span, wrapped as a shim span."""
@@ -283,6 +287,7 @@ class OtelStrategy(ServerSpanStrategy):
         return '%032x' % context.trace_id, '%016x' % context.span_id
 
     # -- end of what other modules ask ------------------------------------------
+
 
 
 def client_attributes(url):
