@@ -6,6 +6,7 @@ is true. :class:`PyramidTracer` and :func:`trace` trace single views.
 """
 import logging
 
+from pyramid.events import BeforeRender
 from pyramid.tweens import INGRESS
 
 from ._pyramid import BeforeTraversal
@@ -36,6 +37,7 @@ def includeme(config):
     """
     config.add_tween('pyramid_opentracing.opentracing_tween_factory', under=INGRESS)
     config.add_subscriber('pyramid_opentracing.routing.on_before_traversal', BeforeTraversal)
+    config.add_subscriber('pyramid_opentracing.browser.add_renderer_globals', BeforeRender)
     config.action('pyramid_opentracing.config', lambda: _configure(config),
                   order=CONFIGURE_ORDER)
 

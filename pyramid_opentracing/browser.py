@@ -1,25 +1,21 @@
-"""Hand the request's trace back to the browser that made it.
+"""Hand the request's trace back to the page the browser renders.
 
-Two ways, both in the W3C ``traceparent`` form (``00-{trace id}-{span id}-{flags}``)
-of the server span, with its real sampled flag:
-
-* ``request.traceparent_meta`` in a template writes
-  ``<meta name="traceparent" content="...">``, which OpenTelemetry's browser
-  instrumentation (``@opentelemetry/instrumentation-document-load``) reads to
-  make the page's ``documentLoad`` span a child of the server span. It is
-  markup (it has ``__html__``), so Chameleon, Jinja2 and Mako write it as it
-  is: ``${request.traceparent_meta}`` or ``{{ request.traceparent_meta }}``.
-  On an untraced request it writes nothing.
-* ``ot.server_timing = true`` adds ``Server-Timing: traceparent;desc="..."``
-  to each traced response, which browsers' developer tools and real-user
-  monitoring read.
+A template writes ``traceparent_meta`` (a renderer global) in its ``<head>``:
+``<meta name="traceparent" content="00-{trace id}-{span id}-{flags}">``, the
+W3C context of the server span with its real sampled flag, which
+OpenTelemetry's browser instrumentation
+(``@opentelemetry/instrumentation-document-load``) reads to make the page's
+``documentLoad`` span a child of the server span, in the same trace. It is
+markup (it has ``__html__``), so Chameleon (``${traceparent_meta}``), Jinja2
+(``{{ traceparent_meta }}``) and Mako (``${traceparent_meta}``) write it as
+it is; on an untraced request it writes nothing. It is computed only if the
+template writes it. (``ot.server_timing`` gives the same context in a
+response header: see :mod:`~pyramid_opentracing.headers`.)
 """
 from .lifecycle import ENVIRON_KEY
 from .tracer import pyramid_tracer_of
 
-__all__ = ['TraceparentMeta', 'traceparent', 'traceparent_meta', 'server_timing']
-
-SERVER_TIMING = 'Server-Timing'
+__all__ = ['TraceparentMeta', 'add_renderer_globals', 'traceparent']
 
 
 def traceparent(request):
@@ -32,32 +28,26 @@ def traceparent(request):
 
 
 class TraceparentMeta:
-    """The ``<meta name="traceparent">`` element of one traceparent (None: nothing)."""
+    """The ``<meta name="traceparent">`` element of ``request``'s server span."""
 
-    __slots__ = ('value',)
+    __slots__ = ('request',)
 
-    def __init__(self, value):
-        self.value = value
+    def __init__(self, request):
+        self.request = request
 
     def __html__(self):
-        # the value is made of hex digits and dashes only: nothing to escape
-        return '' if self.value is None else '<meta name="traceparent" content="%s">' % self.value
+        try:
+            value = traceparent(self.request)
+        except Exception:  # pylint: disable=broad-except
+            value = None  # a page renders whatever the tracer does
+        # hex digits and dashes only: nothing to escape
+        return '' if value is None else '<meta name="traceparent" content="%s">' % value
 
     __str__ = __html__
 
-    def __repr__(self):
-        return '<TraceparentMeta %s>' % (self.value,)
 
-
-def traceparent_meta(request):
-    """``request.traceparent_meta``: the meta element of the request's server span."""
-    return TraceparentMeta(traceparent(request))
-
-
-def server_timing(response, value):
-    """Add ``traceparent;desc="value"`` to the ``Server-Timing`` header of
-    ``response``, after the metrics the application wrote there."""
-    entry = 'traceparent;desc="%s"' % value
-    headers = response.headers
-    known = headers.get(SERVER_TIMING)
-    headers[SERVER_TIMING] = '%s, %s' % (known, entry) if known else entry
+def add_renderer_globals(event):
+    """A ``BeforeRender`` subscriber: ``traceparent_meta`` for every template."""
+    request = event.get('request')
+    if request is not None:
+        event.setdefault('traceparent_meta', TraceparentMeta(request))

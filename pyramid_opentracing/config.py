@@ -140,6 +140,9 @@ SETTINGS = (
     Setting('ot.response_headers', as_bool, False,
             doc="Write the span's context into the response (traceresponse, or the tracer's "
                 "own headers)."),
+    Setting('ot.server_timing', as_bool, False,
+            doc='Add Server-Timing: traceparent;desc="..." (the W3C context of the server span, '
+                'with its sampled flag) to each traced response, for browsers.'),
     Setting('ot.toolbar.trace_url', as_trace_url,
             doc="A link to the trace in the tracing backend, with {trace_id} in it, shown in "
                 "the toolbar's Tracing panel."),
@@ -356,7 +359,8 @@ def span_headers(options):
         captured = CapturedHeaders(options['ot.captured_request_headers'],
                                    options['ot.captured_response_headers'],
                                    options['ot.sanitized_headers'])
-    return build_span_headers(captured, options['ot.response_headers'])
+    return build_span_headers(captured, options['ot.response_headers'],
+                              options['ot.server_timing'])
 
 
 def is_configured(registry):

@@ -28,6 +28,11 @@ browser can read them. A response object served again (a module-level
 ``Response``) loses the context an earlier request wrote into it: it never
 answers with another request's trace.
 
+``ot.server_timing``: ``Server-Timing: traceparent;desc="00-..."`` with the
+W3C context of the span (its real sampled flag), which browsers' developer
+tools and real-user monitoring read; written after the application's own
+metrics in that header.
+
 Every step is guarded: a failure is reported once and the request is served.
 """
 import re
@@ -219,6 +224,31 @@ def forget_context(request, response):
     earlier request wrote into the same object (``request`` is untraced)."""
     if getattr(response, _WRITTEN, None):
         write_context(response, {})
+    if SERVER_TIMING in response.headers:
+        write_server_timing(response, None)
+
+
+SERVER_TIMING = 'Server-Timing'
+
+#: The name of the Server-Timing metric that carries the trace, as
+#: OpenTelemetry's browser instrumentation and real-user monitoring read it.
+SERVER_TIMING_METRIC = 'traceparent'
+
+
+def write_server_timing(response, traceparent):
+    """Make ``response``'s ``Server-Timing`` end with ``traceparent;desc="..."``
+    (none for None), after the metrics the application wrote there; an
+    entry of ours from an earlier request serving the same object goes."""
+    headers = response.headers
+    entries = [entry.strip() for entry in ', '.join(headers.getall(SERVER_TIMING)).split(',')]
+    entries = [entry for entry in entries
+               if entry and entry.split(';', 1)[0].strip() != SERVER_TIMING_METRIC]
+    if traceparent is not None:
+        entries.append('%s;desc="%s"' % (SERVER_TIMING_METRIC, traceparent))
+    if entries:
+        headers[SERVER_TIMING] = ', '.join(entries)
+    elif SERVER_TIMING in headers:
+        del headers[SERVER_TIMING]
 
 
 # -- the calls of the request lifecycle ---------------------------------------
@@ -227,9 +257,10 @@ class SpanHeaders:
     """Header capture (a :class:`CapturedHeaders` or None) and, if
     ``write_context``, the span's context written into the response."""
 
-    def __init__(self, captured=None, write_context=False):
+    def __init__(self, captured=None, write_context=False, server_timing=False):
         self.captured = captured
         self.write_context = write_context
+        self.server_timing = server_timing
 
     def on_start(self, strategy, span, request):
         """Record the captured request headers on the span ``strategy`` (a
@@ -288,16 +319,22 @@ class SpanHeaders:
             except Exception as exc:
                 strategy.report('writing the span context into the response', exc,
                                 'the response goes without it')
+        if self.server_timing:
+            try:
+                write_server_timing(response, strategy.traceparent(span))
+            except Exception as exc:
+                strategy.report('writing the Server-Timing header', exc,
+                                'the response goes without it')
 
     def on_excluded(self, request):
         """For a request that is not traced: its response carries no context
         an earlier request wrote into the same response object."""
-        if self.write_context:
+        if self.write_context or self.server_timing:
             request.add_response_callback(forget_context)
 
 
-def build_span_headers(captured, write_context):
+def build_span_headers(captured, write_context, server_timing=False):
     """A SpanHeaders, or None when there is nothing to do with headers."""
-    if captured is None and not write_context:
+    if captured is None and not write_context and not server_timing:
         return None
-    return SpanHeaders(captured, write_context)
+    return SpanHeaders(captured, write_context, server_timing)

@@ -1,6 +1,6 @@
-"""The trace handed back to the browser: ``request.traceparent_meta`` in
-Chameleon, Jinja2 and Mako pages, and the browser's own OpenTelemetry SDK
-making its ``documentLoad`` span a child of our server span.
+"""The trace handed back to the browser: ``traceparent_meta`` in Chameleon,
+Jinja2 and Mako pages, ``ot.server_timing``, and the browser's own
+OpenTelemetry SDK making its ``documentLoad`` span a child of our server span.
 
 The end-to-end test bundles OpenTelemetry's web SDK from the npm registry at
 test time (tests/browser_sdk.py), serves a page on waitress with the OTel
@@ -16,10 +16,9 @@ import pytest
 import webtest
 from opentracing.mocktracer import MockTracer
 from pyramid.config import Configurator
-from pyramid.response import FileResponse
+from pyramid.response import FileResponse, Response
 
 from examples.serving import serving
-from pyramid_opentracing import browser as browser_trace
 
 from . import browser_sdk
 from .otlp_receiver import OTLPReceiver
@@ -36,7 +35,6 @@ def page_app(settings, extension='jinja2', **view_values):
     config = Configurator(settings=settings)
     config.include(TEMPLATES[extension])
     config.include('pyramid_opentracing')
-    config.add_request_method(browser_trace.traceparent_meta, 'traceparent_meta', reify=True)
     config.add_route('page', '/page')
     renderer = 'page.mako' if extension == 'mako' else 'tests:browser/page.' + extension
     config.add_view(lambda request: dict(view_values), route_name='page', renderer=renderer)
@@ -110,3 +108,56 @@ def test_the_browsers_document_load_span_is_a_child_of_the_server_span(browser):
         assert (loaded['trace_id'], loaded['parent_span_id']) == (page['trace_id'], page['span_id'])
         fetched = [s for s in receiver.spans if s['name'] == 'documentFetch']
         assert fetched and fetched[0]['parent_span_id'] == loaded['span_id']
+
+
+SERVER_TIMING = re.compile(r'traceparent;desc="00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})"$')
+SHARED = Response('the same response object for every request')
+
+
+def timing_app(settings):
+    def own_metrics(request):
+        response = Response('ok')
+        response.headers['Server-Timing'] = 'db;dur=53, cache;desc="hit"'
+        return response
+
+    config = Configurator(settings=dict({'ot.trace_all': 'true', 'ot.server_timing': 'true',
+                                         'ot.excluded_paths': '^/excluded'}, **settings))
+    config.include('pyramid_opentracing')
+    for name, view in (('own', own_metrics), ('shared', lambda request: SHARED),
+                       ('excluded', lambda request: SHARED)):
+        config.add_route(name, '/' + name)
+        config.add_view(view, route_name=name)
+    return webtest.TestApp(config.make_wsgi_app())
+
+
+def test_server_timing_carries_the_server_spans_context_after_the_apps_own_metrics():
+    tracer = MockTracer()
+    app = timing_app({'ot.base_tracer': tracer})
+    timing = app.get('/own').headers['Server-Timing']
+    [span] = tracer.finished_spans()
+    own, _, ours = timing.rpartition(', ')
+    assert own == 'db;dur=53, cache;desc="hit"'
+    trace_id, span_id, flags = SERVER_TIMING.match(ours).groups()
+    assert (int(trace_id, 16), int(span_id, 16), flags) == (
+        span.context.trace_id, span.context.span_id, '01')
+
+
+def test_server_timing_of_the_bridge_is_its_traceparent():
+    app = timing_app(bridge_settings())
+    response = app.get('/own')
+    tracer = app.app.registry.settings['ot.tracer'].tracer
+    [span] = tracer.exporter.get_finished_spans()
+    trace_id, span_id, flags = SERVER_TIMING.match(
+        response.headers['Server-Timing'].rpartition(', ')[2]).groups()
+    assert (trace_id, span_id) == ('%032x' % span.context.trace_id, '%016x' % span.context.span_id)
+    assert int(flags, 16) & 1
+
+
+def test_a_shared_response_carries_only_its_own_requests_timing():
+    tracer = MockTracer()
+    app = timing_app({'ot.base_tracer': tracer})
+    first = app.get('/shared').headers['Server-Timing']
+    second = app.get('/shared').headers['Server-Timing']
+    assert first != second and second.count('traceparent') == 1
+    assert SERVER_TIMING.match(second).group(2) == '%016x' % tracer.finished_spans()[1].context.span_id
+    assert 'Server-Timing' not in app.get('/excluded').headers  # untraced: no earlier trace either

@@ -1,2 +1,2 @@
 <!doctype html>
-<html><head>${request.traceparent_meta}<title>mako</title></head><body></body></html>
+<html><head>${traceparent_meta}<title>mako</title></head><body></body></html>
