@@ -214,7 +214,8 @@ def _with_defaults(args, kwargs):
     """``setup_registry``'s arguments, with a copy of its settings where what
     they leave unset traces every request with the bridge on the global
     provider."""
-    from .settings import TRACER_SOURCES, is_set
+    from .setting_parsers import is_set
+    from .tracer_sources import TRACER_SOURCES
     settings = dict((args[0] if args else kwargs.get('settings')) or {})
     defaults = dict(TRACE_ALL)
     if not any(is_set(settings.get(name)) for name in TRACER_SOURCES):
