@@ -24,7 +24,7 @@ setup(
         'pyramid_opentracing': ['py.typed'],
         'pyramid_opentracing.toolbar': ['templates/*.dbtmako', 'static/*'],
     },
-    python_requires='>=3.9',
+    python_requires='>=3.11',
     install_requires=[
         'pyramid>=1.10,<3',
         'opentracing>=2.1,<3',
@@ -69,6 +69,10 @@ setup(
     classifiers=[
         'Framework :: Pyramid',
         'Programming Language :: Python :: 3',
+        'Programming Language :: Python :: 3 :: Only',
+        'Programming Language :: Python :: 3.11',
+        'Programming Language :: Python :: 3.12',
+        'Programming Language :: Python :: 3.13',
     ],
     zip_safe=False,
 )

@@ -128,7 +128,12 @@ def test_the_demo_trace_is_a_nested_ordered_waterfall_with_the_failed_call_in_re
     assert not detail.is_displayed()
     spans[6][4].click()
     WebDriverWait(browser, 5).until(lambda _: detail.is_displayed())
-    assert 'error.type' in detail.text and 'ConnectionRefusedError' in detail.text
+    # urllib raises URLError for a refused connection
+    attributes = dict(
+        tuple(cell.text for cell in row.find_elements(By.TAG_NAME, 'td'))
+        for row in detail.find_elements(By.CSS_SELECTOR, '.ot-attributes tbody tr'))
+    assert attributes['error.type'] == 'urllib.error.URLError'
+    assert 'Connection refused' in detail.text
     assert 'url.full' in detail.text and 'exception' in detail.text
     spans[1][4].click()
     assert 'report.kind' in panel.find_elements(By.CSS_SELECTOR, '.ot-detail')[1].text

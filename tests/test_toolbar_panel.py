@@ -4,6 +4,7 @@ The browser test (test_toolbar_browser.py) checks what a developer sees;
 these check what the panel keeps, for which tracers, and what it costs.
 """
 import gc
+import html as html_text
 import logging
 import os
 import re
@@ -40,6 +41,13 @@ def panel_html(app, path='/work'):
     page = app.get(toolbar_app.toolbar_path(app.get(path).text)).text
     start = page.index('<div class="ot-panel">')
     return page[start:page.index('<script>', start)]
+
+
+def attribute_value(html, name):
+    """The text of the value of the first attribute ``name`` the panel shows."""
+    value = re.search(r'<tr><td>%s</td><td class="ot-value">(.*?)</td></tr>' % re.escape(name),
+                      html, re.S).group(1)
+    return html_text.unescape(value)
 
 
 def row_names(html):
@@ -143,7 +151,9 @@ def test_bridge_spans_are_shown_with_their_kinds_and_the_client_error(bridge):
                                (1, 'GET')]
     assert error_rows(html) == ['GET']
     assert re.findall(r'data-kind="(\w+)"', html) == ['server', 'internal', 'internal', 'client']
-    assert 'ConnectionRefusedError' in html  # the client span's error type, on click
+    # the client span's error, on click: urllib raises URLError for a refused connection
+    assert attribute_value(html, 'error.type') == 'urllib.error.URLError'
+    assert 'Connection refused' in html
     trace_id = '%032x' % tracer.exporter.get_finished_spans()[0].context.trace_id
     assert '<code class="ot-trace-id">%s</code>' % trace_id in html
 
