@@ -23,7 +23,7 @@ from pyramid.exceptions import ConfigurationError
 
 from pyramid_opentracing.toolbar import collect
 from pyramid_opentracing.toolbar.collect import SpanSources
-from pyramid_opentracing.toolbar.waterfall import SpanView, waterfall
+from pyramid_opentracing.toolbar.waterfall import SpanView, shown, waterfall
 
 from . import toolbar_app
 
@@ -36,9 +36,14 @@ def webapp(settings, toolbar=True):
     return webtest.TestApp(toolbar_app.make_app(settings, toolbar), extra_environ=LOCAL)
 
 
-def panel_html(app, path='/work'):
+def panel_html(app, path='/work', headers=None):
     """The Tracing panel's content on the toolbar page of a request to ``path``."""
-    page = app.get(toolbar_app.toolbar_path(app.get(path).text)).text
+    return toolbar_panel(app, toolbar_app.toolbar_path(app.get(path, headers=headers).text))
+
+
+def toolbar_panel(app, toolbar_path):
+    """The Tracing panel's content on the toolbar page at ``toolbar_path``."""
+    page = app.get(toolbar_path).text
     start = page.index('<div class="ot-panel">')
     return page[start:page.index('<script>', start)]
 
@@ -53,11 +58,19 @@ def attribute_value(html, name):
 def row_names(html):
     """(depth, name) of each bar, in order."""
     return [(int(depth), name) for depth, name in re.findall(
-        r'data-depth="(\d+)".*?<div class="ot-label"[^>]*>([^<]*)</div>', html, re.S)]
+        r'data-depth="(\d+)".*?<div class="ot-label"[^>]*><span class="ot-name">([^<]*)</span>',
+        html, re.S)]
 
 
 def error_rows(html):
-    return re.findall(r'<div class="ot-row ot-error".*?<div class="ot-label"[^>]*>([^<]*)<', html, re.S)
+    return re.findall(r'<div class="ot-row ot-error".*?<div class="ot-label"[^>]*>'
+                      r'<span class="ot-name">([^<]*)<', html, re.S)
+
+
+def basictracer():
+    tracer = BasicTracer(recorder=InMemoryRecorder())
+    tracer.register_required_propagators()
+    return tracer
 
 
 @pytest.fixture
@@ -273,3 +286,56 @@ def test_the_wheel_carries_the_panel_template_and_static_files(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for name in ('templates/tracing.dbtmako', 'static/tracing.css', 'static/tracing.js'):
         assert 'pyramid_opentracing/toolbar/' + name in names
+
+
+# -- what each value looks like -------------------------------------------------
+
+def test_a_stack_trace_is_shown_with_its_line_breaks(bridge):
+    app, _ = bridge()
+    html = panel_html(app)
+    trace = re.search(r'<span class="ot-key">exception.stacktrace</span>: '
+                      r'<span class="ot-value">(.*?)</span>', html, re.S).group(1)
+    assert trace.startswith('Traceback (most recent call last):\n  File &#34;')
+    assert '\\x0a' not in html
+
+
+def test_a_value_keeps_its_line_breaks_and_escapes_other_control_characters():
+    assert shown('one\ntwo\x1bthree') == 'one\ntwo\\x1bthree'
+
+
+@pytest.mark.parametrize('make_tracer', [MockTracer, basictracer], ids=['mock', 'basictracer'])
+def test_a_list_attribute_is_shown_as_a_list_of_its_values(make_tracer, bridge):
+    """The view tags ``user.roles`` with a list; the bridge makes it an
+    OpenTelemetry array attribute (a tuple)."""
+    for html in (panel_html(webapp({'ot.base_tracer': make_tracer()})), panel_html(bridge()[0])):
+        assert re.search(r'<td>user.roles</td><td class="ot-value"><ol class="ot-list">\s*'
+                         r'<li>reader</li>\s*<li>panel</li>\s*</ol></td>', html)
+        assert "('reader'" not in html and "['reader'" not in html
+
+
+def test_a_long_list_is_cut_saying_how_many_more_values_it_has():
+    values = shown(tuple(range(150)))
+    assert values[:2] == ['0', '1'] and values[99] == '99'
+    assert values[100:] == ['...[50 more values]']
+
+
+@pytest.mark.parametrize('make_tracer', [MockTracer, basictracer, None],
+                         ids=['mock', 'basictracer', 'bridge'])
+def test_a_client_span_shows_the_host_and_path_it_called(make_tracer, bridge):
+    down = toolbar_app.closed_port_url()
+    host_and_path = down.split('//', 1)[1]
+    url = down.replace('//', '//alice:s3cret@') + '?page=2'
+    if make_tracer is None:
+        app, _ = bridge(**{'test.down_url': url})
+    else:
+        app = webapp({'ot.base_tracer': make_tracer(), 'test.down_url': url})
+    html = panel_html(app)
+    assert re.search(r'<div class="ot-label"[^>]*><span class="ot-name">GET</span> '
+                     r'<span class="ot-target">%s</span></div>' % re.escape(host_and_path), html)
+    assert 's3cret' not in html
+
+
+def test_the_panel_says_it_shows_only_the_spans_of_this_process():
+    html = panel_html(webapp({'ot.base_tracer': MockTracer()}))
+    assert ('the spans other services and processes add to the trace are in your tracing '
+            'backend') in ' '.join(html.split())

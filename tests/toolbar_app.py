@@ -21,10 +21,12 @@ def closed_port_url():
 
 
 def work(request):
-    """Nested spans, an attribute holding markup, a failing outgoing call."""
+    """Nested spans, an attribute holding markup, a list attribute, a failing
+    outgoing call."""
     tracer = request.registry.settings['ot.tracer'].tracer
     with tracer.start_active_span('load user') as scope:
         scope.span.set_tag('user.note', SCRIPT)
+        scope.span.set_tag('user.roles', ['reader', 'panel'])
         with tracer.start_active_span('query database'):
             pass
     try:
