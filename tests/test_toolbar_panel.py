@@ -270,12 +270,12 @@ def test_a_tracer_the_panel_cannot_read_from_still_serves_the_request(caplog):
 
 
 def test_a_trace_keeps_a_bounded_number_of_spans_and_says_how_many_more(bridge, monkeypatch):
-    monkeypatch.setattr(collect, 'MAX_SPANS_PER_TRACE', 2)
+    monkeypatch.setattr(collect, 'MAX_SPANS_PER_REQUEST', 2)
     app, _ = bridge()
     html = panel_html(app)
     assert len(row_names(html)) == 2
-    assert '2 more spans of this trace were not kept' in html
-    assert (0, 'GET /work') in row_names(html)  # the request's own span, which finishes last
+    assert '2 more spans of this request were not kept' in html
+    assert row_names(html)[0] == (0, 'GET /work')  # the request's own span, kept first
 
 
 def test_the_wheel_carries_the_panel_template_and_static_files(tmp_path):
@@ -339,3 +339,40 @@ def test_the_panel_says_it_shows_only_the_spans_of_this_process():
     html = panel_html(webapp({'ot.base_tracer': MockTracer()}))
     assert ('the spans other services and processes add to the trace are in your tracing '
             'backend') in ' '.join(html.split())
+
+
+# -- whose spans a panel shows --------------------------------------------------
+
+SHARED_CONTEXT = {
+    'bridge': {'traceparent': '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'},
+    'opentracing': {'ot-tracer-traceid': 'af7651916cd43dd8', 'ot-tracer-spanid': 'b7ad6b71692033',
+                    'ot-tracer-sampled': 'true'},
+}
+
+
+@pytest.mark.parametrize('make_tracer', [MockTracer, basictracer, None],
+                         ids=['mock', 'basictracer', 'bridge'])
+def test_each_request_shows_its_own_spans_when_clients_send_the_same_trace(
+        make_tracer, bridge, monkeypatch):
+    """Five requests continue one incoming trace; the spans remembered per
+    trace are fewer than theirs, so only keying by the request's own server
+    span keeps each panel whole, and only its own."""
+    monkeypatch.setattr(collect, 'MAX_SPANS_PER_TRACE', 8)
+    if make_tracer is None:
+        (app, tracer), headers = bridge(), SHARED_CONTEXT['bridge']
+        expected = [(0, 'GET /work'), (1, 'load user'), (2, 'query database'), (1, 'GET')]
+    else:
+        tracer = make_tracer()
+        app, headers = webapp({'ot.base_tracer': tracer}), SHARED_CONTEXT['opentracing']
+        expected = EXPECTED_OPENTRACING_ROWS
+    pages = [toolbar_app.toolbar_path(app.get('/work', headers=headers).text) for _ in range(5)]
+    panels = [toolbar_panel(app, page) for page in pages]
+    trace_ids = {re.search(r'<code class="ot-trace-id">(\w+)</code>', html).group(1)
+                 for html in panels}
+    assert len(trace_ids) == 1
+    for html in panels:
+        assert row_names(html) == expected
+        assert '<span class="ot-summary">4 spans, ' in html and 'were not kept' not in html
+    if make_tracer is not MockTracer:  # the others are remembered as they finish: bounded
+        watched, = SpanSources.of(app.app.registry).get(tracer)._watched.values()
+        assert len(watched._finished) <= 8
