@@ -341,6 +341,17 @@ def test_the_panel_says_it_shows_only_the_spans_of_this_process():
             'backend') in ' '.join(html.split())
 
 
+def test_a_span_of_another_instrumentation_is_shown_as_the_exporter_receives_it(bridge):
+    app, tracer = bridge()
+    html = panel_html(app, '/foreign')
+    exported, = [span for span in tracer.exporter.get_finished_spans() if span.name == 'SELECT']
+    for secret in toolbar_app.FOREIGN_SECRETS:
+        assert secret not in html
+        assert secret not in repr(dict(exported.attributes))
+    for name in ('db.statement', 'url.full'):
+        assert attribute_value(html, name) == exported.attributes[name]
+
+
 # -- whose spans a panel shows --------------------------------------------------
 
 SHARED_CONTEXT = {

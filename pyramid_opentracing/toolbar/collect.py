@@ -9,7 +9,8 @@ request's server span under another's. The source refers to the
 RequestTraces weakly, so when the toolbar drops a request from its history
 (``debugtoolbar.max_request_history``) its spans go with it. Spans are only
 ever read: what the application's own exporter or recorder receives is
-unchanged.
+unchanged, and the panel shows what the exporter receives (spans of other
+OpenTelemetry instrumentations scrubbed as the bridge's exporter scrubs them).
 
 How spans are read back depends on the tracer:
 
@@ -192,17 +193,38 @@ class SpanSource:
 
 
 class OtelSpanSource(SpanSource):
-    """Spans of an OpenTelemetry SDK provider, kept by a SpanProcessor."""
+    """Spans of an OpenTelemetry SDK provider, kept by a SpanProcessor, as
+    the bridge's exporter receives them."""
 
     def __init__(self, tracer, provider):
         super().__init__(tracer)
         from .otel_processor import KeepWatchedSpans
+        self._tracer = weakref.ref(tracer)
         provider.add_span_processor(KeepWatchedSpans(self))
 
     def ids_of(self, span):
         """(trace id, span id) of ``span``, a shim span, as numbers."""
         context = span.unwrap().get_span_context()
         return context.trace_id, context.span_id
+
+    def shown(self, span):
+        """``span`` as the ScrubbingExporter in front of the bridge's
+        exporter hands it on: a span of another instrumentation (a library's,
+        or one a view made with the OpenTelemetry API) scrubbed by the
+        tracer's TagPolicy, the bridge's own as they are."""
+        from ..otel.foreign_spans import ScrubbingExporter
+        received = _Received()
+        ScrubbingExporter(received, self._tracer()).export([span])
+        return received.spans[0]
+
+
+class _Received:
+    """The exporter end of a ScrubbingExporter: keeps what it is given."""
+
+    spans = ()
+
+    def export(self, spans):
+        self.spans = spans
 
 
 class RecorderSpanSource(SpanSource):
