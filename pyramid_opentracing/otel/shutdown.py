@@ -22,7 +22,9 @@ import atexit
 import contextlib
 import logging
 import os
+import queue
 import signal
+import sys
 import threading
 import time
 
@@ -128,10 +130,83 @@ class ProviderExit:
 
 
 def start_daemon(target, *args):
-    worker = threading.Thread(target=target, args=args, daemon=True,
-                              name='pyramid_opentracing exit flush')
-    worker.start()
+    """``target(*args)`` on a daemon thread: a new one, else (where the
+    interpreter refuses new threads at exit) one started ahead, else this
+    one. Returns what to ``join``."""
+    worker = threading.Thread(target=target, args=args, daemon=True, name=_THREAD_NAME)
+    try:
+        worker.start()
+    except RuntimeError:  # "can't create new thread at interpreter shutdown"
+        with _lock:
+            worker = _standbys.pop() if _standbys else None
+        if worker is None:
+            target(*args)
+            return _Done()
+        worker.run(target, args)
     return worker
+
+
+_THREAD_NAME = 'pyramid_opentracing exit flush'
+
+#: Whether this interpreter refuses to start a thread in an exit callback:
+#: Python 3.12.0 and 3.12.1 do (CPython gh-113964), so that the exit's work
+#: there runs on threads started ahead, to keep its timeout.
+THREADS_REFUSED_AT_EXIT = (3, 12, 0) <= sys.version_info[:3] < (3, 12, 2)
+
+_standbys = []  # the StandbyThreads ready for the exit, where it needs them
+
+
+class StandbyThread:
+    """A daemon thread started ahead, waiting for the one job of the exit."""
+
+    def __init__(self):
+        self._job = queue.SimpleQueue()
+        self._done = threading.Event()
+        threading.Thread(target=self._work, daemon=True, name=_THREAD_NAME).start()
+
+    def _work(self):
+        target, args = self._job.get()
+        try:
+            target(*args)
+        finally:
+            self._done.set()
+
+    def run(self, target, args):
+        self._job.put((target, args))
+
+    def join(self, timeout=None):
+        self._done.wait(timeout)
+
+
+class _Done:
+    """What ``start_daemon`` returns when it ran its target itself."""
+
+    def join(self, timeout=None):
+        pass
+
+
+def keep_standbys():
+    """Where the exit needs them, keep as many StandbyThreads as it would
+    use: one per provider still to shut down, and one to end live spans."""
+    if not THREADS_REFUSED_AT_EXIT:
+        return
+    with _lock:
+        pending = sum(not each.done for each in _providers)
+        needed = pending + 1 if pending else 0
+        while len(_standbys) < needed:
+            _standbys.append(StandbyThread())
+        while len(_standbys) > needed:
+            _standbys.pop().run(_nothing, ())  # its job done, the thread ends
+
+
+def _nothing():
+    pass
+
+
+def _standbys_after_fork():
+    """A forked child has none of its parent's threads: start its own."""
+    del _standbys[:]
+    keep_standbys()
 
 
 def flush_at_exit(provider, ledger, timeout, destination, live=None):
@@ -141,7 +216,10 @@ def flush_at_exit(provider, ledger, timeout, destination, live=None):
         _providers.append(ProviderExit(provider, ledger, timeout, destination, live))
         if not _installed['atexit']:
             atexit.register(shut_down_all)
+            if THREADS_REFUSED_AT_EXIT:
+                os.register_at_fork(after_in_child=_standbys_after_fork)
             _installed['atexit'] = True
+        keep_standbys()
     install_sigterm_handler()
 
 
@@ -152,6 +230,7 @@ def shut_down(provider):
         for provider_exit in _providers:
             if provider_exit.provider is provider:
                 provider_exit.done = True
+        keep_standbys()
     provider.shutdown()
 
 
