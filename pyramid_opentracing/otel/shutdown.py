@@ -148,9 +148,9 @@ def start_daemon(target, *args):
 
 _THREAD_NAME = 'pyramid_opentracing exit flush'
 
-#: Whether this interpreter refuses to start a thread in an exit callback:
-#: Python 3.12.0 and 3.12.1 do (CPython gh-113964), so that the exit's work
-#: there runs on threads started ahead, to keep its timeout.
+#: Whether this interpreter refuses to start a thread in an exit callback,
+#: as Python 3.12.0 and 3.12.1 do: there the exit's work runs on threads
+#: started ahead, to keep its timeout.
 THREADS_REFUSED_AT_EXIT = (3, 12, 0) <= sys.version_info[:3] < (3, 12, 2)
 
 _standbys = []  # the StandbyThreads ready for the exit, where it needs them
