@@ -26,7 +26,7 @@ setup(
         'pyramid_opentracing': ['py.typed'],
         'pyramid_opentracing.toolbar': ['templates/*.dbtmako', 'static/*'],
     },
-    python_requires='>=3.9',
+    python_requires='>=3.11',
     install_requires=[
         'pyramid>=1.10,<3',
         'opentracing>=2.1,<3',
@@ -79,6 +79,10 @@ setup(
     classifiers=[
         'Framework :: Pyramid',
         'Programming Language :: Python :: 3',
+        'Programming Language :: Python :: 3 :: Only',
+        'Programming Language :: Python :: 3.11',
+        'Programming Language :: Python :: 3.12',
+        'Programming Language :: Python :: 3.13',
     ],
     entry_points={
         # opentelemetry-instrument: every Pyramid application traced by this package

@@ -12,6 +12,7 @@ the test's temporary directory.
 import os
 import re
 import shutil
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -92,7 +93,7 @@ def open_tracing_panel(browser, base_url, path):
 def bars(panel):
     """(depth, name, kind, is error, bar element) of each span, top to bottom."""
     return [(int(row.get_attribute('data-depth')),
-             row.find_element(By.CSS_SELECTOR, '.ot-label').text,
+             row.find_element(By.CSS_SELECTOR, '.ot-label .ot-name').text,
              row.get_attribute('data-kind'),
              'ot-error' in row.get_attribute('class').split(),
              row.find_element(By.CSS_SELECTOR, '.ot-bar'))
@@ -117,6 +118,11 @@ def test_the_demo_trace_is_a_nested_ordered_waterfall_with_the_failed_call_in_re
     rights = [bar.rect['x'] + bar.rect['width'] for *_, bar in spans]
     assert lefts[0] <= min(lefts) and rights[0] >= max(rights) - 1
     assert lefts[2] <= lefts[3] <= lefts[6] and lefts[3] <= lefts[4] <= lefts[5]
+    # each call says where it went, beside its method
+    targets = [row.find_element(By.CSS_SELECTOR, '.ot-label').text
+               for row in panel.find_elements(By.CSS_SELECTOR, '.ot-row[data-kind="client"]')]
+    assert targets[0] == 'GET %s/hello/report' % urllib.parse.urlsplit(demo_url).netloc
+    assert re.fullmatch(r'GET 127\.0\.0\.1:\d+/stock', targets[1])
     # the failed call is red; the others are not
     red, green, blue = rgb(spans[6][4].value_of_css_property('background-color'))
     assert red > 200 and green < 160 and blue < 160
@@ -128,7 +134,15 @@ def test_the_demo_trace_is_a_nested_ordered_waterfall_with_the_failed_call_in_re
     assert not detail.is_displayed()
     spans[6][4].click()
     WebDriverWait(browser, 5).until(lambda _: detail.is_displayed())
-    assert 'error.type' in detail.text and 'ConnectionRefusedError' in detail.text
+    # urllib raises URLError for a refused connection
+    attributes = dict(
+        tuple(cell.text for cell in row.find_elements(By.TAG_NAME, 'td'))
+        for row in detail.find_elements(By.CSS_SELECTOR, '.ot-attributes tbody tr'))
+    assert attributes['error.type'] == 'urllib.error.URLError'
+    assert 'Connection refused' in detail.text
+    # a stack trace reads as one, line by line
+    assert 'Traceback (most recent call last):\n' in detail.text
+    assert '\\x0a' not in detail.text
     assert 'url.full' in detail.text and 'exception' in detail.text
     spans[1][4].click()
     assert 'report.kind' in panel.find_elements(By.CSS_SELECTOR, '.ot-detail')[1].text

@@ -4,6 +4,7 @@ The browser test (test_toolbar_browser.py) checks what a developer sees;
 these check what the panel keeps, for which tracers, and what it costs.
 """
 import gc
+import html as html_text
 import logging
 import os
 import re
@@ -22,7 +23,7 @@ from pyramid.exceptions import ConfigurationError
 
 from pyramid_opentracing.toolbar import collect
 from pyramid_opentracing.toolbar.collect import SpanSources
-from pyramid_opentracing.toolbar.waterfall import SpanView, waterfall
+from pyramid_opentracing.toolbar.waterfall import SpanView, shown, waterfall
 
 from . import toolbar_app
 
@@ -35,21 +36,41 @@ def webapp(settings, toolbar=True):
     return webtest.TestApp(toolbar_app.make_app(settings, toolbar), extra_environ=LOCAL)
 
 
-def panel_html(app, path='/work'):
+def panel_html(app, path='/work', headers=None):
     """The Tracing panel's content on the toolbar page of a request to ``path``."""
-    page = app.get(toolbar_app.toolbar_path(app.get(path).text)).text
+    return toolbar_panel(app, toolbar_app.toolbar_path(app.get(path, headers=headers).text))
+
+
+def toolbar_panel(app, toolbar_path):
+    """The Tracing panel's content on the toolbar page at ``toolbar_path``."""
+    page = app.get(toolbar_path).text
     start = page.index('<div class="ot-panel">')
     return page[start:page.index('<script>', start)]
+
+
+def attribute_value(html, name):
+    """The text of the value of the first attribute ``name`` the panel shows."""
+    value = re.search(r'<tr><td>%s</td><td class="ot-value">(.*?)</td></tr>' % re.escape(name),
+                      html, re.S).group(1)
+    return html_text.unescape(value)
 
 
 def row_names(html):
     """(depth, name) of each bar, in order."""
     return [(int(depth), name) for depth, name in re.findall(
-        r'data-depth="(\d+)".*?<div class="ot-label"[^>]*>([^<]*)</div>', html, re.S)]
+        r'data-depth="(\d+)".*?<div class="ot-label"[^>]*><span class="ot-name">([^<]*)</span>',
+        html, re.S)]
 
 
 def error_rows(html):
-    return re.findall(r'<div class="ot-row ot-error".*?<div class="ot-label"[^>]*>([^<]*)<', html, re.S)
+    return re.findall(r'<div class="ot-row ot-error".*?<div class="ot-label"[^>]*>'
+                      r'<span class="ot-name">([^<]*)<', html, re.S)
+
+
+def basictracer():
+    tracer = BasicTracer(recorder=InMemoryRecorder())
+    tracer.register_required_propagators()
+    return tracer
 
 
 @pytest.fixture
@@ -143,7 +164,9 @@ def test_bridge_spans_are_shown_with_their_kinds_and_the_client_error(bridge):
                                (1, 'GET')]
     assert error_rows(html) == ['GET']
     assert re.findall(r'data-kind="(\w+)"', html) == ['server', 'internal', 'internal', 'client']
-    assert 'ConnectionRefusedError' in html  # the client span's error type, on click
+    # the client span's error, on click: urllib raises URLError for a refused connection
+    assert attribute_value(html, 'error.type') == 'urllib.error.URLError'
+    assert 'Connection refused' in html
     trace_id = '%032x' % tracer.exporter.get_finished_spans()[0].context.trace_id
     assert '<code class="ot-trace-id">%s</code>' % trace_id in html
 
@@ -247,12 +270,12 @@ def test_a_tracer_the_panel_cannot_read_from_still_serves_the_request(caplog):
 
 
 def test_a_trace_keeps_a_bounded_number_of_spans_and_says_how_many_more(bridge, monkeypatch):
-    monkeypatch.setattr(collect, 'MAX_SPANS_PER_TRACE', 2)
+    monkeypatch.setattr(collect, 'MAX_SPANS_PER_REQUEST', 2)
     app, _ = bridge()
     html = panel_html(app)
     assert len(row_names(html)) == 2
-    assert '2 more spans of this trace were not kept' in html
-    assert (0, 'GET /work') in row_names(html)  # the request's own span, which finishes last
+    assert '2 more spans of this request were not kept' in html
+    assert row_names(html)[0] == (0, 'GET /work')  # the request's own span, kept first
 
 
 def test_the_wheel_carries_the_panel_template_and_static_files(tmp_path):
@@ -263,3 +286,104 @@ def test_the_wheel_carries_the_panel_template_and_static_files(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for name in ('templates/tracing.dbtmako', 'static/tracing.css', 'static/tracing.js'):
         assert 'pyramid_opentracing/toolbar/' + name in names
+
+
+# -- what each value looks like -------------------------------------------------
+
+def test_a_stack_trace_is_shown_with_its_line_breaks(bridge):
+    app, _ = bridge()
+    html = panel_html(app)
+    trace = re.search(r'<span class="ot-key">exception.stacktrace</span>: '
+                      r'<span class="ot-value">(.*?)</span>', html, re.S).group(1)
+    assert trace.startswith('Traceback (most recent call last):\n  File &#34;')
+    assert '\\x0a' not in html
+
+
+def test_a_value_keeps_its_line_breaks_and_escapes_other_control_characters():
+    assert shown('one\ntwo\x1bthree') == 'one\ntwo\\x1bthree'
+
+
+@pytest.mark.parametrize('make_tracer', [MockTracer, basictracer], ids=['mock', 'basictracer'])
+def test_a_list_attribute_is_shown_as_a_list_of_its_values(make_tracer, bridge):
+    """The view tags ``user.roles`` with a list; the bridge makes it an
+    OpenTelemetry array attribute (a tuple)."""
+    for html in (panel_html(webapp({'ot.base_tracer': make_tracer()})), panel_html(bridge()[0])):
+        assert re.search(r'<td>user.roles</td><td class="ot-value"><ol class="ot-list">\s*'
+                         r'<li>reader</li>\s*<li>panel</li>\s*</ol></td>', html)
+        assert "('reader'" not in html and "['reader'" not in html
+
+
+def test_a_long_list_is_cut_saying_how_many_more_values_it_has():
+    values = shown(tuple(range(150)))
+    assert values[:2] == ['0', '1'] and values[99] == '99'
+    assert values[100:] == ['...[50 more values]']
+
+
+@pytest.mark.parametrize('make_tracer', [MockTracer, basictracer, None],
+                         ids=['mock', 'basictracer', 'bridge'])
+def test_a_client_span_shows_the_host_and_path_it_called(make_tracer, bridge):
+    down = toolbar_app.closed_port_url()
+    host_and_path = down.split('//', 1)[1]
+    url = down.replace('//', '//alice:s3cret@') + '?page=2'
+    if make_tracer is None:
+        app, _ = bridge(**{'test.down_url': url})
+    else:
+        app = webapp({'ot.base_tracer': make_tracer(), 'test.down_url': url})
+    html = panel_html(app)
+    assert re.search(r'<div class="ot-label"[^>]*><span class="ot-name">GET</span> '
+                     r'<span class="ot-target">%s</span></div>' % re.escape(host_and_path), html)
+    assert 's3cret' not in html
+
+
+def test_the_panel_says_it_shows_only_the_spans_of_this_process():
+    html = panel_html(webapp({'ot.base_tracer': MockTracer()}))
+    assert ('the spans other services and processes add to the trace are in your tracing '
+            'backend') in ' '.join(html.split())
+
+
+def test_a_span_of_another_instrumentation_is_shown_as_the_exporter_receives_it(bridge):
+    app, tracer = bridge()
+    html = panel_html(app, '/foreign')
+    exported, = [span for span in tracer.exporter.get_finished_spans() if span.name == 'SELECT']
+    for secret in toolbar_app.FOREIGN_SECRETS:
+        assert secret not in html
+        assert secret not in repr(dict(exported.attributes))
+    for name in ('db.statement', 'url.full'):
+        assert attribute_value(html, name) == exported.attributes[name]
+
+
+# -- whose spans a panel shows --------------------------------------------------
+
+SHARED_CONTEXT = {
+    'bridge': {'traceparent': '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'},
+    'opentracing': {'ot-tracer-traceid': 'af7651916cd43dd8', 'ot-tracer-spanid': 'b7ad6b71692033',
+                    'ot-tracer-sampled': 'true'},
+}
+
+
+@pytest.mark.parametrize('make_tracer', [MockTracer, basictracer, None],
+                         ids=['mock', 'basictracer', 'bridge'])
+def test_each_request_shows_its_own_spans_when_clients_send_the_same_trace(
+        make_tracer, bridge, monkeypatch):
+    """Five requests continue one incoming trace; the spans remembered per
+    trace are fewer than theirs, so only keying by the request's own server
+    span keeps each panel whole, and only its own."""
+    monkeypatch.setattr(collect, 'MAX_SPANS_PER_TRACE', 8)
+    if make_tracer is None:
+        (app, tracer), headers = bridge(), SHARED_CONTEXT['bridge']
+        expected = [(0, 'GET /work'), (1, 'load user'), (2, 'query database'), (1, 'GET')]
+    else:
+        tracer = make_tracer()
+        app, headers = webapp({'ot.base_tracer': tracer}), SHARED_CONTEXT['opentracing']
+        expected = EXPECTED_OPENTRACING_ROWS
+    pages = [toolbar_app.toolbar_path(app.get('/work', headers=headers).text) for _ in range(5)]
+    panels = [toolbar_panel(app, page) for page in pages]
+    trace_ids = {re.search(r'<code class="ot-trace-id">(\w+)</code>', html).group(1)
+                 for html in panels}
+    assert len(trace_ids) == 1
+    for html in panels:
+        assert row_names(html) == expected
+        assert '<span class="ot-summary">4 spans, ' in html and 'were not kept' not in html
+    if make_tracer is not MockTracer:  # the others are remembered as they finish: bounded
+        watched, = SpanSources.of(app.app.registry).get(tracer)._watched.values()
+        assert len(watched._finished) <= 8

@@ -21,10 +21,12 @@ def closed_port_url():
 
 
 def work(request):
-    """Nested spans, an attribute holding markup, a failing outgoing call."""
+    """Nested spans, an attribute holding markup, a list attribute, a failing
+    outgoing call."""
     tracer = request.registry.settings['ot.tracer'].tracer
     with tracer.start_active_span('load user') as scope:
         scope.span.set_tag('user.note', SCRIPT)
+        scope.span.set_tag('user.roles', ['reader', 'panel'])
         with tracer.start_active_span('query database'):
             pass
     try:
@@ -32,6 +34,21 @@ def work(request):
     except (urllib.error.URLError, OSError):
         pass
     return Response('<!doctype html><html><body><p>done</p></body></html>')
+
+
+#: What a library instrumentation might put on its span, which the exporter
+#: must not receive, nor the panel show.
+FOREIGN_SECRETS = ('hunter2', 'alice:s3cret')
+
+
+def foreign(request):
+    """A span of another OpenTelemetry instrumentation on the bridge's
+    provider (as a database or HTTP library's would be), carrying secrets."""
+    provider = request.registry.settings['ot.tracer'].tracer.provider
+    with provider.get_tracer('some.library').start_as_current_span('SELECT') as span:
+        span.set_attribute('db.statement', "SELECT 1 FROM users WHERE password = 'hunter2'")
+        span.set_attribute('url.full', 'http://alice:s3cret@db.example:5432/shop')
+    return Response('<!doctype html><html><body><p>foreign</p></body></html>')
 
 
 def plain(request):
@@ -50,8 +67,10 @@ def make_app(settings, toolbar=True):
     config.include('pyramid_opentracing')
     config.add_route('work', '/work')
     config.add_route('plain', '/plain')
+    config.add_route('foreign', '/foreign')
     config.add_view(work, route_name='work')
     config.add_view(plain, route_name='plain')
+    config.add_view(foreign, route_name='foreign')
     return config.make_wsgi_app()
 
 

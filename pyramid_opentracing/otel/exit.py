@@ -44,6 +44,7 @@ from opentelemetry.trace import Status, StatusCode
 
 from ..failures import FailureLog
 from ..scrub import safe_text
+from ._exit_threads import keep as keep_exit_threads, start_daemon
 
 __all__ = ['CollectorAnswers', 'CountingBatchSpanProcessor', 'LiveSpans', 'flush_at_exit',
            'shut_down']
@@ -214,11 +215,12 @@ class ProviderExit:
                            lost, self.ledger.ended, self.destination, why)
 
 
-def start_daemon(target, *args):
-    worker = threading.Thread(target=target, args=args, daemon=True,
-                              name='pyramid_opentracing exit flush')
-    worker.start()
-    return worker
+def _keep_exit_threads():
+    """As many threads ready as the exit would use, where they must be
+    started ahead: one per provider still to shut down, one for live spans."""
+    with _lock:
+        pending = sum(not each.done for each in _providers)
+    keep_exit_threads(pending + 1 if pending else 0)
 
 
 def flush_at_exit(provider, ledger, timeout, destination, live=None, answers=None):
@@ -229,6 +231,7 @@ def flush_at_exit(provider, ledger, timeout, destination, live=None, answers=Non
         if not _installed['atexit']:
             atexit.register(shut_down_all)
             _installed['atexit'] = True
+    _keep_exit_threads()
     install_sigterm_handler()
 
 
@@ -239,6 +242,7 @@ def shut_down(provider):
         for provider_exit in _providers:
             if provider_exit.provider is provider:
                 provider_exit.done = True
+    _keep_exit_threads()
     provider.shutdown()
 
 

@@ -4,7 +4,7 @@ from opentelemetry.sdk.trace import SpanProcessor
 
 class KeepWatchedSpans(SpanProcessor):
     """Hands each span the provider ends to a SpanSource, which keeps those
-    of watched traces.
+    of watched requests.
 
     It sees every span of the provider, those of OpenTelemetry's own library
     instrumentations included. A finished ReadableSpan cannot be changed, so
@@ -15,5 +15,8 @@ class KeepWatchedSpans(SpanProcessor):
         self.source = source
 
     def on_end(self, span):
-        if span.context.trace_flags.sampled:  # as exported: not a span only recorded for metrics
-            self.source.record(span.context.trace_id, span)
+        context = span.context
+        if context.trace_flags.sampled:  # as exported: not a span only recorded for metrics
+            parent = span.parent
+            self.source.record(context.trace_id, context.span_id,
+                               None if parent is None else parent.span_id, span)

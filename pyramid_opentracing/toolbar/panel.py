@@ -9,10 +9,11 @@ from .waterfall import format_duration, span_view, trace_id_text, waterfall
 
 
 class TracingPanel(DebugPanel):
-    """Shows the spans of a request's trace as a waterfall.
+    """Shows the spans of a request as a waterfall.
 
-    The request's server span (``get_span``) says which trace it is; the
-    spans of that trace are kept while the toolbar keeps the request (see
+    The request's server span (``get_span``) says which trace it is and
+    which spans are the request's own: that span and those below it, kept
+    while the toolbar keeps the request (see
     :mod:`pyramid_opentracing.toolbar.collect`) and laid out when the panel
     is shown, when the server span has finished too.
     """
@@ -32,7 +33,7 @@ class TracingPanel(DebugPanel):
         owner = request.registry.settings['ot.tracer']
         try:
             source = SpanSources.of(request.registry).get(owner.server_span_strategy())
-            trace_id = source.trace_id_of(span)
+            trace_id, span_id = source.ids_of(span)
         except Exception as exc:  # the panel must not break the request
             owner.failures.report('reading spans back for the Tracing panel', exc,
                                   'the panel shows none')
@@ -40,7 +41,7 @@ class TracingPanel(DebugPanel):
             return
         if trace_id:  # else traced by a tracer that records nothing
             self.source = source
-            self.trace = source.watch(trace_id)
+            self.trace = source.watch(trace_id, span_id)
 
     @property
     def nav_subtitle(self):

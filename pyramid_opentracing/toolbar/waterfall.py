@@ -3,28 +3,41 @@
 Spans come from OpenTelemetry (ReadableSpan) or from an OpenTracing tracer
 that records them (basictracer, MockTracer); :func:`span_view` reads either
 into one :class:`SpanView`, and :func:`waterfall` orders and places them.
-Every value shown is turned into bounded text here; the template escapes it.
+Every value shown is turned into bounded text here (a sequence into a list
+of them); the template escapes it.
 """
 import math
+from urllib.parse import urlsplit
 
 from ..scrub import bound
 
 #: Most characters shown of one attribute or log value.
 MAX_VALUE_LENGTH = 2000
 
+#: Most values shown of one sequence attribute.
+MAX_LIST_LENGTH = 100
+
+#: The attributes holding a client span's target URL, the current
+#: semantic conventions' first.
+URL_ATTRIBUTES = ('url.full', 'http.url')
+
 
 class SpanView:
     """One span as the panel shows it. ``start`` and ``end`` in seconds
-    since the epoch; ``attributes`` and each event's fields as (name, text)."""
+    since the epoch; ``attributes`` and each event's fields as (name, value)
+    where value is a text or, for a sequence, a list of texts; ``target``
+    the host and path a client span called, else empty."""
 
     __slots__ = ('span_id', 'parent_id', 'name', 'kind', 'start', 'end', 'error',
-                 'attributes', 'events', 'depth', 'offset', 'width')
+                 'attributes', 'events', 'target', 'depth', 'offset', 'width')
 
-    def __init__(self, span_id, parent_id, name, kind, start, end, error, attributes, events):
+    def __init__(self, span_id, parent_id, name, kind, start, end, error, attributes, events,
+                 target=''):
         self.span_id = span_id
         self.parent_id = parent_id
         self.name = name
         self.kind = kind
+        self.target = target
         self.start = start
         self.end = end
         self.error = error
@@ -39,15 +52,47 @@ class SpanView:
 
 
 def text(value):
-    """``value`` as bounded text."""
+    """``value`` as bounded text, its line breaks kept (a stack trace reads
+    as one), other control characters escaped."""
     if not isinstance(value, str):
         value = repr(value) if not isinstance(value, (bool, int, float)) else str(value)
-    return bound(value, MAX_VALUE_LENGTH)
+    return bound(value, MAX_VALUE_LENGTH, lines=True)
+
+
+def shown(value):
+    """What the panel shows of an attribute or field value: a sequence (an
+    OpenTelemetry array attribute, a list tag) as the list of its values,
+    the last saying how many more there were; anything else as text."""
+    if not isinstance(value, (tuple, list)):
+        return text(value)
+    values = [text(item) for item in value[:MAX_LIST_LENGTH]]
+    if len(value) > MAX_LIST_LENGTH:
+        values.append('...[%d more values]' % (len(value) - MAX_LIST_LENGTH))
+    return values
 
 
 def fields(mapping):
-    return [(text(name), text(value)) for name, value in sorted((mapping or {}).items(),
-                                                                 key=lambda item: str(item[0]))]
+    return [(text(name), shown(value)) for name, value in sorted((mapping or {}).items(),
+                                                                  key=lambda item: str(item[0]))]
+
+
+def client_target(kind, attributes):
+    """``host[:port]/path`` of the URL a client span called (its user info
+    and query left out), else empty: the name of an HTTP client span is only
+    its method."""
+    if kind != 'client' or not attributes:
+        return ''
+    url = next((attributes[name] for name in URL_ATTRIBUTES
+                if isinstance(attributes.get(name), str)), None)
+    if url is None:
+        return ''
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not a URL (a bracket left open)
+        return ''
+    if not parts.netloc:
+        return ''
+    return text(parts.netloc.rpartition('@')[2] + (parts.path or '/'))
 
 
 def span_view(span):
@@ -62,10 +107,12 @@ def otel_span_view(span):
     parent = span.parent
     events = [(event.timestamp / 1e9, text(event.name), fields(event.attributes))
               for event in span.events]
+    kind = span.kind.name.lower()
     return SpanView(
         span.context.span_id, None if parent is None else parent.span_id, text(span.name),
-        span.kind.name.lower(), span.start_time / 1e9, span.end_time / 1e9,
-        span.status.status_code is StatusCode.ERROR, fields(span.attributes), events)
+        kind, span.start_time / 1e9, span.end_time / 1e9,
+        span.status.status_code is StatusCode.ERROR, fields(span.attributes), events,
+        client_target(kind, span.attributes))
 
 
 def opentracing_span_view(span):
@@ -78,10 +125,12 @@ def opentracing_span_view(span):
         key_values = dict(log.key_values or {})
         name = key_values.pop('event', 'log')
         events.append((log.timestamp, text(name), fields(key_values)))
+    kind = text(tags.get('span.kind', ''))
     return SpanView(
         span.context.span_id, span.parent_id, text(span.operation_name),
-        text(tags.get('span.kind', '')), span.start_time, finish,
-        tags.get('error') in (True, 'true', 'True'), fields(tags), events)
+        kind, span.start_time, finish,
+        tags.get('error') in (True, 'true', 'True'), fields(tags), events,
+        client_target(kind, tags))
 
 
 def waterfall(views):
