@@ -43,8 +43,7 @@ demo: $(VENV)/demo/ready
 	PYTHONPATH=$(CURDIR) $(VENV)/demo/bin/pserve development.ini
 
 # One after the other: the suites time themselves and would compete for the cores.
-# (typecheck joins them once outgoing.py passes it.)
-test: test-pyramid2 test-pyramid110 test-py312 test-py313
+test: typecheck test-pyramid2 test-pyramid110 test-py312 test-py313
 
 PYTEST_COVERAGE := --cov=pyramid_opentracing --cov-report=term-missing --cov-fail-under=95
 

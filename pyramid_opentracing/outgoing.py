@@ -24,6 +24,7 @@ import urllib.error
 import urllib.request
 import weakref
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import opentracing
 from pyramid.threadlocal import get_current_request
@@ -34,6 +35,9 @@ from .scrub import url_secrets
 from .selection import marked_excluded
 from .tracer import PyramidTracer, strategy_for
 
+if TYPE_CHECKING:
+    from .lifecycle import ServerSpanStrategy
+
 __all__ = ['ClientCall', 'client_span', 'outgoing_headers', 'http_request', 'traced_session',
            'TracingAdapter', 'urlopen', 'bound_baggage', 'BaggageOverLimits',
            'MAX_BAGGAGE_ENTRIES', 'MAX_BAGGAGE_BYTES']
@@ -42,7 +46,8 @@ __all__ = ['ClientCall', 'client_span', 'outgoing_headers', 'http_request', 'tra
 #: made with, made on the first call. Its PyramidTracer is the global one:
 #: the default tag policy, and one failure log, so that a tracer failing on
 #: every call is reported once.
-_plain_strategies = weakref.WeakKeyDictionary()
+_plain_strategies: 'weakref.WeakKeyDictionary[object, ServerSpanStrategy]' = (
+    weakref.WeakKeyDictionary())
 
 
 def strategy_for_target(target):
@@ -275,7 +280,7 @@ def bound_baggage(headers):
 try:
     from requests.adapters import HTTPAdapter
 except ImportError:  # requests is optional: only its helpers need it
-    HTTPAdapter = object
+    HTTPAdapter = object  # type: ignore[misc,assignment]
 
 
 def import_requests():
