@@ -13,9 +13,10 @@ def hello(request):
 @view_config(route_name='slow', renderer='string')
 def slow(request):
     """A request still in flight when the test ends the process: it prints
-    ``in flight`` then sleeps ``ZERO_CODE_SLOW`` seconds (1 by default)."""
+    ``in flight`` then sleeps ``ZERO_CODE_SLOW`` seconds (3 by default: long enough
+    for a loaded machine to deliver the signal while it sleeps)."""
     print('in flight', flush=True)
-    time.sleep(float(os.environ.get('ZERO_CODE_SLOW', '1')))
+    time.sleep(float(os.environ.get('ZERO_CODE_SLOW', '3')))
     return 'slow'
 
 
