@@ -12,7 +12,8 @@ from opentracing.ext import tags
 from .headers import without_baggage
 from .lifecycle import ENVIRON_KEY, HTTP_HEADERS, ServerSpanStrategy
 from .tags import error_fields, request_method
-from .urls import http_url, request_path_url
+from .scrub import is_plain
+from .urls import http_url, request_path, request_path_url
 
 __all__ = ['NoopStrategy', 'OpenTracingStrategy']
 
@@ -25,9 +26,9 @@ class OpenTracingStrategy(ServerSpanStrategy):
         with what is known before routing."""
         policy = self.pyramid_tracer.policy
         limit = policy.max_tag_length
-        url = request_path_url(request)
+        url = request_path_url(request)  # its host is a host name or address, never more
         if (policy.trace_query_string or len(url) > limit
-                or '@' in url or '=' in url or '%' in url):
+                or not is_plain(request_path(request.environ))):
             url = http_url(request, policy)  # scrubbed, bounded: a plain URL needs neither
         method = request_method(request, limit)
         start_tags = {

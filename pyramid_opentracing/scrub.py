@@ -23,7 +23,7 @@ __all__ = [
     'AUTH_SCHEMES', 'KNOWN_FORMS', 'MARGIN', 'MAX_PATTERN_LENGTH', 'MIN_KNOWN_LENGTH',
     'NOT_SECRET_SUFFIXES', 'PAIR_SEPARATORS', 'PLAIN_VALUES', 'REDACTED', 'SECRET_ENDINGS', 'SECRET_NAMES',
     'SECRET_PARTS', 'SECRET_STEMS', 'SHAPES', 'USERINFO_CUTS', 'Ending', 'PlainValue',
-    'Rule', 'Shape', 'bound', 'bound_tail', 'known_pattern', 'name_is_secret', 'normal_name',
+    'Rule', 'Shape', 'bound', 'bound_tail', 'is_plain', 'known_pattern', 'name_is_secret', 'normal_name',
     'safe_stack', 'safe_text', 'scrub', 'text_of', 'url_secrets', 'userinfo_secrets',
 ]
 
@@ -312,13 +312,20 @@ _PAIR_VALUE = re.compile(r'''
 _LINE_VALUE = re.compile(r'''[^\n"'<>]+''')
 
 
+def is_plain(text):
+    """Whether ``text`` holds none of the characters each shape and pair the
+    scrubber removes contains: :func:`scrub` gives it back as it is, and a
+    caller holding a short, printable text need not call it at all."""
+    return not any(trigger in text for trigger in _TRIGGERS)
+
+
 def scrub(text, is_secret=name_is_secret, known=()):
     """``text`` without the secrets of :data:`SHAPES`, the values of pairs
     with a name ``is_secret`` judges secret, and the ``known`` secrets (a
     URL's password, a secret route placeholder's value) in any URL encoding."""
     if known:
         text = remove_known(text, known)
-    if not any(trigger in text for trigger in _TRIGGERS):
+    if is_plain(text):
         return text
     for shape in SHAPES:
         if any(trigger in text for trigger in shape.triggers):

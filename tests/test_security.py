@@ -510,3 +510,16 @@ def test_http_url_is_tagged_at_start_in_an_app_without_one(tracer):
 def test_a_traced_attribute_whose_str_raises_is_tagged_by_its_type():
     tag = attribute_tag('exception', UnprintableError('tok-in-str'), TagPolicy())
     assert tag == '<unprintable UnprintableError>'
+
+
+@pytest.mark.parametrize('path', ['/p/password:hunter2-path-1', '/p/token=hunter2-path-1'])
+def test_a_secret_pair_in_the_path_never_reaches_the_url(any_tracer, path):
+    """The URL a span starts with goes through the one scrubber whenever any
+    of its triggers is in the path (``:`` as much as ``=``), as every other
+    text quoting the URL does."""
+    tracer, dump = any_tracer
+    webtest.TestApp(apps.make_app({'ot.trace_all': True, 'ot.base_tracer': tracer})).get(
+        path, status=404)
+    text = dump()
+    assert 'hunter2-path-1' not in text
+    assert '/p/' in text

@@ -13,6 +13,7 @@ from opentelemetry.trace import (
     NonRecordingSpan, SpanKind, Status, StatusCode, get_current_span, set_span_in_context)
 
 from ..lifecycle import ServerSpanStrategy
+from ..scrub import is_plain
 from ..tags import qualified_name, request_method
 from ..urls import DEFAULT_PORTS, PLAIN_PATH, request_host, request_path, url_text
 from . import shim
@@ -85,9 +86,8 @@ def url_path(request, policy, path_secrets=()):
     environ = request.environ
     path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
     plain = PLAIN_PATH.fullmatch(path)
-    if (plain and len(path) <= policy.max_tag_length and not path_secrets
-            and '=' not in path and '@' not in path):
-        return path
+    if plain and len(path) <= policy.max_tag_length and not path_secrets and is_plain(path):
+        return path  # nothing for the scrubber, nothing to bound
     if not plain:
         path = request_path(environ)  # percent-encoded, as the client sent it
     return url_text(path, policy, path_secrets)
