@@ -52,8 +52,6 @@ def _configure(config):
             'every request')
 
 
-logger = logging.getLogger('pyramid_opentracing')
-
 def trace(*attributes):
     """Decorator tracing one view with the tracer configured in the registry.
 

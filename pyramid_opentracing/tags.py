@@ -63,11 +63,6 @@ class TagPolicy:
         feeds kept if ``lines``) and bounded."""
         return self.redactor.bounded(text, self.max_tag_length, known, lines)
 
-    def secret_placeholders(self, route):
-        """The placeholders of ``route``'s pattern with a secret name
-        (``/reset/{token}``): judged once per route."""
-        return route_secrets.secret_placeholders(self, route)
-
     def path_secrets(self, request):
         """The values of ``request``'s path that may fill a secret route
         placeholder (see :func:`~.route_secrets.path_secrets`)."""

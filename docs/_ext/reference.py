@@ -24,102 +24,9 @@ class Row:
 
 def settings_rows():
     """Every public setting, from ``pyramid_opentracing.config.SETTINGS``."""
-    try:
-        config = importlib.import_module('pyramid_opentracing.config')
-    except ImportError:
-        config = None
-    table = getattr(config, 'SETTINGS', None)
-    if table is None:
-        return _settings_rows_before_config()
-    table = table.values() if isinstance(table, dict) else table
-    return [Row(row.name, getattr(row, 'default_text', None) or default_text(row.default),
-                getattr(row, 'env', ()), getattr(row, 'doc', ''))
-            for row in table if not getattr(row, 'internal', False)]
-
-
-# -- fallback for the code before pyramid_opentracing.config: delete with it ---------------
-def _settings_rows_before_config():  # FALLBACK: delete once config.SETTINGS exists
-    """The rows of ``settings.OPTIONS``, ``settings.TRACER_SOURCES`` and
-    ``otel.options.OPTIONS``, with the descriptions the rows do not hold yet."""
-    from pyramid_opentracing import settings
-    from pyramid_opentracing.otel import options
-    docs = {
-        'ot.trace_all': 'Trace every request with the tween. Off, the tween is not in the '
-                        'call chain at all; the ``PyramidTracer`` is still built, for '
-                        '``@trace``.',
-        'ot.traced_attributes': 'Request attributes to tag (``host``, ``method``, '
-                                '``headers``, ``matchdict`` ...), read at the end of the '
-                                'request. A name the request does not have is a '
-                                '``ConfigurationError``; a value of None is skipped.',
-        'ot.start_span_cb': '``callback(span, request)``, run with the server span when it '
-                            'starts. A name it gives the span is kept.',
-        'ot.operation_name_func': '``func(request) -> str`` names the span once routing is '
-                                  'done. Default: the route name, else the HTTP method.',
-        'ot.trace_query_string': 'Put the query string, secret values redacted, in '
-                                 '``http.url`` (OpenTelemetry: ``url.query``).',
-        'ot.redacted_headers': 'Header names to redact, added to the built-in rules.',
-        'ot.redacted_query_params': 'Query and form parameter names to redact, added to '
-                                    'the built-in rules.',
-        'ot.max_tag_length': 'Longest tag value, a whole number of at least 16; longer '
-                             'values are cut, saying how much.',
-        'ot.excluded_paths': 'Regular expressions searched in the path; a request whose '
-                             'path one is found in is not traced. Unset: '
-                             '``OTEL_PYTHON_PYRAMID_EXCLUDED_URLS``, else '
-                             '``OTEL_PYTHON_EXCLUDED_URLS``, matched against the full URL.',
-        'ot.excluded_routes': 'Route names whose requests are not traced.',
-        'ot.should_trace': '``func(request) -> bool``; a request it returns false for is '
-                           'not traced.',
-        'ot.captured_request_headers': 'Regular expressions of request header names '
-                                       'recorded on the span.',
-        'ot.captured_response_headers': 'The same for response headers.',
-        'ot.response_headers': 'Write the server span\'s context into the response '
-                               '(``traceresponse`` with the OpenTelemetry bridge).',
-        'ot.toolbar.trace_url': 'A link to a trace in your backend, ``{trace_id}`` where '
-                                'the id goes, shown by the Tracing panel.',
-        'ot.tracer': 'A ``PyramidTracer`` (used as is) or an OpenTracing tracer (wrapped).',
-        'ot.tracing': 'The 1.0 name of ``ot.tracer``.',
-        'ot.base_tracer': 'An OpenTracing tracer, or the dotted name of one.',
-        'ot.base_tracer_func': 'A callable (or dotted name) called once as '
-                               '``func(**settings)``, returning a tracer.',
-        'ot.tracing_callable': 'Called once as ``func(**settings)``, returning a '
-                               '``PyramidTracer``.',
-        'ot.tracer_callable': 'Called once as ``func(**ot.tracer_parameters)``, returning a '
-                              'tracer.',
-        'ot.tracer_parameters': 'The parameters of ``ot.tracer_callable``: a dict, JSON '
-                                'text, or ``key = value`` lines.',
-        'ot.otel.service_name': 'The ``service.name`` resource attribute.',
-        'ot.otel.resource_attributes': '``key=value`` items, separated by commas or new '
-                                       'lines (else ``OTEL_RESOURCE_ATTRIBUTES``).',
-        'ot.otel.exporter': '``otlp``, ``zipkin`` (the ``zipkin`` extra), ``console``, '
-                            '``memory`` (for tests) or ``none``.',
-        'ot.otel.protocol': '``http/protobuf`` or ``grpc`` (needs '
-                            '``opentelemetry-exporter-otlp-proto-grpc``).',
-        'ot.otel.endpoint': 'The collector\'s base URL (``/v1/traces`` and ``/v1/metrics`` '
-                            'are added) or its full traces URL; with ``zipkin``, Zipkin\'s '
-                            'base or spans URL (else ``OTEL_EXPORTER_OTLP_ENDPOINT``, '
-                            '``OTEL_EXPORTER_ZIPKIN_ENDPOINT``).',
-        'ot.otel.headers': '``key=value`` items sent with each export, never shown in an '
-                           'error (else ``OTEL_EXPORTER_OTLP_HEADERS``).',
-        'ot.otel.sampler_ratio': '0 to 1: parent-based ratio sampling (else '
-                                 '``OTEL_TRACES_SAMPLER`` and ``OTEL_TRACES_SAMPLER_ARG``).',
-        'ot.otel.propagators': 'Any of ``tracecontext``, ``baggage``, ``b3``, ``b3multi``, '
-                               '``jaeger``, or ``none``.',
-        'ot.otel.timeout': 'Seconds each export, and the flush when the process ends, may '
-                           'take.',
-        'ot.otel.provider': '``sdk``: the bridge builds its provider; ``global``: trace with '
-                            'the one the application or ``opentelemetry-instrument`` set.',
-        'ot.otel.install_global': 'Make the bridge\'s provider, propagator and meter '
-                                  'provider OpenTelemetry\'s global ones.',
-        'ot.otel.metrics': 'The HTTP server metrics. Unset: on with ``otlp``, ``console``, '
-                           '``memory`` and the global provider; off with ``zipkin`` and '
-                           '``none``. Set it to false for a backend that takes no metrics.',
-    }
-    rows = [(name, default, variables) for name, variables, _, default in settings.OPTIONS]
-    rows += [(name, None, ()) for name in settings.TRACER_SOURCES + ('ot.tracer_parameters',)]
-    rows += [(name, default, variables) for name, variables, _, default in options.OPTIONS]
-    return [Row(name, default_text(default), variables, docs.get(name, ''))
-            for name, default, variables in rows]
-# -- end of the fallback ------------------------------------------------------------------
+    config = importlib.import_module('pyramid_opentracing.config')
+    return [Row(row.name, row.default_text or default_text(row.default), row.env, row.doc)
+            for row in config.SETTINGS if not row.internal]
 
 
 def default_text(value):
@@ -199,40 +106,8 @@ class SettingsDirective(SphinxDirective):
 def secret_rules():
     """``[(title, explanation, [items])]``, each text reStructuredText: the
     ``describe_rules()`` of the scrubber (or of the redaction module)."""
-    for module in ('pyramid_opentracing.scrub', 'pyramid_opentracing.redaction'):
-        describe = getattr(importlib.import_module(module), 'describe_rules', None)
-        if describe is not None:
-            return describe()
-    return _secret_rules_before_describe()
-
-
-# -- fallback for the scrubber before describe_rules(): delete with it ---------------------
-def _secret_rules_before_describe():  # FALLBACK: delete once scrub.describe_rules exists
-    """The rules of today's tables, explained."""
-    from pyramid_opentracing import scrub
-
-    def listed(names):
-        return ['``%s``' % name for name in names]
-    run_together = sorted(prefix + ending for ending, prefixes in scrub.RUN_TOGETHER.items()
-                          for prefix in prefixes)
-    return [
-        ('A secret part', 'A name holding one of these parts (split on ``-``, ``_``, ``.``, '
-         'blanks and case changes) is secret: ``X-Api-Key``, ``user.pwd``, ``mfa_code``.',
-         listed(sorted(scrub.SECRET_PARTS))),
-        ('A secret stem', 'A name holding one of these anywhere, separators removed, is '
-         'secret: ``access_token``, ``X-Hub-Signature-256``, ``SAMLResponse``, ``PHPSESSID``.',
-         listed(scrub.SECRET_STEMS)),
-        ('A secret code', 'A ``code`` after one of these, separated or not, is secret '
-         '(``invite_code``, ``securityCode``, ``pincode``), while ``zip_code``, '
-         '``country_code``, ``status_code`` stay readable.', listed(scrub.CODE_QUALIFIERS)),
-        ('Run together', 'A part run together in lower case from a known prefix and '
-         '``key`` or ``pass`` is secret, while ``monkey`` and ``compass`` are words.',
-         listed(run_together)),
-        ('A secret name', 'These whole names are secret: OAuth\'s authorization code, the '
-         'user a server authenticated, the token response of WS-Federation.',
-         listed(sorted(scrub.SECRET_NAMES))),
-    ]
-# -- end of the fallback ------------------------------------------------------------------
+    from pyramid_opentracing.redaction import describe_rules
+    return describe_rules()
 
 
 class SecretRulesDirective(SphinxDirective):
