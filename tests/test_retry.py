@@ -73,6 +73,19 @@ def tween_names(app):
 EXPECTED_PLACES = {'default': [OURS, TM, EXCVIEW], 'below-excview': [TM, EXCVIEW, OURS]}
 
 
+def assert_attempts_marked(spans, tags_of, status_key, error_key):
+    """Three attempts, the first two retried: ``tags_of(span)`` are a
+    span's tags, ``status_key`` and ``error_key`` the tracer's names for the
+    status code and the error."""
+    def values(key):
+        return [tags_of(span).get(key) for span in spans]
+
+    assert values('pyramid.retry.attempt') == [0, 1, 2]
+    assert values('pyramid.retried') == [True, True, None]
+    assert values(error_key) == [None, None, None]
+    assert values(status_key) == [None, None, 200]
+
+
 @pytest.fixture(params=sorted(ORDERS))
 def order(request):
     return request.param
@@ -99,10 +112,7 @@ def test_retried_attempts_are_marked_and_are_no_failures(tracer, order, exceptio
     assert app.get('/flaky').text == 'done after 3 attempts'
     spans = tracer.finished_spans()
     assert [s.operation_name for s in spans] == ['flaky'] * 3
-    assert [s.tags.get('pyramid.retry.attempt') for s in spans] == [0, 1, 2]
-    assert [s.tags.get('pyramid.retried') for s in spans] == [True, True, None]
-    assert [s.tags.get('error') for s in spans] == [None, None, None]
-    assert [s.tags.get('http.status_code') for s in spans] == [None, None, 200]
+    assert_attempts_marked(spans, lambda span: span.tags, 'http.status_code', 'error')
     for number, span in enumerate(spans[:2], 1):
         [log] = span.logs
         assert log.key_values['event'] == 'retry'
@@ -155,10 +165,8 @@ def test_with_the_bridge_retried_attempts_are_marked_and_counted_once(bridged, o
     spans = server_spans(tracer)
     assert [s.name for s in spans] == ['GET /flaky'] * 3
     assert [s.status.status_code for s in spans] == [StatusCode.UNSET] * 3
-    assert [s.attributes.get('pyramid.retry.attempt') for s in spans] == [0, 1, 2]
-    assert [s.attributes.get('pyramid.retried') for s in spans] == [True, True, None]
-    assert [s.attributes.get('error.type') for s in spans] == [None, None, None]
-    assert [s.attributes.get('http.response.status_code') for s in spans] == [None, None, 200]
+    assert_attempts_marked(spans, lambda span: span.attributes, 'http.response.status_code',
+                           'error.type')
     for number, span in enumerate(spans[:2], 1):
         [event] = span.events
         assert event.name == 'pyramid.retry'
