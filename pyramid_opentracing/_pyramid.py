@@ -35,9 +35,10 @@ try:
 except ImportError:  # pragma: no cover - every WebOb since 1.0 has it
     AppIterRange = None
 
-__all__ = ['BeforeTraversal', 'IRequestExtensions', 'IRoutesMapper', 'VENUSIAN_CALLBACKS',
-           'ranged', 'requestonly', 'requestonly_by_signature', 'routes_of',
-           'run_finished_callbacks', 'run_first_when_finished']
+__all__ = ['BeforeTraversal', 'IRequestExtensions', 'IRoutesMapper', 'RETRY_ATTEMPT',
+           'VENUSIAN_CALLBACKS', 'ranged', 'requestonly', 'requestonly_by_signature',
+           'retry_attempt', 'retried', 'routes_of', 'run_finished_callbacks',
+           'run_first_when_finished']
 
 #: The event Pyramid sends once routing is done, before traversal (1.10 and
 #: later); without it, routing's results are read when the request ends.
@@ -84,3 +85,34 @@ def ranged(app_iter, start, stop):
     if own is not None:
         return own(start, stop)
     return None if AppIterRange is None else AppIterRange(app_iter, start, stop)
+
+
+#: Where pyramid_retry's execution policy keeps the number of the attempt
+#: (0 for the first) while the attempt runs.
+RETRY_ATTEMPT = 'retry.attempt'
+
+
+def retry_attempt(request):
+    """The number of ``request``'s attempt under pyramid_retry (0 for the
+    first), or None when pyramid_retry does not serve it."""
+    attempt = request.environ.get(RETRY_ATTEMPT)
+    return attempt if isinstance(attempt, int) else None
+
+
+def retried(request, exc):
+    """Whether pyramid_retry sends the request through again after ``exc``
+    ended this attempt (raised, or rendered by an exception view): asked of
+    ``pyramid_retry.is_error_retryable``, the predicate its execution policy
+    applies to the same request and exception as soon as the attempt
+    returns. Without pyramid_retry, or when it does not serve the request,
+    False: no attempt is retried."""
+    if RETRY_ATTEMPT not in request.environ:
+        return False
+    try:
+        from pyramid_retry import is_error_retryable
+    except ImportError:  # pragma: no cover - the policy that set the key is pyramid_retry's
+        return False
+    try:
+        return bool(is_error_retryable(request, exc))
+    except Exception:
+        return False  # as pyramid_retry would fail too: this attempt is the last

@@ -17,24 +17,47 @@ does, the request is served, the failure is reported once on the
 The span lives in the request's environ (under :data:`ENVIRON_KEY`, where
 :func:`pyramid_opentracing.get_span` finds it) and the scope in the
 caller's local variables.
+
+A request pyramid_retry serves runs once per attempt, each with its own
+span, tagged :data:`RETRY_ATTEMPT_TAG` (the attempt's number, 0 for the
+first, as pyramid_retry counts). An attempt that ends with an error
+pyramid_retry retries sent nothing to the client, so its span says it was
+retried instead of failing: :data:`RETRIED_TAG` true, no status code, no
+error, and the error recorded as an event (:meth:`~ServerSpanStrategy.tag_retried`).
+Only the span of the attempt that answers tells the outcome, and it is the
+one the HTTP server metrics count (``otel.metrics``). Whether an attempt is
+retried is asked of pyramid_retry's own predicate as the exception leaves
+the span, before pyramid_retry decides on the same request and exception:
+its ``IBeforeRetry`` event comes after the span has ended and been counted.
+So an error raised above our tween once the span has ended (a commit failing
+in pyramid_tm listed above it in ``pyramid.tweens``) is not seen: the
+outermost place, where ``includeme`` puts the tween, sees every one.
 """
 import logging
 
 import opentracing
 
+from ._pyramid import retried, retry_attempt
 from .route_secrets import url_waits_for_route
 from .routing import ROUTING_KEY, route_known
 from .streaming import finish_after_callbacks, finish_on_close, sent_status
 from .tags import request_attribute_tag, request_method
 from .urls import host_secrets
 
-__all__ = ['ENVIRON_KEY', 'MAX_LEAKED_SCOPES', 'ServerSpanStrategy', 'close_scopes_above',
-           'outcome_of_exception']
+__all__ = ['ENVIRON_KEY', 'MAX_LEAKED_SCOPES', 'RETRIED_TAG', 'RETRY_ATTEMPT_TAG',
+           'ServerSpanStrategy', 'close_scopes_above', 'outcome_of_exception']
 
 #: Where the span of a request is kept while the request runs.
 ENVIRON_KEY = 'pyramid_opentracing.span'
 
 HTTP_HEADERS = opentracing.Format.HTTP_HEADERS
+
+#: The tag of a span whose attempt pyramid_retry retried: true.
+RETRIED_TAG = 'pyramid.retried'
+
+#: The tag of each span of a request pyramid_retry serves: the number of the
+#: attempt, 0 for the first.
+RETRY_ATTEMPT_TAG = 'pyramid.retry.attempt'
 
 #: What extract raises for bad headers, as the OpenTracing API says: not
 #: worth a log line.
@@ -123,7 +146,10 @@ class ServerSpanStrategy:
         try:
             result = handler(request)
         except BaseException as exc:
-            self.end(scope, request, attributes, *outcome_of_exception(exc, status_if_unknown))
+            if retried(request, exc):
+                self.end(scope, request, attributes, None, None, retry_cause=exc)
+            else:
+                self.end(scope, request, attributes, *outcome_of_exception(exc, status_if_unknown))
             raise
         response = result if response_of is None else response_of(result)
         self.end_with_response(scope, request, attributes, response)
@@ -154,25 +180,36 @@ class ServerSpanStrategy:
         callback = self.pyramid_tracer.start_span_cb
         if callback is not None:
             self.run_start_span_cb(callback, span, request)
+        attempt = retry_attempt(request)
+        if attempt is not None:
+            self.tag_retry_attempt(span, attempt)
         if routed:
             route_known(self, span, request, url_waits)
         else:
             environ[ROUTING_KEY] = (self, span, url_waits)
         return scope
 
-    def end(self, scope, request, attributes, status_code, error):
-        """Deactivate, tag the ``attributes`` and the outcome, and finish."""
+    def end(self, scope, request, attributes, status_code, error, retry_cause=None):
+        """Deactivate, tag the ``attributes`` and the outcome, and finish;
+        with ``retry_cause``, the exception pyramid_retry retries the
+        request after, as the outcome of a retried attempt."""
         span = scope.span
         self.deactivate(scope, span)
         if attributes:
             self.tag_attributes(span, request, attributes)
-        self.finish(span, request, status_code, error)
+        self.finish(span, request, status_code, error, retry_cause)
 
     def end_with_response(self, scope, request, attributes, response):
         """:meth:`end` for the ``response`` the handler returned (None if
-        unknown): finished now, or when the server closes a streamed body."""
+        unknown): finished now, or when the server closes a streamed body.
+        A response rendered for an error pyramid_retry retries is never
+        sent: the attempt ends retried."""
         if response is None:
             self.end(scope, request, attributes, None, None)
+            return
+        squashed = getattr(request, 'exception', None)
+        if squashed is not None and retried(request, squashed):
+            self.end(scope, request, attributes, None, None, retry_cause=squashed)
             return
         span = scope.span
         headers = self.pyramid_tracer.span_headers
@@ -198,9 +235,10 @@ class ServerSpanStrategy:
             status = error = None
         self.finish(span, request, status, error)
 
-    def finish(self, span, request, status_code, error):
-        """Tag the outcome and finish the span (its scope must be closed
-        already); first what depends on the route, if routing never said."""
+    def finish(self, span, request, status_code, error, retry_cause=None):
+        """Tag the outcome (with ``retry_cause``, that of a retried attempt)
+        and finish the span (its scope must be closed already); first what
+        depends on the route, if routing never said."""
         environ = request.environ
         if environ.get(ENVIRON_KEY) is span:
             del environ[ENVIRON_KEY]
@@ -209,7 +247,10 @@ class ServerSpanStrategy:
             del environ[ROUTING_KEY]
             route_known(self, span, request, waiting[2])
         try:
-            self.tag_outcome(span, request, status_code, error)
+            if retry_cause is None:
+                self.tag_outcome(span, request, status_code, error)
+            else:
+                self.tag_retried(span, request, retry_cause)
         except Exception as exc:
             self.report('tagging the finished server span', exc, 'its tags may be incomplete')
         try:
@@ -268,6 +309,13 @@ class ServerSpanStrategy:
                 except Exception as exc:
                     self.report('tagging the server span', exc, 'its tags may be incomplete')
                     return
+
+    def tag_retry_attempt(self, span, attempt):
+        """Tag the number of the attempt the span serves under pyramid_retry."""
+        try:
+            span.set_tag(RETRY_ATTEMPT_TAG, attempt)
+        except Exception as exc:
+            self.report('tagging the server span', exc, 'its tags may be incomplete')
 
     def tag_names(self, span):
         """The names of the tags ``span`` carries, as far as it tells: a
@@ -366,4 +414,10 @@ class ServerSpanStrategy:
 
     def tag_outcome(self, span, request, status_code, error):  # pragma: no cover - abstract
         """Tag the status code and the error, if any."""
+        raise NotImplementedError
+
+    def tag_retried(self, span, request, cause):  # pragma: no cover - abstract
+        """Tag the outcome of an attempt pyramid_retry retries after the
+        exception ``cause``: :data:`RETRIED_TAG`, and ``cause`` as an event,
+        not as an error (the client never saw it)."""
         raise NotImplementedError

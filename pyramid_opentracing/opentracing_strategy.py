@@ -10,7 +10,7 @@ import opentracing
 from opentracing.ext import tags
 
 from .headers import without_baggage
-from .lifecycle import ENVIRON_KEY, HTTP_HEADERS, ServerSpanStrategy
+from .lifecycle import ENVIRON_KEY, HTTP_HEADERS, RETRIED_TAG, ServerSpanStrategy
 from .tags import error_fields, request_method
 from .scrub import is_plain
 from .urls import http_url, request_path, request_path_url
@@ -73,6 +73,16 @@ class OpenTracingStrategy(ServerSpanStrategy):
             span.log_kv(error_fields(error, policy, policy.path_secrets(request)))
         elif status_code is not None and status_code >= 500:
             span.set_tag(tags.ERROR, True)
+
+    def tag_retried(self, span, request, cause):
+        """``pyramid.retried`` true and a ``retry`` log with the fields of an
+        error log (``error.kind``, ``message``, ``stack``); no ``error`` tag
+        and no status code."""
+        policy = self.pyramid_tracer.policy
+        span.set_tag(RETRIED_TAG, True)
+        fields = error_fields(cause, policy, policy.path_secrets(request))
+        fields['event'] = 'retry'
+        span.log_kv(fields)
 
     # -- what other modules ask: headers, outgoing calls, log ids, toolbar ----
 

@@ -19,6 +19,11 @@ in one series. ``net.host.name`` is left out of the old one for the reason
 ``server.address`` is left out of the stable one, and so is ``net.host.port``.
 Every attribute a metric takes has a bounded set of values (see
 :data:`KNOWN_VALUES`): a client cannot add series.
+
+A request pyramid_retry retries has a span per attempt; those of the
+attempts it retried (``pyramid.retried``) sent no response, and leave the
+durations: the request is counted once, by the attempt that answered, with
+the status the client got and that attempt's duration.
 """
 import weakref
 
@@ -26,6 +31,7 @@ from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import SpanKind
 
+from ..lifecycle import RETRIED_TAG
 from .semconv import SCHEMA_URL, SCOPE_NAME, package_version
 
 __all__ = ['RecordServerSpans', 'ServerMetrics', 'measure_server_spans']
@@ -145,6 +151,8 @@ class ServerMetrics(SpanProcessor):
         if self._is_ours(span):
             attributes = span.attributes
             self.active.add(-1, pick(attributes, self.active_attributes))
+            if attributes.get(RETRIED_TAG):
+                return  # the attempt that answers counts the request
             seconds = max((span.end_time - span.start_time) / 1e9, 0.0)
             self.duration.record(seconds, pick(attributes, DURATION_ATTRIBUTES))
             if self.old_duration is not None:

@@ -12,9 +12,9 @@ from opentelemetry.shim.opentracing_shim import SpanShim
 from opentelemetry.trace import (
     NonRecordingSpan, SpanKind, Status, StatusCode, get_current_span, set_span_in_context)
 
-from ..lifecycle import ServerSpanStrategy
+from ..lifecycle import RETRIED_TAG, ServerSpanStrategy
 from ..scrub import is_plain
-from ..tags import qualified_name, request_method
+from ..tags import exception_texts, qualified_name, request_method
 from ..urls import DEFAULT_PORTS, PLAIN_PATH, request_host, request_path, url_text
 from . import shim
 from .semconv import SCOPE_NAME, add_target, old_outcome_attributes, old_server_attributes
@@ -242,6 +242,20 @@ class OtelStrategy(ServerSpanStrategy):
         secrets = policy.path_secrets(request) if error is not None else ()
         record_outcome(span.otel_span, status_code, error_type(status_code, error), error,
                        policy, attributes, secrets)
+
+    def tag_retried(self, span, request, cause):
+        """``pyramid.retried`` true and a ``pyramid.retry`` event with the
+        ``error.type`` and the scrubbed ``exception.*`` texts of ``cause``;
+        the status stays unset, with no ``error.type`` attribute and no
+        status code: the metrics do not count the attempt."""
+        policy = self.pyramid_tracer.policy
+        message, stack = exception_texts(cause, policy, policy.path_secrets(request))
+        kind = qualified_name(type(cause))
+        otel_span = span.otel_span
+        otel_span.set_attribute(RETRIED_TAG, True)
+        otel_span.add_event('pyramid.retry', {
+            'error.type': kind, 'exception.type': kind,
+            'exception.message': message, 'exception.stacktrace': stack})
 
     # -- what other modules ask: headers, outgoing calls, log ids, toolbar ----
 
