@@ -8,7 +8,7 @@ with secret routes its path is recorded only as far as no secret route Pyramid
 tried for it could place a placeholder there.
 """
 import re
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from ._pyramid import routes_of
 from .scrub import REDACTED
@@ -19,6 +19,9 @@ __all__ = ['SECRETS_KEY', 'path_redacted', 'path_secrets', 'secret_placeholders'
 _PLACEHOLDERS = re.compile(r'\{(\w+)(?::[^}]*)?\}|\*(\w+)')
 
 _ROUTE_CACHE_LIMIT = 1024
+
+#: The characters webob leaves as they are when it percent-encodes a path.
+PATH_SAFE = "/~!$&'()*+,;=:@"
 
 #: Where a request keeps its path secrets once they are known (see
 #: :mod:`~.routing`).
@@ -63,8 +66,16 @@ def path_secrets(request, policy):
         return ()
     try:
         path = getattr(request, 'path_info', None) or '/'
-    except (KeyError, UnicodeDecodeError):  # no path, or not UTF-8: no route's
+    except KeyError:  # no path at all
         return ()
+    except UnicodeDecodeError:
+        # no route matches a path that is not UTF-8, but it may still carry a
+        # token: its segments as the environ holds them and percent-encoded,
+        # as the span shows the path
+        raw = request.environ.get('PATH_INFO') or '/'
+        encoded = quote(raw.encode('latin-1', 'replace'), safe=PATH_SAFE)
+        return (unrouted_secrets(raw, tried, policy)
+                + unrouted_secrets(encoded, tried, policy))
     return unrouted_secrets(path, tried, policy)
 
 

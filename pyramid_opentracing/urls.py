@@ -9,15 +9,13 @@ import ipaddress
 import re
 from urllib.parse import quote
 
-from .route_secrets import path_redacted
+from .route_secrets import PATH_SAFE, path_redacted
 
 __all__ = ['DEFAULT_PORTS', 'PLAIN_PATH', 'UNKNOWN_HOST', 'host_secrets', 'host_url', 'http_url',
            'is_host', 'is_port', 'request_host', 'request_path', 'request_path_url', 'split_host',
            'url_host', 'url_text']
 
 
-#: The characters webob leaves as they are when it percent-encodes a path.
-PATH_SAFE = "/~!$&'()*+,;=:@"
 
 
 #: A path of only the characters percent-encoding leaves as they are (the

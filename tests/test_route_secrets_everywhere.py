@@ -345,3 +345,15 @@ def test_a_path_no_route_can_read_leaves_the_span_whole(traced, failures):
     _, (tags,) = dump()
     assert '/reset/%FF' in tags.get('url.path', tags.get('http.url'))
     assert not failures()
+
+
+def test_the_token_of_a_path_that_is_not_utf8_is_in_no_span(traced):
+    """No route matches a path that is not UTF-8 (Pyramid answers 500), yet
+    it may carry a token: its segments after a secret route's literal head
+    are secrets all the same, in the environ's form and percent-encoded."""
+    tracer, dump = traced
+    with pytest.raises(URLDecodeError):  # Pyramid's own answer, traced or not
+        unrouted_app(tracer).get('/reset/Secr%C3%A9tTokSixteen%FF%FE')
+    texts, (tags,) = dump()
+    assert not [text for text in texts if 'TokSixteen' in text]
+    assert '/reset/[REDACTED]' in tags.get('url.path', tags.get('http.url'))
