@@ -234,7 +234,10 @@ def test_a_path_info_given_as_bytes_never_breaks_the_request(clean_env, failures
         request.environ['PATH_INFO'] = b'/plain'  # a server breaking WSGI's native strings
         return request.get_response(app)
 
-    untraced = get(app_of({}))
+    try:
+        untraced = get(app_of({}))
+    except AttributeError as exc:  # Pyramid 1.10 cannot serve it, traced or not
+        pytest.skip('this Pyramid cannot serve a PATH_INFO given as bytes (%s)' % exc)
     assert (untraced.status_int, untraced.text) == (200, 'ok')
     settings = {'ot.trace_all': True, 'ot.base_tracer': MockTracer()}
     if setting.startswith('OTEL'):
