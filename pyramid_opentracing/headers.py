@@ -200,10 +200,17 @@ def write_context(response, written):
     earlier request wrote into the same object and no longer written, and
     list the names in ``Access-Control-Expose-Headers``."""
     headers = response.headers
-    stale = getattr(response, _WRITTEN, ())
+    stale = [name for name in getattr(response, _WRITTEN, ()) if name not in written]
     for name in stale:
-        if name not in written and name in headers:
+        if name in headers:
             del headers[name]
+    if stale and EXPOSE_HEADERS in headers:  # nor the names listed for them
+        gone = {name.lower() for name in stale}
+        kept = [name.strip() for name in ', '.join(headers.getall(EXPOSE_HEADERS)).split(',')
+                if name.strip() and name.strip().lower() not in gone]
+        del headers[EXPOSE_HEADERS]
+        if kept:
+            headers[EXPOSE_HEADERS] = ', '.join(kept)
     if not written:
         if stale:
             setattr(response, _WRITTEN, ())
@@ -294,19 +301,10 @@ class SpanHeaders:
             strategy.report('capturing request headers', exc, 'they are not recorded')
 
     def on_response(self, strategy, span, request, response):
-        """Record the captured response headers (without the path secrets
-        of ``request``) and write the span's context into ``response``."""
-        captured = self.captured
-        if captured is not None and captured.captures_response:
-            try:
-                policy = strategy.pyramid_tracer.policy
-                secrets = (policy.path_secrets(request) if url_waits_for_route(request, policy)
-                           else ())
-                values = captured.response_values(response.headerlist, policy, secrets)
-                if values:
-                    strategy.record_headers(span, values)
-            except Exception as exc:
-                strategy.report('capturing response headers', exc, 'they are not recorded')
+        """Write the span's context into ``response``, then record the
+        captured response headers (without the path secrets of ``request``):
+        the headers the client gets, and none an earlier request wrote into
+        the same response object."""
         if self.write_context:
             try:
                 written = strategy.context_headers(span)
@@ -325,6 +323,17 @@ class SpanHeaders:
             except Exception as exc:
                 strategy.report('writing the Server-Timing header', exc,
                                 'the response goes without it')
+        captured = self.captured
+        if captured is not None and captured.captures_response:
+            try:
+                policy = strategy.pyramid_tracer.policy
+                secrets = (policy.path_secrets(request) if url_waits_for_route(request, policy)
+                           else ())
+                values = captured.response_values(response.headerlist, policy, secrets)
+                if values:
+                    strategy.record_headers(span, values)
+            except Exception as exc:
+                strategy.report('capturing response headers', exc, 'they are not recorded')
 
     def on_excluded(self, request):
         """For a request that is not traced: its response carries no context

@@ -309,13 +309,13 @@ def test_a_shared_response_never_carries_another_requests_context(clean_env, no_
     context the previous request wrote into it."""
     shared = Response('shared')
     settings = {'ot.trace_all': True, 'ot.response_headers': True,
-                'ot.excluded_paths': '^/excluded$'}
+                'ot.excluded_paths': '^/excluded$', 'ot.captured_response_headers': '.*'}
     if bridge:
         settings.update({'ot.base_tracer_func': 'pyramid_opentracing.otel.tracer_from_settings',
                          'ot.otel.exporter': 'memory'})
         context_header = 'traceresponse'
     else:
-        settings['ot.base_tracer'] = MockTracer()
+        tracer = settings['ot.base_tracer'] = MockTracer()
         context_header = 'ot-tracer-spanid'
     config = Configurator(settings=settings)
     config.include('pyramid_opentracing')
@@ -324,9 +324,21 @@ def test_a_shared_response_never_carries_another_requests_context(clean_env, no_
         config.add_view(lambda request: shared, route_name=name)
     app = webtest.TestApp(config.make_wsgi_app())
     try:
-        assert context_header in app.get('/traced').headers
-        assert context_header not in app.get('/excluded').headers
-        assert context_header in app.get('/traced').headers
+        first = app.get('/traced').headers[context_header]
+        excluded = app.get('/excluded').headers
+        assert context_header not in excluded
+        assert 'Access-Control-Expose-Headers' not in excluded  # nor the name of it
+        second = app.get('/traced').headers[context_header]
+        assert first != second
+        # each span records the header its own client got, never the previous one's
+        key = 'http.response.header.' + context_header.replace('-', '_')
+        if bridge:
+            spans = app.app.registry.settings['ot.tracer'].tracer.exporter.get_finished_spans()
+            recorded = [span.attributes[key] for span in spans]
+            assert recorded == [(first,), (second,)]
+        else:
+            recorded = [span.tags[key] for span in tracer.finished_spans()]
+            assert recorded == [first, second]
     finally:
         if bridge:
             app.app.registry.settings['ot.tracer'].tracer.shutdown()
