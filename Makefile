@@ -2,7 +2,7 @@
 #   make demo   installs the package with the OpenTelemetry bridge and the
 #               debug toolbar and serves the demo app (development.ini) on
 #               http://127.0.0.1:6543
-#   make test   installs everything and runs the whole suite, with coverage,
+#   make test   installs everything, runs mypy, then the whole suite, with coverage,
 #               on Python 3.11 against Pyramid 2.x and Pyramid 1.10, and on
 #               Python 3.12 and 3.13 against Pyramid 2.x
 #   make typecheck  checks the public API against its type hints (mypy)

@@ -155,7 +155,7 @@ SETTINGS = (
             doc='Header names whose captured values are redacted, beside ours.'),
     # -- the OpenTelemetry bridge (of_provider: what the TracerProvider it builds is made of)
     _bridge('ot.otel.service_name', as_text, env=('OTEL_SERVICE_NAME',), of_provider=True,
-            shown='unknown_service', doc='The service.name of the spans.'),
+            shown="unknown_service:python3 (the SDK's)", doc='The service.name of the spans.'),
     _bridge('ot.otel.resource_attributes', as_pairs, {}, of_provider=True, shown='',
             doc='More resource attributes, as key=value items.'),
     _bridge('ot.otel.exporter', choice(EXPORTERS), 'otlp', env=('OTEL_TRACES_EXPORTER',),
