@@ -141,6 +141,20 @@ def test_a_bridge_says_that_opentracings_global_tracer_records_nothing(noop_glob
     assert 'ot.otel.install_global = true' in warning
 
 
+@pytest.mark.parametrize('provider_set', [False, True])
+def test_the_warning_names_opentelemetrys_global_api_while_no_provider_is_set(
+        noop_global_tracer, monkeypatch, caplog, provider_set):
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    provider = TracerProvider() if provider_set else trace.ProxyTracerProvider()
+    monkeypatch.setattr(trace, 'get_tracer_provider', lambda: provider)
+    caplog.set_level(logging.WARNING, logger='pyramid_opentracing')
+    tracer_from_settings(**{'ot.otel.exporter': 'memory'})
+    [warning] = messages(caplog, logging.WARNING)
+    assert ('opentelemetry.trace.get_tracer()' in warning) is not provider_set
+    assert ('.provider.get_tracer(' in warning) is not provider_set
+
+
 def test_no_warning_when_opentracings_global_tracer_is_a_real_one(monkeypatch, caplog):
     monkeypatch.setattr(opentracing, 'tracer', MockTracer())
     caplog.set_level(logging.WARNING, logger='pyramid_opentracing')

@@ -113,13 +113,18 @@ def service_of(provider):
 def warn_if_opentracing_global_is_noop():
     """Say, once per bridge, that ``opentracing.global_tracer()`` (and
     ``opentracing.tracer``) is still opentracing's no-op: a view or library
-    using it would record nothing, silently."""
+    using it would record nothing, silently; and so would
+    ``opentelemetry.trace.get_tracer()`` while no global TracerProvider is set."""
     if type(opentracing.tracer) is opentracing.Tracer:  # pylint: disable=unidiomatic-typecheck
+        otel_unset = isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
         startup_logger.warning(
             "pyramid_opentracing: opentracing.global_tracer() is still opentracing's no-op "
-            "tracer: spans started with it are not recorded. Use "
-            "request.registry.settings['ot.tracer'].tracer (or get_span(request)), or set "
-            "ot.otel.install_global = true to make the bridge the global tracer.")
+            "tracer: spans started with it are not recorded%s. Use "
+            "request.registry.settings['ot.tracer'].tracer (or get_span(request))%s, or set "
+            "ot.otel.install_global = true to make the bridge the global tracer.",
+            ", nor those of opentelemetry.trace.get_tracer(), no TracerProvider being set "
+            "globally" if otel_unset else '',
+            " and its .provider.get_tracer(...)" if otel_unset else '')
 
 
 def global_provider():
