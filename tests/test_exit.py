@@ -212,6 +212,8 @@ def test_a_dead_collector_holds_the_exit_up_less_than_5_seconds(signum, dead_col
     assert len(lost) == 1, stderr
     assert '%d of %d spans were not exported' % (REQUESTS, REQUESTS) in lost[0]
     assert 'ot.otel.timeout = %g s' % DEFAULT_TIMEOUT in lost[0]
+    if dead_collector is closed_port:  # no answer at all: the line says so
+        assert 'could not reach %s/v1/traces (ConnectionError)' % endpoint in lost[0], stderr
 
 
 SEVERAL_BRIDGES = '''

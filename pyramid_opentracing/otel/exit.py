@@ -47,7 +47,7 @@ from ..scrub import safe_text
 from ._exit_threads import keep as keep_exit_threads, start_daemon
 
 __all__ = ['CollectorAnswers', 'CountingBatchSpanProcessor', 'LiveSpans', 'flush_at_exit',
-           'shut_down']
+           'shown_url', 'shut_down']
 
 logger = logging.getLogger('pyramid_opentracing')
 
@@ -76,18 +76,39 @@ class CollectorAnswers:
 
     #: (status code, reason, URL without user info nor query) or None.
     last = None
+    #: (the exception's type name, the URL) of the last export that got no
+    #: answer at all (a refused connection, a name that does not resolve).
+    unreached = None
 
     def session(self):
-        """A ``requests.Session`` whose responses are recorded here."""
+        """A ``requests.Session`` whose responses, and exports that got
+        none, are recorded here."""
         import requests
-        session = requests.Session()
+        answers = self
+
+        class RecordingSession(requests.Session):
+            def send(self, request, **kwargs):
+                try:
+                    return super().send(request, **kwargs)
+                except requests.RequestException as exc:
+                    answers.last, answers.unreached = None, (type(exc).__name__,
+                                                             shown_url(request.url))
+                    raise
+
+        session = RecordingSession()
         session.hooks['response'].append(self.record)
         return session
 
     def record(self, response, *args, **kwargs):
-        parts = urlsplit(response.url)
-        url = '%s://%s%s' % (parts.scheme, parts.netloc.rpartition('@')[2], parts.path)
-        self.last = (response.status_code, safe_text(str(response.reason or ''), 200), url)
+        self.unreached = None
+        self.last = (response.status_code, safe_text(str(response.reason or ''), 200),
+                     shown_url(response.url))
+
+    def unreachable(self):
+        """``could not reach http://...`` when the last export got no answer, else None."""
+        if self.unreached is None:
+            return None
+        return 'could not reach %s (%s)' % (self.unreached[1], self.unreached[0])
 
     def missing(self):
         """Whether the collector's last answer says it has no such endpoint
@@ -108,6 +129,12 @@ class CollectorAnswers:
         if last is None or last[0] < 400:
             return None
         return 'rejected: HTTP %d %s from %s' % last
+
+
+def shown_url(url):
+    """``url`` without user info nor query, for a log line."""
+    parts = urlsplit(url)
+    return '%s://%s%s' % (parts.scheme, parts.netloc.rpartition('@')[2], parts.path)
 
 
 class CountingBatchSpanProcessor(BatchSpanProcessor):
@@ -202,7 +229,11 @@ class ProviderExit:
             self.report(rejection)  # the collector refused: waiting longer would not help
             return
         why = 'not accepted within ot.otel.timeout = %g s' % self.timeout
-        self.report(why if rejection is None else '%s; last answer: %s' % (why, rejection))
+        if rejection is not None:
+            why = '%s; last answer: %s' % (why, rejection)
+        elif self.answers is not None and self.answers.unreachable() is not None:
+            why = '%s; %s' % (why, self.answers.unreachable())
+        self.report(why)
 
     def report(self, why):
         """Log, once, how many spans were not exported, and ``why``."""

@@ -6,7 +6,6 @@ docs' "Process-wide effects"."""
 import logging
 import os
 import sys
-from urllib.parse import urlsplit
 
 import opentracing
 from opentelemetry import metrics, propagate, trace
@@ -22,7 +21,8 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from ..failures import rate_limit_logs
 from ..setting_parsers import fail
 from .bridge import BridgeTracer
-from .exit import CollectorAnswers, CountingBatchSpanProcessor, LiveSpans, flush_at_exit
+from .exit import (
+    CollectorAnswers, CountingBatchSpanProcessor, LiveSpans, flush_at_exit, shown_url)
 from .metrics import RecordServerSpans, measure_server_spans
 from .scrubbing_exporter import ScrubbingExporter
 from .shim import SDK_EXPORT_LOGGERS
@@ -305,8 +305,7 @@ def destination(options, environ=None):
             # as the OTLP exporters do: the traces path after the base URL
             endpoint = base if key == 'grpc' else base.rstrip('/') + '/v1/traces'
         endpoint = endpoint or default
-    parts = urlsplit(endpoint)
-    return '%s://%s%s' % (parts.scheme, parts.netloc.rpartition('@')[2], parts.path)
+    return shown_url(endpoint)
 
 
 def make_provider(options):
