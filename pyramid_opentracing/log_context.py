@@ -33,7 +33,7 @@ from typing import Any, Tuple
 
 from pyramid.threadlocal import get_current_request
 
-from .tracer import PyramidTracer
+from .tracer import PyramidTracer, _global_pyramid_tracer
 
 __all__ = ['TraceContextFilter', 'TraceContextFormatter', 'install_record_factory',
            'trace_context_ids']
@@ -45,7 +45,6 @@ def trace_context_ids() -> Tuple[str, str]:
     """(trace id, span id) of the active span as text, or ('', ''): the
     span active with the tracer tracing the current Pyramid request (else
     that request's server span), or with the global tracer outside one."""
-    from . import _global_pyramid_tracer  # the package's, made as it is imported
     request = get_current_request()
     owner = None
     if request is not None:

@@ -31,11 +31,10 @@ from typing import (IO, TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Mapp
 import opentracing
 from pyramid.threadlocal import get_current_request
 
-from . import _global_pyramid_tracer, pyramid_tracer_of
 from .headers import BAGGAGE_ENTRY_PREFIXES
 from .scrub import url_secrets
 from .selection import marked_excluded
-from .tracer import PyramidTracer, strategy_for
+from .tracer import PyramidTracer, _global_pyramid_tracer, pyramid_tracer_of, strategy_for
 
 if TYPE_CHECKING:
     import requests

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 #: A view function (or method), as ``@trace`` returns it: the same signature.
 _View = TypeVar('_View', bound=Callable[..., Any])
 
-__all__ = ['PyramidTracer', 'PyramidTracing', 'is_otel_shim', 'pyramid_tracer_of', 'strategy_for']
+__all__ = ['PyramidTracer', 'PyramidTracing', 'is_otel_shim', 'pyramid_tracer_of', 'strategy_for',
+           '_global_pyramid_tracer']
 
 logger = logging.getLogger('pyramid_opentracing')
 

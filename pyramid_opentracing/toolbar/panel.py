@@ -7,6 +7,8 @@ from .. import get_span
 from .collect import OtelSpanSource, SpanSources
 from .waterfall import format_duration, span_view, trace_id_text, waterfall
 
+__all__ = ['TracingPanel']
+
 
 class TracingPanel(DebugPanel):
     """Shows the spans of a request as a waterfall.
