@@ -31,7 +31,7 @@ $(VENV)/%/ready: setup.py constraints.txt
 	$(VENV)/$*/bin/pip install -q -c constraints.txt -e '.[testing]' $(EXTRA_$*)
 	touch $@
 
-EXTRA_pyramid2 := "pyramid>=2,<3" mypy
+EXTRA_pyramid2 := "pyramid>=2,<3" mypy types-opentracing
 EXTRA_pyramid110 := "pyramid==1.10.8"
 EXTRA_py312 := "pyramid>=2,<3"
 EXTRA_py313 := "pyramid>=2,<3"

@@ -5,7 +5,9 @@ start-up and installs a tween that traces each request when ``ot.trace_all``
 is true. :class:`PyramidTracer` and :func:`trace` trace single views.
 """
 import logging
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, overload
 
+import opentracing
 from pyramid.events import BeforeRender
 from pyramid.tweens import INGRESS
 
@@ -17,6 +19,10 @@ from .tracer import (  # noqa: F401 - _global_pyramid_tracer for outgoing
     PyramidTracer, PyramidTracing, _global_pyramid_tracer, pyramid_tracer_of)
 from .tween import opentracing_tween_factory
 
+if TYPE_CHECKING:
+    from pyramid.config import Configurator
+    from pyramid.request import Request
+
 __all__ = ['PyramidTracer', 'PyramidTracing', 'includeme', 'trace', 'get_span',
            'opentracing_tween_factory']
 
@@ -26,7 +32,7 @@ __all__ = ['PyramidTracer', 'PyramidTracing', 'includeme', 'trace', 'get_span',
 CONFIGURE_ORDER = 100
 
 
-def includeme(config):
+def includeme(config: 'Configurator') -> None:
     """Register the tracing tween and parse the ``ot.*`` settings.
 
     The tween sits under INGRESS, outermost, so that its span covers every
@@ -42,7 +48,7 @@ def includeme(config):
                   order=CONFIGURE_ORDER)
 
 
-def _configure(config):
+def _configure(config: 'Configurator') -> None:
     """``includeme``'s action: configure, and say when the tween traces nothing."""
     settings = configure(config.registry, config.maybe_dotted)
     if not settings['ot.trace_all']:
@@ -52,7 +58,15 @@ def _configure(config):
             'every request')
 
 
-def trace(*attributes):
+#: A view function (or method), as ``@trace`` returns it: the same signature.
+_View = TypeVar('_View', bound=Callable[..., Any])
+
+
+@overload
+def trace(view: _View, /) -> _View: ...
+@overload
+def trace(*attributes: str) -> Callable[[_View], _View]: ...
+def trace(*attributes: Any) -> Any:
     """Decorator tracing one view with the tracer configured in the registry.
 
     The module-level twin of :meth:`PyramidTracer.trace`, for applications
@@ -62,6 +76,6 @@ def trace(*attributes):
     return view_decorator(pyramid_tracer_of, attributes)
 
 
-def get_span(request):
+def get_span(request: 'Request') -> Optional[opentracing.Span]:
     """The server span of ``request``, whoever started it, or None."""
     return request.environ.get(ENVIRON_KEY)

@@ -12,13 +12,19 @@ it is; on an untraced request it writes nothing. It is computed only if the
 template writes it. (``ot.server_timing`` gives the same context in a
 response header: see :mod:`~pyramid_opentracing.headers`.)
 """
+from typing import TYPE_CHECKING, Optional
+
 from .lifecycle import ENVIRON_KEY
 from .tracer import pyramid_tracer_of
+
+if TYPE_CHECKING:
+    from pyramid.events import BeforeRender
+    from pyramid.request import Request
 
 __all__ = ['TraceparentMeta', 'add_renderer_globals', 'traceparent']
 
 
-def traceparent(request):
+def traceparent(request: 'Request') -> Optional[str]:
     """The W3C ``traceparent`` of the server span of ``request``, or None
     when the request is not traced or its tracer has no such ids."""
     span = request.environ.get(ENVIRON_KEY)
@@ -32,10 +38,10 @@ class TraceparentMeta:
 
     __slots__ = ('request',)
 
-    def __init__(self, request):
+    def __init__(self, request: 'Request') -> None:
         self.request = request
 
-    def __html__(self):
+    def __html__(self) -> str:
         try:
             value = traceparent(self.request)
         except Exception:  # pylint: disable=broad-except
@@ -46,7 +52,7 @@ class TraceparentMeta:
     __str__ = __html__
 
 
-def add_renderer_globals(event):
+def add_renderer_globals(event: 'BeforeRender') -> None:
     """A ``BeforeRender`` subscriber: ``traceparent_meta`` for every template."""
     request = event.get('request')
     if request is not None:

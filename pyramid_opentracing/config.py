@@ -29,7 +29,8 @@ from .startup_checks import check_traced_attributes, check_tweens
 from .tracer_sources import TRACER_SOURCES, build_tracer
 
 __all__ = ['Setting', 'SETTINGS', 'PARTS', 'configure', 'is_configured', 'rows_of',
-           'parse_rows', 'setting_or_variable', 'variables_for', 'warn_unknown']
+           'parse_rows', 'setting_or_variable', 'variables_for', 'warn_unknown',
+           'DEFAULT_TIMEOUT']
 
 logger = logging.getLogger('pyramid_opentracing')
 

@@ -44,8 +44,9 @@ from .streaming import finish_after_callbacks, finish_on_close, sent_status
 from .tags import request_attribute_tag, request_method
 from .urls import host_secrets
 
-__all__ = ['ENVIRON_KEY', 'MAX_LEAKED_SCOPES', 'RETRIED_TAG', 'RETRY_ATTEMPT_TAG',
-           'ServerSpanStrategy', 'close_scopes_above', 'outcome_of_exception']
+__all__ = ['ENVIRON_KEY', 'HTTP_HEADERS', 'MAX_LEAKED_SCOPES', 'RETRIED_TAG',
+           'RETRY_ATTEMPT_TAG', 'ServerSpanStrategy', 'close_scopes_above',
+           'outcome_of_exception']
 
 #: Where the span of a request is kept while the request runs.
 ENVIRON_KEY = 'pyramid_opentracing.span'

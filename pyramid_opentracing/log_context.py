@@ -29,22 +29,22 @@ another span, or none, is active. Which to use:
 """
 import logging
 import sys
+from typing import Any, Tuple
 
 from pyramid.threadlocal import get_current_request
 
-from .tracer import PyramidTracer
+from .tracer import PyramidTracer, _global_pyramid_tracer
 
 __all__ = ['TraceContextFilter', 'TraceContextFormatter', 'install_record_factory',
            'trace_context_ids']
 
-NO_IDS = ('', '')
+NO_IDS: Tuple[str, str] = ('', '')
 
 
-def trace_context_ids():
+def trace_context_ids() -> Tuple[str, str]:
     """(trace id, span id) of the active span as text, or ('', ''): the
     span active with the tracer tracing the current Pyramid request (else
     that request's server span), or with the global tracer outside one."""
-    from . import _global_pyramid_tracer  # the package's, made as it is imported
     request = get_current_request()
     owner = None
     if request is not None:
@@ -60,7 +60,7 @@ def trace_context_ids():
     return _current_otel_ids() if ids == NO_IDS else ids
 
 
-def _current_otel_ids():
+def _current_otel_ids() -> Tuple[str, str]:
     """The ids of OpenTelemetry's current span, if OpenTelemetry is loaded:
     a span made with its own API (a worker's job, an instrumentation)
     outside any span of ours."""
@@ -73,7 +73,7 @@ def _current_otel_ids():
     return '%032x' % context.trace_id, '%016x' % context.span_id
 
 
-def _set_ids(record):
+def _set_ids(record: logging.LogRecord) -> None:
     """Set the ids on ``record`` unless it has them already; a failure to
     read them leaves them empty: logging must not break."""
     if getattr(record, 'trace_id', None) is None:
@@ -87,7 +87,7 @@ class TraceContextFilter(logging.Filter):
     """Sets ``record.trace_id`` and ``record.span_id`` as the record is
     logged, unless the record has them already; never drops a record."""
 
-    def filter(self, record):
+    def filter(self, record: logging.LogRecord) -> bool:
         _set_ids(record)
         return True
 
@@ -96,12 +96,12 @@ class TraceContextFormatter(logging.Formatter):
     """A Formatter whose format may use ``%(trace_id)s`` and ``%(span_id)s``:
     those already on the record, else read as it formats."""
 
-    def format(self, record):
+    def format(self, record: logging.LogRecord) -> str:
         _set_ids(record)
         return super().format(record)
 
 
-def install_record_factory():
+def install_record_factory() -> None:
     """Make every log record carry the ids of the span active when it is
     created: wraps :func:`logging.getLogRecordFactory` (a process-wide
     effect, as this call asks). Calling it again changes nothing."""
@@ -109,11 +109,11 @@ def install_record_factory():
     if getattr(factory, 'sets_trace_context', False):
         return
 
-    def record_with_ids(*args, **kwargs):
+    def record_with_ids(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = factory(*args, **kwargs)
         _set_ids(record)
         return record
 
-    record_with_ids.sets_trace_context = True
-    record_with_ids.wrapped = factory
+    record_with_ids.sets_trace_context = True  # type: ignore[attr-defined]
+    record_with_ids.wrapped = factory  # type: ignore[attr-defined]
     logging.setLogRecordFactory(record_with_ids)

@@ -24,19 +24,28 @@ import urllib.error
 import urllib.request
 import weakref
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from types import ModuleType
+from typing import (IO, TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Mapping,
+                    MutableMapping, Optional, Union, cast)
 
 import opentracing
 from pyramid.threadlocal import get_current_request
 
-from . import _global_pyramid_tracer, pyramid_tracer_of
 from .headers import BAGGAGE_ENTRY_PREFIXES
 from .scrub import url_secrets
 from .selection import marked_excluded
-from .tracer import PyramidTracer, strategy_for
+from .tracer import PyramidTracer, _global_pyramid_tracer, pyramid_tracer_of, strategy_for
 
 if TYPE_CHECKING:
+    import requests
+    from pyramid.request import Request
+
     from .lifecycle import ServerSpanStrategy
+    from .tracer import SpanStrategy
+
+#: What outgoing calls are traced for: the Pyramid request of the view making
+#: them, a PyramidTracer, any OpenTracing tracer, or None for the global tracer.
+Target = Union['Request', PyramidTracer, opentracing.Tracer, None]
 
 __all__ = ['ClientCall', 'client_span', 'outgoing_headers', 'http_request', 'traced_session',
            'TracingAdapter', 'urlopen', 'bound_baggage', 'BaggageOverLimits',
@@ -46,11 +55,11 @@ __all__ = ['ClientCall', 'client_span', 'outgoing_headers', 'http_request', 'tra
 #: made with, made on the first call. Its PyramidTracer is the global one:
 #: the default tag policy, and one failure log, so that a tracer failing on
 #: every call is reported once.
-_plain_strategies: 'weakref.WeakKeyDictionary[object, ServerSpanStrategy]' = (
+_plain_strategies: 'weakref.WeakKeyDictionary[object, SpanStrategy]' = (
     weakref.WeakKeyDictionary())
 
 
-def strategy_for_target(target):
+def strategy_for_target(target: Target) -> 'SpanStrategy':
     """The span strategy outgoing calls for ``target`` are made with (see
     :func:`client_span`): the PyramidTracer's (a request's is its
     registry's), or for a plain OpenTracing tracer, one on the global
@@ -71,7 +80,7 @@ def strategy_for_target(target):
     return strategy
 
 
-def _parent(tracer, target):
+def _parent(tracer: opentracing.Tracer, target: Target) -> Optional[opentracing.Span]:
     """The span the call is made from: the active one, else the request's."""
     active = tracer.active_span
     if active is not None:
@@ -88,21 +97,24 @@ class ClientCall:
 
     __slots__ = ('strategy', 'span', 'headers', 'status_code', 'error', 'url')
 
-    def __init__(self, strategy, span, headers, url=''):
+    def __init__(self, strategy: 'SpanStrategy', span: Optional[opentracing.Span],
+                 headers: Dict[str, str], url: str = '') -> None:
         self.strategy = strategy
         self.url = url  # as given: its secrets are removed from error messages
         self.span = span
         self.headers = headers
-        self.status_code = None
-        self.error = None
+        self.status_code: Optional[int] = None
+        self.error: Optional[BaseException] = None
 
-    def set_status(self, status_code):
+    def set_status(self, status_code: int) -> None:
         """Record the status code of the response."""
         self.status_code = status_code
 
 
 @contextmanager
-def client_span(method, url, target=None, headers=None, name=None):
+def client_span(method: str, url: str, target: Target = None,
+                headers: Optional[Mapping[str, str]] = None,
+                name: Optional[str] = None) -> Iterator[ClientCall]:
     """Trace one outgoing request made with any HTTP client.
 
     Yields a :class:`ClientCall`: send ``call.headers`` (``headers`` plus the
@@ -124,7 +136,7 @@ def client_span(method, url, target=None, headers=None, name=None):
         finish_call(call)
 
 
-def is_excluded_request(target):
+def is_excluded_request(target: Target) -> bool:
     """Whether the calls are made for a request the application chose not to
     trace (``ot.excluded_paths``, ``ot.should_trace``...): ``target``, else
     the request being served on this thread. They are not traced either,
@@ -136,7 +148,8 @@ def is_excluded_request(target):
     return isinstance(environ, dict) and marked_excluded(environ)
 
 
-def start_call(target, method, url, headers, name=None):
+def start_call(target: Target, method: str, url: str, headers: Dict[str, str],
+               name: Optional[str] = None) -> ClientCall:
     """A ClientCall with a started CLIENT span and its context in ``headers``
     (no span, and the headers as they are, for an excluded request)."""
     strategy = strategy_for_target(target)
@@ -155,7 +168,7 @@ def start_call(target, method, url, headers, name=None):
     return ClientCall(strategy, span, headers, url)
 
 
-def finish_call(call):
+def finish_call(call: ClientCall) -> None:
     """Tag the outcome of ``call`` and finish its span."""
     if call.span is None:
         return
@@ -172,7 +185,8 @@ def finish_call(call):
         strategy.report('finishing a client span', exc, 'the span may be lost')
 
 
-def outgoing_headers(target=None, headers=None):
+def outgoing_headers(target: Target = None,
+                     headers: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     """``headers`` (a new dict) plus the active span's trace context, for a
     request made with any client; no span is started."""
     strategy = strategy_for_target(target)
@@ -190,7 +204,8 @@ def outgoing_headers(target=None, headers=None):
     return headers
 
 
-def inject(strategy, span_context, headers):
+def inject(strategy: 'SpanStrategy', span_context: opentracing.SpanContext,
+           headers: Dict[str, str]) -> None:
     """Write ``span_context`` into ``headers``, its baggage within the W3C
     limits; a failure is reported, not raised."""
     try:
@@ -223,12 +238,12 @@ class _BaggageBudget:
     """What is left of the limits in one header format, counted as a W3C
     ``baggage`` header would be."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.entries = 0
         self.bytes = 0
-        self.dropped = []
+        self.dropped: List[str] = []
 
-    def take(self, key, size):
+    def take(self, key: str, size: int) -> bool:
         """Whether an entry of ``size`` bytes (``key=value``) still fits."""
         size += 1 if self.entries else 0  # the comma before it
         if self.entries < MAX_BAGGAGE_ENTRIES and self.bytes + size <= MAX_BAGGAGE_BYTES:
@@ -239,7 +254,7 @@ class _BaggageBudget:
         return False
 
 
-def bound_baggage(headers):
+def bound_baggage(headers: MutableMapping[str, str]) -> Optional[str]:
     """Drop the baggage entries of ``headers`` past the W3C limits, keeping
     the first ones; a text saying what was dropped, or None.
 
@@ -248,7 +263,7 @@ def bound_baggage(headers):
     the same entries in the same order in each, so each format carries the
     same first entries, and a service reading any one of them gets them.
     """
-    budgets = {}
+    budgets: Dict[str, _BaggageBudget] = {}
     for name in list(headers):
         lower = name.lower()
         if lower == 'baggage':
@@ -283,7 +298,7 @@ except ImportError:  # requests is optional: only its helpers need it
     HTTPAdapter = object  # type: ignore[misc,assignment]
 
 
-def import_requests():
+def import_requests() -> ModuleType:
     """The ``requests`` module, or an ImportError saying how to install it."""
     try:
         import requests
@@ -302,20 +317,25 @@ class TracingAdapter(HTTPAdapter):
     redirect) is a span of its own.
     """
 
-    def __init__(self, target=None, **kwargs):
+    def __init__(self, target: Target = None, **kwargs: Any) -> None:
         import_requests()
         self.target = target
         super().__init__(**kwargs)
 
-    def send(self, request, **kwargs):
-        with client_span(request.method, request.url, self.target, request.headers) as call:
+    def send(self, request: 'requests.PreparedRequest',  # type: ignore[override]
+             **kwargs: Any) -> 'requests.Response':
+        # a request being sent has its method and URL; its headers (text, or
+        # bytes passed through as they are) are sent with the trace context
+        with client_span(cast(str, request.method), cast(str, request.url), self.target,
+                         cast(Mapping[str, str], request.headers)) as call:
             request.headers.update(call.headers)
             response = super().send(request, **kwargs)
             call.set_status(response.status_code)
             return response
 
 
-def traced_session(target=None, session=None):
+def traced_session(target: Target = None,
+                   session: Optional['requests.Session'] = None) -> 'requests.Session':
     """``session`` (a new requests Session by default) tracing all its requests."""
     requests = import_requests()
     session = requests.Session() if session is None else session
@@ -325,13 +345,15 @@ def traced_session(target=None, session=None):
     return session
 
 
-def http_request(request, method, url, session=None, **kwargs):
+def http_request(request: 'Request', method: str, url: str,
+                 session: Optional['requests.Session'] = None,
+                 **kwargs: Any) -> 'requests.Response':
     """Make a traced HTTP request with ``requests`` from the view of ``request``.
 
     ``kwargs`` are those of ``requests.request``. With a ``session`` of
     your own, only this call is traced.
     """
-    requests = import_requests() if session is None else None
+    requests: Any = import_requests() if session is None else None
     with client_span(method, url, request, kwargs.pop('headers', None)) as call:
         if session is None:
             response = requests.request(method, url, headers=call.headers, **kwargs)
@@ -343,7 +365,10 @@ def http_request(request, method, url, session=None, **kwargs):
 
 # -- urllib.request -----------------------------------------------------------
 
-def urlopen(url, data=None, target=None, opener=None, name=None, **kwargs):
+def urlopen(url: Union[str, urllib.request.Request],
+            data: Union[bytes, IO[bytes], Iterable[bytes], None] = None,
+            target: Target = None, opener: Optional[urllib.request.OpenerDirector] = None,
+            name: Optional[str] = None, **kwargs: Any) -> Any:
     """``urllib.request.urlopen`` traced: ``url`` is a URL or a Request.
 
     ``target`` is the Pyramid request (or as for :func:`client_span`);
@@ -351,10 +376,12 @@ def urlopen(url, data=None, target=None, opener=None, name=None, **kwargs):
     ``urlopen`` (``timeout``, ``context``). An HTTPError
     response is traced with its status code and raised as usual.
     """
-    given = isinstance(url, urllib.request.Request)
-    url_request = url if given else urllib.request.Request(url, data)
-    if data is not None and given:
-        url_request.data = data
+    if isinstance(url, urllib.request.Request):
+        url_request = url
+        if data is not None:
+            url_request.data = data
+    else:
+        url_request = urllib.request.Request(url, data)
     method = url_request.get_method()
     with client_span(method, url_request.full_url, target, name=name) as call:
         for header, value in call.headers.items():

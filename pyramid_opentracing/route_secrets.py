@@ -13,7 +13,8 @@ from urllib.parse import quote, unquote
 from ._pyramid import routes_of
 from .scrub import REDACTED
 
-__all__ = ['SECRETS_KEY', 'path_redacted', 'path_secrets', 'secret_placeholders', 'url_waits_for_route']
+__all__ = ['PATH_SAFE', 'SECRETS_KEY', 'path_redacted', 'path_secrets', 'secret_placeholders',
+           'url_waits_for_route']
 
 #: The placeholders of a route pattern: ``{name}``, ``{name:regex}``, ``*name``.
 _PLACEHOLDERS = re.compile(r'\{(\w+)(?::[^}]*)?\}|\*(\w+)')

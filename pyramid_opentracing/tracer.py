@@ -6,6 +6,7 @@ include the package (:func:`pyramid_tracer_of`).
 """
 import logging
 import sys
+from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple, TypeVar, Union, overload
 
 import opentracing
 
@@ -14,7 +15,22 @@ from .lifecycle import ENVIRON_KEY
 from .opentracing_strategy import NoopStrategy, OpenTracingStrategy
 from .tags import TagPolicy
 
-__all__ = ['PyramidTracer', 'PyramidTracing', 'is_otel_shim', 'pyramid_tracer_of', 'strategy_for']
+if TYPE_CHECKING:
+    from pyramid.request import Request
+
+    from .headers import SpanHeaders
+    from .otel.spans import OtelStrategy
+    from .selection import RequestSelection
+
+    #: What :func:`strategy_for` makes (only for type checkers: importing it
+    #: would load OpenTelemetry).
+    SpanStrategy = Union[OpenTracingStrategy, OtelStrategy]
+
+#: A view function (or method), as ``@trace`` returns it: the same signature.
+_View = TypeVar('_View', bound=Callable[..., Any])
+
+__all__ = ['PyramidTracer', 'PyramidTracing', 'is_otel_shim', 'pyramid_tracer_of', 'strategy_for',
+           '_global_pyramid_tracer']
 
 logger = logging.getLogger('pyramid_opentracing')
 
@@ -34,17 +50,19 @@ class PyramidTracer:
 
     #: Which requests are traced (a :class:`~.selection.RequestSelection`),
     #: None for all; set from the settings.
-    selection = None
+    selection: Optional['RequestSelection'] = None
     #: What the span takes from and writes to headers (a
     #: :class:`~.headers.SpanHeaders`), None for nothing; set from the settings.
-    span_headers = None
+    span_headers: Optional['SpanHeaders'] = None
     #: What the settings of the application it traces made of it (see
     #: ``config.fingerprint``), None until one claims it: one application's
     #: settings are not another's.
-    fingerprint = None
+    fingerprint: Optional[Tuple[Tuple[str, Any], ...]] = None
 
-    def __init__(self, tracer=None, start_span_cb=None, operation_name_func=None,
-                 **tag_policy):
+    def __init__(self, tracer: Optional[opentracing.Tracer] = None,
+                 start_span_cb: Optional[Callable[[opentracing.Span, 'Request'], object]] = None,
+                 operation_name_func: Optional[Callable[['Request'], str]] = None,
+                 **tag_policy: Any) -> None:
         for name, function in (('start_span_cb', start_span_cb),
                                ('operation_name_func', operation_name_func)):
             if function is not None and not callable(function):
@@ -54,23 +72,23 @@ class PyramidTracer:
         self.operation_name_func = operation_name_func
         self.policy = TagPolicy(**tag_policy)
         self.failures = FailureLog()
-        self._strategy = None
+        self._strategy: Optional['SpanStrategy'] = None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return '<PyramidTracer tracer=%r>' % (self._tracer or 'opentracing.global_tracer()',)
 
     @property
-    def tracer(self):
+    def tracer(self) -> opentracing.Tracer:
         """The OpenTracing tracer in use."""
         return opentracing.global_tracer() if self._tracer is None else self._tracer
 
     @property
-    def follows_global_tracer(self):
+    def follows_global_tracer(self) -> bool:
         """Whether the tracer in use is :func:`opentracing.global_tracer`,
         whichever it is at the time."""
         return self._tracer is None
 
-    def server_span_strategy(self):
+    def server_span_strategy(self) -> 'SpanStrategy':
         """How server spans are made with the tracer in use: chosen once per
         tracer object (see :func:`strategy_for`),
         since the global tracer may be replaced after start-up. Never raises."""
@@ -82,11 +100,15 @@ class PyramidTracer:
             strategy = self._strategy = strategy_for(self, tracer)
         return strategy
 
-    def get_span(self, request):
+    def get_span(self, request: 'Request') -> Optional[opentracing.Span]:
         """The server span tracing ``request``, or None when it is not traced."""
         return request.environ.get(ENVIRON_KEY)
 
-    def trace(self, *attributes):
+    @overload
+    def trace(self, view: _View, /) -> _View: ...
+    @overload
+    def trace(self, *attributes: str) -> Callable[[_View], _View]: ...
+    def trace(self, *attributes: Any) -> Any:
         """Decorator that traces one view, tagging the request ``attributes``.
 
         Works without the tween; when the tween already traces the request, the
@@ -101,7 +123,7 @@ class PyramidTracer:
 PyramidTracing = PyramidTracer
 
 
-def is_otel_shim(tracer):
+def is_otel_shim(tracer: object) -> bool:
     """Whether ``tracer`` is OpenTelemetry's OpenTracing shim, whose own
     start_span cannot set a span kind. Imports nothing: if the shim module
     is not loaded, no tracer can be one."""
@@ -109,7 +131,7 @@ def is_otel_shim(tracer):
     return shim is not None and isinstance(tracer, shim.TracerShim)
 
 
-def strategy_for(pyramid_tracer, tracer):
+def strategy_for(pyramid_tracer: PyramidTracer, tracer: Any) -> 'SpanStrategy':
     """How ``pyramid_tracer`` makes server spans with the OpenTracing ``tracer``:
     real OpenTelemetry SERVER spans for the shim, nothing at all for
     opentracing's no-op Tracer, else plain OpenTracing. Never raises: if the
@@ -133,7 +155,7 @@ _global_pyramid_tracer = PyramidTracer()
 _said_not_included = False
 
 
-def pyramid_tracer_of(request):
+def pyramid_tracer_of(request: 'Request') -> PyramidTracer:
     """The PyramidTracer configured for the request's application.
 
     Falls back to one on the global tracer where ``includeme`` did not run.

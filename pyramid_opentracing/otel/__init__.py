@@ -13,12 +13,14 @@ except ImportError as exc:  # the otel extra is not installed
         'pyramid_opentracing.otel needs the otel extra (%s): pip install '
         '"pyramid_opentracing[otel]" (from a clone: pip install -e ".[otel]")' % exc,
         name=exc.name) from exc
+from typing import Any
+
 from .options import BridgeOptions
 
 __all__ = ['BridgeTracer', 'tracer_from_settings']
 
 
-def tracer_from_settings(**settings):
+def tracer_from_settings(**settings: Any) -> BridgeTracer:
     """The OpenTracing tracer the ``ot.otel.*`` settings describe.
 
     Builds an SDK TracerProvider, or takes the global one with

@@ -8,12 +8,14 @@ process by itself: what the bridge installs process-wide (at exit, on
 SIGTERM, on loggers, on the provider) is made by :mod:`.provider` and listed
 in the docs' "Process-wide effects".
 """
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Union, cast
+
 import opentracing
 from webob.headers import EnvironHeaders
 from opentelemetry import context as otel_context
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import Getter
-from opentelemetry.shim.opentracing_shim import TracerShim
+from opentelemetry.shim.opentracing_shim import ScopeShim, SpanContextShim, SpanShim, TracerShim
 from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, get_current_span, set_span_in_context
 
 from ..headers import environ_key
@@ -22,6 +24,17 @@ from .semconv import SCHEMA_URL, SCOPE_NAME, package_version
 from . import shim
 from .shim import (DEFAULT_POLICY, BridgeScopeManager, bridge_span, inherited_baggage,
                    scrubbed_tags, span_name)
+
+if TYPE_CHECKING:
+    from opentelemetry.propagators.textmap import TextMapPropagator
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import MetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
+
+    from ..tags import TagPolicy
+    from ..tracer import PyramidTracer
+    from .shim import BridgeSpan
 
 __all__ = ['BridgeTracer']
 
@@ -51,17 +64,20 @@ class BridgeTracer(TracerShim):
 
     #: The PyramidTracer whose TagPolicy scrubs the error texts views log on
     #: this bridge's spans: the first that makes server spans with it.
-    policy_source = None
+    policy_source: Optional['PyramidTracer'] = None
 
-    def __init__(self, provider, propagator=None, exporter=None, *, meter_provider=None,
-                 metric_reader=None, owns_provider=True, old_http_attributes=False,
-                 read_headers=None):
+    def __init__(self, provider: 'TracerProvider', propagator: Optional['TextMapPropagator'] = None,
+                 exporter: Optional['SpanExporter'] = None, *,
+                 meter_provider: Optional['MeterProvider'] = None,
+                 metric_reader: Optional['MetricReader'] = None, owns_provider: bool = True,
+                 old_http_attributes: bool = False,
+                 read_headers: Optional[Iterable[str]] = None) -> None:
         super().__init__(provider.get_tracer(SCOPE_NAME, package_version(), schema_url=SCHEMA_URL))
         opentracing.Tracer.__init__(self, scope_manager=BridgeScopeManager(self))
         self.provider = provider
         if propagator is None:  # reads nothing from any request
             propagator, read_headers = CompositePropagator([]), ()
-        self.propagator = propagator
+        self.propagator: 'TextMapPropagator' = propagator
         self.exporter = exporter
         self.meter_provider = meter_provider
         self.metric_reader = metric_reader
@@ -72,23 +88,26 @@ class BridgeTracer(TracerShim):
         self._environ_keys = None if read_headers is None else tuple(
             environ_key(header) for header in read_headers)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return '<BridgeTracer propagator=%r exporter=%r>' % (
             getattr(self.propagator, 'fields', None), type(self.exporter).__name__)
 
     @property
-    def policy(self):
+    def policy(self) -> 'TagPolicy':
         """The TagPolicy scrubbing what views log on this bridge's spans."""
         source = self.policy_source
         return DEFAULT_POLICY if source is None else source.policy
 
-    def start_span(self, operation_name=None, child_of=None, references=None, tags=None,
-                   start_time=None, ignore_active_span=False):
+    def start_span(self, operation_name: Optional[str] = None,  # type: ignore[override]
+                   child_of: Union[SpanShim, SpanContextShim, None] = None,
+                   references: Optional[List[opentracing.Reference]] = None,
+                   tags: Optional[Mapping[str, Any]] = None, start_time: Optional[float] = None,
+                   ignore_active_span: bool = False) -> 'BridgeSpan':
         """A :class:`~.shim.BridgeSpan`, child of ``child_of`` (else of
         the active span, unless ignored), with its parent's baggage."""
         if child_of is None and not ignore_active_span:
-            child_of = self.active_span
-        parent = child_of
+            child_of = cast(Optional[SpanShim], self.active_span)  # a bridge's span
+        parent: object = child_of
         if parent is None and references:
             parent = references[0].referenced_context
         policy = self.policy
@@ -97,15 +116,21 @@ class BridgeTracer(TracerShim):
             references, scrubbed_tags(tags, policy), start_time, ignore_active_span).unwrap()
         return bridge_span(self, otel_span, inherited_baggage(parent), tags)
 
-    def start_active_span(self, operation_name, child_of=None, references=None, tags=None,
-                          start_time=None, ignore_active_span=False, finish_on_close=True):
+    def start_active_span(self, operation_name: str,  # type: ignore[override]
+                          child_of: Union[SpanShim, SpanContextShim, None] = None,
+                          references: Optional[List[opentracing.Reference]] = None,
+                          tags: Optional[Mapping[str, Any]] = None,
+                          start_time: Optional[float] = None, ignore_active_span: bool = False,
+                          finish_on_close: bool = True) -> ScopeShim:
         """:meth:`start_span`, made active; closing the scope finishes it
         if ``finish_on_close``."""
         span = self.start_span(operation_name, child_of, references, tags, start_time,
                                ignore_active_span)
-        return self.scope_manager.activate(span, finish_on_close)
+        return cast(ScopeShim, self.scope_manager.activate(span, finish_on_close))
 
-    def inject(self, span_context, format, carrier):
+    def inject(self, span_context: Optional[SpanContextShim],  # type: ignore[override]
+               format: object,
+               carrier: Any) -> None:
         """Write ``span_context`` (and its baggage) into the ``carrier`` headers."""
         if format not in _FORMATS:
             raise opentracing.UnsupportedFormatException(format)
@@ -116,7 +141,8 @@ class BridgeTracer(TracerShim):
         self.propagator.inject(carrier, context=set_span_in_context(
             NonRecordingSpan(otel_span_context), context))
 
-    def extract(self, format, carrier):
+    def extract(self, format: object,  # type: ignore[override]
+                carrier: Any) -> Optional[SpanContextShim]:
         """The caller's span context from the ``carrier`` headers, or None.
 
         The propagators read malformed headers as no parent at all: the
@@ -134,7 +160,7 @@ class BridgeTracer(TracerShim):
         shim_context.extracted = extracted
         return shim_context
 
-    def extract_context(self, format, carrier):
+    def extract_context(self, format: object, carrier: Any) -> Optional[otel_context.Context]:
         """What :meth:`extract` reads, as the OpenTelemetry Context the
         propagators made (the caller's span and baggage; a span started in
         it is a new trace if it holds no valid caller span, with the caller's
@@ -155,7 +181,7 @@ class BridgeTracer(TracerShim):
             return self.propagator.extract(carrier, getter=_REQUEST_HEADERS)
         return self.propagator.extract(_lower_keys(carrier))
 
-    def force_flush(self, timeout_millis=30000):
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Export every finished span (and the metrics) now; True if all were
         exported in time. Nothing to do with a provider we do not own."""
         if not self.owns_provider:
@@ -165,7 +191,7 @@ class BridgeTracer(TracerShim):
             flushed = self.meter_provider.force_flush(timeout_millis) and flushed
         return flushed
 
-    def shutdown(self):
+    def shutdown(self) -> None:
         """Flush and stop the exporters (also done when the process exits)."""
         if self.owns_provider:
             shut_down(self.provider)
@@ -179,17 +205,17 @@ class _RequestHeadersGetter(Getter):
     header missing, and copying the headers into a lower-cased dict takes a
     pass over the whole environ."""
 
-    def get(self, carrier, key):
+    def get(self, carrier: EnvironHeaders, key: str) -> Optional[List[str]]:
         value = carrier.environ.get(environ_key(key))
         return None if value is None else [value]
 
-    def keys(self, carrier):
+    def keys(self, carrier: EnvironHeaders) -> List[str]:
         return [key.lower() for key in carrier.keys()]
 
 
 _REQUEST_HEADERS = _RequestHeadersGetter()
 
-def _lower_keys(carrier):
+def _lower_keys(carrier: Any) -> Dict[str, Any]:
     """The headers as a dict with lower-case names: OpenTelemetry's default
     getter looks names up exactly, and the propagators use lower case."""
     items = carrier.items() if hasattr(carrier, 'items') else carrier

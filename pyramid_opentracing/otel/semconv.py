@@ -5,8 +5,8 @@ built before the HTTP conventions became stable.
 """
 from importlib.metadata import PackageNotFoundError, version
 
-__all__ = ['SCHEMA_URL', 'SCOPE_NAME', 'old_outcome_attributes', 'old_server_attributes',
-           'package_version']
+__all__ = ['SCHEMA_URL', 'SCOPE_NAME', 'add_target', 'old_outcome_attributes',
+           'old_server_attributes', 'package_version']
 
 SCOPE_NAME = 'pyramid_opentracing'
 

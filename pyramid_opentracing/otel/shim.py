@@ -53,7 +53,9 @@ from ..tags import TagPolicy, exception_texts, qualified_name
 from ..scrub import REDACTED, text_of
 
 __all__ = ['BridgeScope', 'BridgeScopeManager', 'BridgeSpan', 'ServerSpan', 'activate',
-           'bridge_span', 'record_error', 'span_context']
+           'bridge_span', 'record_error', 'span_context', 'DEFAULT_POLICY', 'SDK_EXPORT_LOGGERS',
+           'inherited_baggage', 'policy_of', 'scrubbed', 'scrubbed_key', 'scrubbed_tags',
+           'span_name']
 
 logger = logging.getLogger('pyramid_opentracing')
 

@@ -27,6 +27,8 @@ import weakref
 
 from opentracing.mocktracer import MockTracer
 
+__all__ = ['OtelSpanSource', 'RequestTrace', 'SpanSource', 'SpanSources']
+
 #: Most spans kept for one request: a loop making spans must not fill memory.
 MAX_SPANS_PER_REQUEST = 1000
 

@@ -1,6 +1,8 @@
 """The SpanProcessor that keeps OpenTelemetry spans for the Tracing panel."""
 from opentelemetry.sdk.trace import SpanProcessor
 
+__all__ = ['KeepWatchedSpans']
+
 
 class KeepWatchedSpans(SpanProcessor):
     """Hands each span the provider ends to a SpanSource, which keeps those

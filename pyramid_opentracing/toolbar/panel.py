@@ -1,11 +1,20 @@
 """The Tracing panel: the trace of each request of the toolbar's history."""
 from importlib import resources
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from pyramid_debugtoolbar.panels import DebugPanel
 
 from .. import get_span
 from .collect import OtelSpanSource, SpanSources
 from .waterfall import format_duration, span_view, trace_id_text, waterfall
+
+if TYPE_CHECKING:
+    from pyramid.request import Request
+
+    from .collect import RequestTrace, SpanSource
+    from .waterfall import SpanView
+
+__all__ = ['TracingPanel']
 
 
 class TracingPanel(DebugPanel):
@@ -24,8 +33,10 @@ class TracingPanel(DebugPanel):
     title = 'Tracing'
     nav_title = 'Tracing'
 
-    def __init__(self, request):
-        self.source = self.trace = self.problem = None
+    def __init__(self, request: 'Request') -> None:
+        self.source: Optional['SpanSource'] = None
+        self.trace: Optional['RequestTrace'] = None
+        self.problem: Optional[str] = None
         self.trace_url = request.registry.settings.get('ot.toolbar.trace_url')
         span = get_span(request)
         if span is None:
@@ -44,24 +55,25 @@ class TracingPanel(DebugPanel):
             self.trace = source.watch(trace_id, span_id)
 
     @property
-    def nav_subtitle(self):
+    def nav_subtitle(self) -> str:
         if self.trace is None:
             return ''
         count = len(self.spans())
         return str(count) if count else ''
 
     @property
-    def nav_subtitle_style(self):
+    def nav_subtitle_style(self) -> str:
         return 'progress-bar-danger' if any(
             view.error for view in self.views()) else ''
 
-    def spans(self):
-        return self.source.spans(self.trace) if self.trace is not None else []
+    def spans(self) -> List[Any]:
+        source, trace = self.source, self.trace  # a trace comes with its source
+        return source.spans(trace) if source is not None and trace is not None else []
 
-    def views(self):
+    def views(self) -> List['SpanView']:
         return [span_view(span) for span in self.spans()]
 
-    def render_vars(self, request):
+    def render_vars(self, request: 'Request') -> Dict[str, Any]:
         trace = self.trace
         rows = waterfall(self.views())
         trace_id = None
@@ -86,7 +98,7 @@ class TracingPanel(DebugPanel):
         }
 
 
-def static_text(name):
+def static_text(name: str) -> str:
     """The text of one of the panel's own static files, put inline in the
     panel: the toolbar serves only its own, and works offline."""
     return resources.files(__package__).joinpath('static', name).read_text('utf-8')

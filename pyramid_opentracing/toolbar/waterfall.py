@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 from ..scrub import bound
 
+__all__ = ['SpanView', 'format_duration', 'span_view', 'trace_id_text', 'waterfall']
+
 #: Most characters shown of one attribute or log value.
 MAX_VALUE_LENGTH = 2000
 
