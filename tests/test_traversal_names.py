@@ -99,6 +99,14 @@ def test_the_view_sees_its_span_named_already(make, monkeypatch):
     assert seen == [name(make, 'Item/edit')]
 
 
+def test_a_span_trace_starts_in_the_view_is_named_alike(make):
+    app = make(**{'ot.trace_all': False})
+    app.get('/item1/traced')
+    [(span_name, tags)] = finished(app)
+    assert span_name == name(make, 'Item/traced')
+    assert tags['pyramid.endpoint'] == 'Item/traced'
+
+
 def renaming(span, request):
     span.set_operation_name('named by the application')
 

@@ -7,6 +7,8 @@ from pyramid.config import Configurator
 from pyramid.request import Request
 from pyramid.response import Response
 
+from pyramid_opentracing import trace
+
 BRIDGE = 'pyramid_opentracing.otel.tracer_from_settings'
 
 
@@ -66,6 +68,11 @@ def subrequest_item(context, request):
     return Response('through a subrequest: ' + response.text)
 
 
+@trace()
+def traced_item(context, request):
+    return Response('traced')
+
+
 class ItemViews:
     def __init__(self, context, request):
         self.context, self.request = context, request
@@ -95,6 +102,7 @@ def make_app(settings, tm=False):
     config.add_view(committing_item, context=Item, name='commit')
     config.add_view(aborting_item, context=Item, name='abort')
     config.add_view(subrequest_item, context=Item, name='sub')
+    config.add_view(traced_item, context=Item, name='traced')
     config.add_route('shop', '/shop/*traverse', factory=root_factory)
     config.add_view(edit_item, route_name='shop', context=Item, name='edit')
     config.include('pyramid_opentracing')
