@@ -148,6 +148,15 @@ def test_the_transaction_commit_or_abort_is_a_child_span(make, path, expected):
     assert internal[expected].parent_id == server.span_id
 
 
+def test_a_failed_commit_is_an_error_of_the_tm_span(make):
+    app = make('tm', tm=True)
+    with pytest.raises(IOError):
+        app.get('/item1/commit-fails')
+    _, internal = one_trace(app)
+    assert internal['tm commit'].error
+    assert internal['tm commit'].tags['pyramid.tm.status'] == 'Commit failed'
+
+
 def test_a_transaction_without_tracing_internals_is_not_traced(make):
     app = make('view', tm=True)
     app.get('/item1/commit')

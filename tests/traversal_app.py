@@ -56,6 +56,30 @@ def committing_item(context, request):
     return Response('committed')
 
 
+class FailingCommit:
+    """A data manager whose commit fails: the transaction's commit fails."""
+    transaction_manager = transaction.manager
+
+    def abort(self, txn):
+        pass
+
+    def tpc_begin(self, txn):
+        pass
+
+    def commit(self, txn):
+        raise IOError('the database went away')
+
+    tpc_vote = tpc_finish = tpc_abort = abort
+
+    def sortKey(self):  # noqa: N802 - the data manager API
+        return 'failing'
+
+
+def failing_commit_item(context, request):
+    request.tm.get().join(FailingCommit())
+    return Response('never committed')
+
+
 def aborting_item(context, request):
     request.tm.doom()
     return Response('aborted')
@@ -101,6 +125,7 @@ def make_app(settings, tm=False):
     config.add_view(templated_item, context=Item, name='json', renderer='json')
     config.add_view(committing_item, context=Item, name='commit')
     config.add_view(aborting_item, context=Item, name='abort')
+    config.add_view(failing_commit_item, context=Item, name='commit-fails')
     config.add_view(subrequest_item, context=Item, name='sub')
     config.add_view(traced_item, context=Item, name='traced')
     config.add_route('shop', '/shop/*traverse', factory=root_factory)
