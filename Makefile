@@ -35,7 +35,7 @@ EXTRA_pyramid2 := "pyramid>=2,<3" mypy types-opentracing
 EXTRA_pyramid110 := "pyramid==1.10.8"
 EXTRA_py312 := "pyramid>=2,<3"
 EXTRA_py313 := "pyramid>=2,<3"
-EXTRA_demo := "pyramid>=2,<3" pyramid_debugtoolbar
+EXTRA_demo := "pyramid>=2,<3" pyramid_debugtoolbar pyramid_jinja2
 EXTRA_bench := "pyramid>=2,<3" opentelemetry-instrumentation-pyramid
 
 # PYTHONPATH: development.ini names examples.demo, which is not installed.

@@ -167,6 +167,10 @@ TRACERS = {
 EXCLUDED_PATHS = '^/health$, ^/metrics$, ^/static/, ^/favicon\\.ico$, ^/_debug_toolbar/'
 
 
+#: What ``ours/mock+internals`` traces of Pyramid's own work.
+TRACED_INTERNALS = 'view renderer tweens'
+
+
 def ours(tracer, **settings):
     def instrument(config):
         config.registry.settings.update({'ot.trace_all': True, 'ot.base_tracer': tracer})

@@ -28,6 +28,8 @@ toolbar's Tracing panel (the button on the right) shows them as a waterfall.</p>
 <li><a href="/fail">/fail</a>: a view raising, its span marked as an error</li>
 <li><a href="/report">/report</a>: nested spans, a call to this service and a
 call to a service that is down</li>
+<li><a href="/shop/teapot/">/shop/teapot/</a>: a page served through traversal
+(<code>GET Product</code>), its view and its template's rendering as child spans</li>
 </ul>
 </body></html>"""
 
@@ -72,6 +74,37 @@ def report(request):
     return Response(REPORT % (greeting, inventory))
 
 
+class Shop:
+    """The root of the shop's resource tree, whose items are products."""
+    __name__ = ''
+    __parent__ = None
+    PRODUCTS = {'teapot': 'A teapot', 'kettle': 'A kettle'}
+
+    def __getitem__(self, name):
+        return Product(name, self.PRODUCTS[name], self)
+
+
+class Product:
+    def __init__(self, name, title, parent):
+        self.__name__, self.title, self.__parent__ = name, title, parent
+
+    def __getitem__(self, name):
+        raise KeyError(name)
+
+
+def shop(request):
+    return Shop()
+
+
+def product(context, request):
+    """A product's page, rendered from a Jinja2 template."""
+    return {'product': context, 'shop': sorted(Shop.PRODUCTS.items())}
+
+
+def edit_product(context, request):
+    return Response('<!doctype html><html><body><p>editing %s</p></body></html>' % context.title)
+
+
 def main(global_config, **settings):
     """The WSGI application, configured from the INI file's settings."""
     config = Configurator(settings=settings)
@@ -83,4 +116,9 @@ def main(global_config, **settings):
     config.add_view(hello, route_name='hello', renderer='json')
     config.add_view(fail, route_name='fail')
     config.add_view(report, route_name='report')
+    config.include('pyramid_jinja2')
+    config.add_route('shop', '/shop/*traverse', factory=shop)
+    config.add_view(product, route_name='shop', context=Product,
+                    renderer='examples:templates/product.jinja2')
+    config.add_view(edit_product, route_name='shop', context=Product, name='edit')
     return config.make_wsgi_app()

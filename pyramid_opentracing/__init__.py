@@ -11,8 +11,9 @@ import opentracing
 from pyramid.events import BeforeRender
 from pyramid.tweens import INGRESS
 
-from ._pyramid import BeforeTraversal
+from ._pyramid import BeforeTraversal, ContextFound
 from .config import configure
+from .internals import register as register_internals
 from .decorator import view_decorator
 from .lifecycle import ENVIRON_KEY
 from .tracer import (  # noqa: F401 - _global_pyramid_tracer for outgoing
@@ -39,10 +40,18 @@ def includeme(config: 'Configurator') -> None:
     other tween (pyramid_tm's commit among them) and it sees the response the
     exception view made. Settings are parsed in one deferred action, once, and
     written back as typed values, with the PyramidTracer under ``ot.tracer``
-    and ``ot.tracing``.
+    and ``ot.tracing``. The view derivers tell the span which view served the
+    request, and make the ``view`` and ``renderer`` spans of
+    ``ot.trace_internals``; the rest of it is registered by the action.
     """
     config.add_tween('pyramid_opentracing.opentracing_tween_factory', under=INGRESS)
     config.add_subscriber('pyramid_opentracing.routing.on_before_traversal', BeforeTraversal)
+    config.add_subscriber('pyramid_opentracing.routing.on_context_found', ContextFound)
+    config.add_view_deriver('pyramid_opentracing.views.view_deriver',
+                            name='pyramid_opentracing_view', under='rendered_view',
+                            over='mapped_view')
+    config.add_view_deriver('pyramid_opentracing.views.renderer_deriver',
+                            name='pyramid_opentracing_renderer', over='rendered_view')
     config.add_subscriber('pyramid_opentracing.browser.add_renderer_globals', BeforeRender)
     config.action('pyramid_opentracing.config', lambda: _configure(config),
                   order=CONFIGURE_ORDER)
@@ -51,6 +60,7 @@ def includeme(config: 'Configurator') -> None:
 def _configure(config: 'Configurator') -> None:
     """``includeme``'s action: configure, and say when the tween traces nothing."""
     settings = configure(config.registry, config.maybe_dotted)
+    register_internals(config.registry, settings['ot.trace_internals'])
     if not settings['ot.trace_all']:
         logging.getLogger('pyramid_opentracing').info(
             'pyramid_opentracing: ot.trace_all is off, so requests are not traced by the '

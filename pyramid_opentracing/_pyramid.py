@@ -35,14 +35,17 @@ try:
 except ImportError:  # pragma: no cover - every WebOb since 1.0 has it
     AppIterRange = None
 
-__all__ = ['BeforeTraversal', 'IRequestExtensions', 'IRoutesMapper', 'RETRY_ATTEMPT',
-           'VENUSIAN_CALLBACKS', 'ranged', 'requestonly', 'requestonly_by_signature',
-           'retry_attempt', 'retried', 'routes_of', 'run_finished_callbacks',
-           'run_first_when_finished']
+__all__ = ['BeforeTraversal', 'ContextFound', 'IRequestExtensions', 'IRoutesMapper',
+           'RETRY_ATTEMPT', 'VENUSIAN_CALLBACKS', 'ranged', 'requestonly',
+           'requestonly_by_signature', 'retry_attempt', 'retried', 'routes_of',
+           'run_finished_callbacks', 'run_first_when_finished', 'tweens_in_order']
 
 #: The event Pyramid sends once routing is done, before traversal (1.10 and
 #: later); without it, routing's results are read when the request ends.
 BeforeTraversal = getattr(pyramid.events, 'BeforeTraversal', None)
+
+#: The event Pyramid sends once traversal found the context.
+ContextFound = pyramid.events.ContextFound
 
 #: Where venusian (``@view_config``) keeps the callbacks ``config.scan()`` runs.
 VENUSIAN_CALLBACKS = '__venusian_callbacks__'
@@ -116,3 +119,14 @@ def retried(request, exc):
         return bool(is_error_retryable(request, exc))
     except Exception:
         return False  # as pyramid_retry would fail too: this attempt is the last
+
+
+def tweens_in_order(tweens):
+    """[(name, factory)] of Pyramid's ``ITweens``, from the ingress to the
+    main handler, as it builds the tween chain from them (its ``explicit``
+    list, else ``implicit()``); None for an ``ITweens`` without them."""
+    explicit = getattr(tweens, 'explicit', None)
+    implicit = getattr(tweens, 'implicit', None)
+    if explicit is None or implicit is None:
+        return None
+    return list(explicit or implicit())

@@ -18,6 +18,7 @@ import os
 from typing import Any, Callable, NamedTuple, Optional, Tuple
 
 from .headers import CapturedHeaders, build_span_headers
+from .internals import INTERNALS, as_internals
 from .tags import DEFAULT_MAX_TAG_LENGTH, merged_policy
 from .selection import RequestSelection, resolve_excluded_routes
 from .setting_parsers import (
@@ -144,6 +145,9 @@ SETTINGS = (
     Setting('ot.server_timing', as_bool, False,
             doc='Add Server-Timing: traceparent;desc="..." (the W3C context of the server span, '
                 'with its sampled flag) to each traced response, for browsers.'),
+    Setting('ot.trace_internals', as_internals, (),
+            doc='Child spans of Pyramid\'s own work: any of %s (read when the views are '
+                'derived, so given to the Configurator).' % ', '.join(INTERNALS)),
     Setting('ot.toolbar.trace_url', as_trace_url,
             doc="A link to the trace in the tracing backend, with {trace_id} in it, shown in "
                 "the toolbar's Tracing panel."),

@@ -64,6 +64,16 @@ class OpenTracingStrategy(ServerSpanStrategy):
         if url_waits:
             span.set_tag(tags.HTTP_URL, http_url(request, self.pyramid_tracer.policy, secrets))
 
+    def set_attributes(self, span, attributes):
+        """Tag ``span`` with ``attributes`` ({name: value})."""
+        for key, value in attributes.items():
+            span.set_tag(key, value)
+
+    def mark_error(self, span, error):
+        """Mark ``span`` (one of :mod:`~.internals`) as where ``error`` was raised."""
+        span.set_tag(tags.ERROR, True)
+        span.log_kv(error_fields(error, self.pyramid_tracer.policy, ()))
+
     def tag_outcome(self, span, request, status_code, error):
         if status_code is not None:
             span.set_tag(tags.HTTP_STATUS_CODE, status_code)

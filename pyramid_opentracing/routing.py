@@ -12,15 +12,31 @@ A request that never reaches routing (a tween or ``NewRequest`` subscriber
 answered or failed) gets the same when its span finishes; a span started
 after routing (``@trace``) gets it as it starts. Each request gets it once.
 
+A request served through traversal (no route matched, or the route's
+pattern or ``traverse`` gave a traversal path) is named after what served
+it, never after its path: at ``ContextFound`` (:func:`on_context_found`)
+after its context's class, and when its view is called
+(:func:`view_found`, from the view deriver of :mod:`~.views`) after the
+context's class and the name the view was registered with: ``Item/edit``
+for OpenTracing tracers, ``GET Item/edit`` for OpenTelemetry, as a route's
+name and ``GET {pattern}`` are. Both are bounded by the application's
+classes and views: a client's path chooses among them and adds none. An
+application without a resource tree (Pyramid's ``DefaultRootFactory``)
+serves nothing through traversal.
+
 A name the application gave the span before routing (in
-``ot.start_span_cb``) is kept; one the view gives it afterwards is the last
-word.
+``ot.start_span_cb`` or ``ot.operation_name_func``) is kept; one the view
+gives it afterwards is the last word.
 """
-from ._pyramid import BeforeTraversal
+from pyramid.traversal import DefaultRootFactory
+
+from ._pyramid import BeforeTraversal, ContextFound
 from .route_secrets import SECRETS_KEY
 from .scrub import bound
+from .tags import qualified_name, request_method
 
-__all__ = ['ROUTING_KEY', 'on_before_traversal', 'route_known', 'subscribe']
+__all__ = ['ROUTING_KEY', 'VIEW_KEY', 'on_before_traversal', 'on_context_found',
+           'route_known', 'subscribe', 'view_found']
 
 #: Where a started span waits for routing: (strategy, span, whether its URL
 #: waits for the route, see :func:`~.route_secrets.url_waits_for_route`).
@@ -36,6 +52,12 @@ def on_before_traversal(event):
         route_known(strategy, span, request, url_waits)
 
 
+#: Where a routed request's span waits for its context and its view:
+#: [strategy, span, whether traversal serves it, the name the span was
+#: given last (None where the application named it)].
+VIEW_KEY = 'pyramid_opentracing.view'
+
+
 def route_known(strategy, span, request, url_waits):
     """Name ``span`` (started by ``strategy``, a ServerSpanStrategy) and set
     what depends on the route of ``request``, which is known; with
@@ -47,9 +69,16 @@ def route_known(strategy, span, request, url_waits):
         if url_waits:
             secrets = pyramid_tracer.policy.path_secrets(request)
             request.environ[SECRETS_KEY] = secrets
-        name_span(strategy, span, request, secrets)
-        strategy.tag_route(span, request, getattr(request, 'matched_route', None), secrets,
-                           url_waits)
+        given = name_span(strategy, span, request, secrets)
+        route = getattr(request, 'matched_route', None)
+        strategy.tag_route(span, request, route, secrets, url_waits)
+        traversal = route is None or 'traverse' in (getattr(request, 'matchdict', None) or ())
+        waiting = [strategy, span, traversal, given]
+        if getattr(request, 'view_name', None) is None:  # before traversal, as usual
+            request.environ[VIEW_KEY] = waiting
+        elif traversal and getattr(request, 'context', None) is not None:
+            # a span started in the view (@trace): traversal is done
+            view_found(waiting, request, type(request.context), request.view_name, None)
     except Exception as exc:
         strategy.report('tagging the server span', exc, 'its tags may be incomplete')
     if url_waits:
@@ -63,10 +92,11 @@ def name_span(strategy, span, request, secrets):
     (scrubbed of the request's path ``secrets``), else the strategy's name
     for the matched route, bounded like any tag. A span renamed since it
     started is left as the application named it; one of a request that
-    matched no route keeps the name it started with."""
+    matched no route keeps the name it started with. Returns the name the
+    span has if it is ours to give (None if the application gave it)."""
     start = strategy.unchanged_name(span, request)
     if start is None:
-        return
+        return None
     pyramid_tracer = strategy.pyramid_tracer
     policy = pyramid_tracer.policy
     name = None
@@ -78,15 +108,87 @@ def name_span(strategy, span, request, secrets):
         except Exception as exc:
             strategy.report('ot.operation_name_func', exc, 'the default span name is used')
             name = None
-    if name is None:
-        route = getattr(request, 'matched_route', None)
-        if route is None:
-            return
-        name = strategy.route_name(start, route)
-        if len(name) > policy.max_tag_length:
-            name = bound(name, policy.max_tag_length)
+        if name is not None:
+            strategy.set_name(span, name)
+            return None
+    route = getattr(request, 'matched_route', None)
+    if route is None:
+        return start
+    name = strategy.route_name(start, route)
+    if len(name) > policy.max_tag_length:
+        name = bound(name, policy.max_tag_length)
     if name != start:
         strategy.set_name(span, name)
+    return name
+
+
+def _rename(waiting, request, endpoint):
+    """Name the span of ``waiting`` after ``endpoint`` if it still has the
+    name routing gave it."""
+    strategy, span, _, given = waiting
+    if given is None:
+        return
+    current = strategy.current_name(span)
+    if current is not None and current != given:
+        waiting[3] = None  # the application renamed it
+        return
+    limit = strategy.pyramid_tracer.policy.max_tag_length
+    name = strategy.route_name(strategy.start_name(request_method(request, limit)), endpoint)
+    if len(name) > limit:
+        name = bound(name, limit)
+    strategy.set_name(span, name)
+    waiting[3] = name
+
+
+def on_context_found(event):
+    """The ``ContextFound`` subscriber: traversal is done, and a request it
+    serves is named after its context's class until its view is known."""
+    request = event.request
+    waiting = request.environ.get(VIEW_KEY)
+    if waiting is None or not waiting[2]:
+        return
+    strategy = waiting[0]
+    try:
+        context_type = type(request.context)
+        if context_type is DefaultRootFactory:  # the application has no resource tree
+            waiting[2] = False
+            return
+        _rename(waiting, request, _Endpoint(context_type.__name__))
+        strategy.set_attributes(waiting[1], {'pyramid.context': qualified_name(context_type)})
+    except Exception as exc:
+        strategy.report('naming the server span', exc, 'its name may be incomplete')
+
+
+def view_found(waiting, request, context_type, view_name, function_name):
+    """The view registered as ``view_name`` for ``context_type`` (or its
+    interface) serves the request of ``waiting`` (see :data:`VIEW_KEY`); it
+    is ``function_name`` (None if unknown). A request served through
+    traversal is named ``Type/view_name`` (``Type`` for the default view)."""
+    strategy, span, traversal, _ = waiting
+    try:
+        attributes = {}
+        if function_name is not None:
+            attributes['code.function.name'] = function_name
+        if traversal and context_type is not DefaultRootFactory:
+            endpoint = context_type.__name__ + ('/' + view_name if view_name else '')
+            _rename(waiting, request, _Endpoint(endpoint))
+            attributes['pyramid.view_name'] = view_name
+            attributes['pyramid.context'] = qualified_name(context_type)
+            attributes['pyramid.endpoint'] = endpoint
+        if attributes:
+            strategy.set_attributes(span, attributes)
+    except Exception as exc:
+        strategy.report('naming the server span', exc, 'its name may be incomplete')
+
+
+class _Endpoint:
+    """What a traversal request is named after, shaped as a route is for
+    the strategies' ``route_name``: its name and its pattern are the text."""
+
+    __slots__ = ('name', 'pattern')
+
+    def __init__(self, text):
+        self.name = self.pattern = text
 
 
 def _is_ours(handler):
@@ -103,3 +205,4 @@ def subscribe(registry):
         return
     if not any(_is_ours(registration.handler) for registration in registered()):
         registry.registerHandler(on_before_traversal, (BeforeTraversal,))
+        registry.registerHandler(on_context_found, (ContextFound,))

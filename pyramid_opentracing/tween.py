@@ -4,6 +4,7 @@ import logging
 from pyramid.path import DottedNameResolver
 
 from .config import configure, is_configured
+from .internals import skip_subrequests
 from .routing import subscribe
 
 __all__ = ['opentracing_tween_factory']
@@ -30,6 +31,8 @@ def opentracing_tween_factory(handler, registry):
     attributes = settings['ot.traced_attributes']
     # which requests are traced: None for all
     traces = None if pyramid_tracer.selection is None else pyramid_tracer.selection.traces
+    if 'subrequest' in settings['ot.trace_internals']:  # its span serves a subrequest
+        traces = skip_subrequests(traces)
     # a tracer given at start-up is the tracer for good; the global tracer may
     # be replaced after start-up, so its strategy is looked up per request
     fixed_strategy = (None if pyramid_tracer.follows_global_tracer

@@ -153,8 +153,10 @@ def test_development_ini_traces_to_the_console(capsys):
     spans = exported_spans(capsys.readouterr().out)
     [server] = [span for span in spans if span['kind'] == 'SpanKind.SERVER']
     [nested] = [span for span in spans if span['name'] == 'compose greeting']
+    [view] = [span for span in spans if span['name'] == 'view examples.demo.hello']
     assert server['attributes']['pyramid.route'] == 'hello'
     assert server['attributes']['path'] == '/hello/world'
     assert server['resource']['attributes']['service.name'] == 'pyramid-demo'
-    assert nested['parent_id'] == server['context']['span_id']
+    assert view['parent_id'] == server['context']['span_id']  # ot.trace_internals
+    assert nested['parent_id'] == view['context']['span_id']
     assert nested['context']['trace_id'] == server['context']['trace_id']

@@ -196,6 +196,7 @@ def test_the_server_span_is_a_server_span_with_semantic_convention_attributes(br
         'client.address': '10.1.2.3',
         'user_agent.original': 'probe/1.0',
         'network.protocol.version': '1.0',
+        'code.function.name': 'tests.apps.hello',
     }
     assert span.status.status_code is StatusCode.UNSET
 

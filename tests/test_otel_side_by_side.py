@@ -20,7 +20,7 @@ PATHS = ['/hello/bob', '/created', '/plain', '/redirect', '/not-found', '/invali
 #: url.full duplicates url.path/url.query on a server span.
 THEIRS_ONLY = {'url.full'}
 #: Our additions: the Pyramid route name, and (when asked) url.query.
-OURS_ONLY = {'pyramid.route'}
+OURS_ONLY = {'pyramid.route', 'code.function.name'}  # the view callable, from our view deriver
 
 
 @pytest.fixture

@@ -89,3 +89,21 @@ def test_without_webobs_range_the_whole_body_is_sent(monkeypatch):
 def test_routes_of_a_registry_without_routes_is_empty():
     from pyramid.registry import Registry
     assert _pyramid.routes_of(Registry()) == ()
+
+
+def test_tweens_in_order_reads_pyramids_tweens_and_refuses_others():
+    from pyramid.config.tweens import Tweens
+    tweens = Tweens()
+    tweens.add_implicit('a', 'factory a')
+    assert _pyramid.tweens_in_order(tweens) == [('a', 'factory a')]
+    tweens.add_explicit('b', 'factory b')
+    assert _pyramid.tweens_in_order(tweens) == [('b', 'factory b')]
+    assert _pyramid.tweens_in_order(lambda handler, registry: handler) is None
+
+
+def test_traced_tweens_fall_back_to_the_tweens_they_wrap_without_their_order():
+    from pyramid_opentracing.internals import TracedTweens
+
+    def tweens(handler, registry):
+        return ('built', handler)
+    assert TracedTweens(tweens)('handler', None) == ('built', 'handler')

@@ -106,33 +106,37 @@ def test_the_demo_trace_is_a_nested_ordered_waterfall_with_the_failed_call_in_re
     spans = bars(panel)
     assert [(depth, name, kind, error) for depth, name, kind, error, _ in spans] == [
         (0, 'GET /report', 'server', False),
-        (1, 'build report', 'internal', False),
-        (2, 'load settings', 'internal', False),
-        (2, 'GET', 'client', False),
-        (3, 'GET /hello/{name}', 'server', False),
-        (4, 'compose greeting', 'internal', False),
-        (2, 'GET', 'client', True),
+        (1, 'view examples.demo.report', 'internal', False),  # ot.trace_internals
+        (2, 'build report', 'internal', False),
+        (3, 'load settings', 'internal', False),
+        (3, 'GET', 'client', False),
+        (4, 'GET /hello/{name}', 'server', False),
+        (5, 'view examples.demo.hello', 'internal', False),
+        (6, 'compose greeting', 'internal', False),
+        (5, 'render json', 'internal', False),
+        (3, 'GET', 'client', True),
     ]
     # each bar starts within its parent's and siblings are in start order
     lefts = [bar.rect['x'] for *_, bar in spans]
     rights = [bar.rect['x'] + bar.rect['width'] for *_, bar in spans]
     assert lefts[0] <= min(lefts) and rights[0] >= max(rights) - 1
-    assert lefts[2] <= lefts[3] <= lefts[6] and lefts[3] <= lefts[4] <= lefts[5]
+    assert lefts[3] <= lefts[4] <= lefts[9] and lefts[4] <= lefts[5] <= lefts[6] <= lefts[7]
+    assert lefts[7] <= lefts[8]
     # each call says where it went, beside its method
     targets = [row.find_element(By.CSS_SELECTOR, '.ot-label').text
                for row in panel.find_elements(By.CSS_SELECTOR, '.ot-row[data-kind="client"]')]
     assert targets[0] == 'GET %s/hello/report' % urllib.parse.urlsplit(demo_url).netloc
     assert re.fullmatch(r'GET 127\.0\.0\.1:\d+/stock', targets[1])
     # the failed call is red; the others are not
-    red, green, blue = rgb(spans[6][4].value_of_css_property('background-color'))
+    red, green, blue = rgb(spans[9][4].value_of_css_property('background-color'))
     assert red > 200 and green < 160 and blue < 160
-    assert rgb(spans[3][4].value_of_css_property('background-color'))[2] > 200
-    assert spans[6][4].find_element(By.CSS_SELECTOR, '.ot-error-mark').is_displayed()
+    assert rgb(spans[4][4].value_of_css_property('background-color'))[2] > 200
+    assert spans[9][4].find_element(By.CSS_SELECTOR, '.ot-error-mark').is_displayed()
 
     # clicking a bar shows its attributes and events
-    detail = panel.find_elements(By.CSS_SELECTOR, '.ot-detail')[6]
+    detail = panel.find_elements(By.CSS_SELECTOR, '.ot-detail')[9]
     assert not detail.is_displayed()
-    spans[6][4].click()
+    spans[9][4].click()
     WebDriverWait(browser, 5).until(lambda _: detail.is_displayed())
     # urllib raises URLError for a refused connection
     attributes = dict(
@@ -144,8 +148,8 @@ def test_the_demo_trace_is_a_nested_ordered_waterfall_with_the_failed_call_in_re
     assert 'Traceback (most recent call last):\n' in detail.text
     assert '\\x0a' not in detail.text
     assert 'url.full' in detail.text and 'exception' in detail.text
-    spans[1][4].click()
-    assert 'report.kind' in panel.find_elements(By.CSS_SELECTOR, '.ot-detail')[1].text
+    spans[2][4].click()
+    assert 'report.kind' in panel.find_elements(By.CSS_SELECTOR, '.ot-detail')[2].text
 
     trace_link = panel.find_element(By.CSS_SELECTOR, '.ot-trace-link').get_attribute('value')
     trace_id = panel.find_element(By.CSS_SELECTOR, '.ot-trace-id').text
@@ -157,6 +161,22 @@ def test_the_demo_trace_is_a_nested_ordered_waterfall_with_the_failed_call_in_re
     browser.save_screenshot(str(shot))
     if os.environ.get('UPDATE_SCREENSHOT') == '1':
         shutil.copyfile(shot, SCREENSHOT)
+
+
+def test_the_demo_traversal_page_shows_its_view_and_template_rendering(browser, demo_url):
+    panel = open_tracing_panel(browser, demo_url, '/shop/teapot/')
+    spans = bars(panel)
+    assert [(depth, name, kind, error) for depth, name, kind, error, _ in spans] == [
+        (0, 'GET Product', 'server', False),
+        (1, 'view examples.demo.product', 'internal', False),
+        (1, 'render examples:templates/product.jinja2', 'internal', False),
+    ]
+    lefts = [bar.rect['x'] for *_, bar in spans]
+    assert lefts[0] <= lefts[1] <= lefts[2]
+    spans[2][4].click()
+    detail = panel.find_elements(By.CSS_SELECTOR, '.ot-detail')[2]
+    WebDriverWait(browser, 5).until(lambda _: detail.is_displayed())
+    assert 'pyramid.renderer.template' in detail.text
 
 
 def test_markup_in_an_attribute_is_shown_as_text_and_never_run(browser, tmp_path):

@@ -171,6 +171,26 @@ def test_bridge_spans_are_shown_with_their_kinds_and_the_client_error(bridge):
     assert '<code class="ot-trace-id">%s</code>' % trace_id in html
 
 
+INTERNAL_ROWS = [(1, 'tween pyramid_debugtoolbar.toolbar_tween_factory'),
+                 (2, 'tween pyramid.tweens.excview_tween_factory'),
+                 (3, 'view tests.toolbar_app.work'), (4, 'load user'), (5, 'query database'),
+                 (4, 'GET')]
+
+
+def test_the_internal_spans_of_mocktracer_are_shown_in_the_waterfall():
+    html = panel_html(webapp({'ot.base_tracer': MockTracer(), 'ot.trace_internals': 'view tweens'}))
+    assert row_names(html) == [(0, 'work')] + INTERNAL_ROWS
+    assert error_rows(html) == ['GET']
+
+
+def test_the_internal_spans_of_the_bridge_are_shown_as_internal(bridge):
+    app, _ = bridge(**{'ot.trace_internals': 'view tweens'})
+    html = panel_html(app)
+    assert row_names(html) == [(0, 'GET /work')] + INTERNAL_ROWS
+    assert re.findall(r'data-kind="(\w+)"', html) == ['server'] + ['internal'] * 5 + ['client']
+    assert attribute_value(html, 'pyramid.tween') == 'pyramid_debugtoolbar.toolbar_tween_factory'
+
+
 def test_the_exporter_gets_the_same_spans_with_and_without_the_panel(bridge):
     def exported(toolbar):
         app, tracer = bridge(toolbar=toolbar)

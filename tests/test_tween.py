@@ -28,6 +28,7 @@ def test_request_gets_one_server_span_with_standard_tags(app, tracer):
         tags.HTTP_URL: 'http://localhost/plain',
         tags.HTTP_STATUS_CODE: 200,
         'pyramid.route': 'plain',
+        'code.function.name': 'tests.apps.plain',
     }
     assert span.finished
 

@@ -7,6 +7,13 @@ records the span's duration, with the attributes semantic conventions list
 for them (``server.address`` and ``server.port`` are opt-in there and left
 out: they multiply the series by every Host a client sends).
 
+A request served through traversal has no route template: its duration
+carries ``pyramid.endpoint`` instead (``Item/edit``, the context's class and
+the view's name, see :mod:`~pyramid_opentracing.routing`), bounded by the
+application's views as ``http.route`` is by its routes. Each duration is
+recorded in the context of its span, so that the SDK's trace-based exemplar
+filter keeps the trace and span id of a sampled request beside it.
+
 ``http.server.active_requests`` is an up-down counter, one up at
 ``on_start`` and one down at ``on_end``, per attribute set.
 
@@ -29,7 +36,7 @@ import weakref
 
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import NonRecordingSpan, SpanKind, set_span_in_context
 
 from ..lifecycle import RETRIED_TAG
 from .semconv import SCHEMA_URL, SCOPE_NAME, package_version
@@ -40,7 +47,8 @@ __all__ = ['RecordServerSpans', 'ServerMetrics', 'measure_server_spans']
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
 
 DURATION_ATTRIBUTES = ('http.request.method', 'url.scheme', 'http.response.status_code',
-                       'http.route', 'error.type', 'network.protocol.version')
+                       'http.route', 'error.type', 'network.protocol.version',
+                       'pyramid.endpoint')
 
 #: The old attributes of ``http.server.duration``, as far as our spans carry
 #: them (``net.host.port`` comes from the client's Host header).
@@ -154,6 +162,7 @@ class ServerMetrics(SpanProcessor):
             if attributes.get(RETRIED_TAG):
                 return  # the attempt that answers counts the request
             seconds = max((span.end_time - span.start_time) / 1e9, 0.0)
-            self.duration.record(seconds, pick(attributes, DURATION_ATTRIBUTES))
+            context = set_span_in_context(NonRecordingSpan(span.context))  # its exemplar
+            self.duration.record(seconds, pick(attributes, DURATION_ATTRIBUTES), context)
             if self.old_duration is not None:
                 self.old_duration.record(seconds * 1000, pick(attributes, OLD_DURATION_ATTRIBUTES))

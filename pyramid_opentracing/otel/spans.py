@@ -211,8 +211,19 @@ class OtelStrategy(ServerSpanStrategy):
         """``{method} {route pattern}``."""
         return '%s %s' % (start_name, route.pattern)
 
+    def current_name(self, span):
+        return getattr(span.otel_span, 'name', None)  # a sampled-out span has none
+
     def set_name(self, span, name):
         span.otel_span.update_name(name)
+
+    def set_attributes(self, span, attributes):
+        span.unwrap().set_attributes(attributes)
+
+    def mark_error(self, span, error):
+        """The exception event, ``error.type`` and the ERROR status."""
+        record_outcome(span.unwrap(), None, error_type(None, error), error,
+                       self.pyramid_tracer.policy)
 
     def tag_names(self, span):
         # a span that is not recording has none
