@@ -11,11 +11,12 @@ import opentracing
 from pyramid.events import BeforeRender
 from pyramid.tweens import INGRESS
 
-from ._pyramid import BeforeTraversal, ContextFound
+from .browser import add_renderer_globals
 from .config import configure
 from .internals import register as register_internals
 from .decorator import view_decorator
 from .lifecycle import ENVIRON_KEY
+from .routing import NAMED_BY_VIEWS
 from .tracer import (  # noqa: F401 - _global_pyramid_tracer for outgoing
     PyramidTracer, PyramidTracing, _global_pyramid_tracer, pyramid_tracer_of)
 from .tween import opentracing_tween_factory
@@ -45,14 +46,12 @@ def includeme(config: 'Configurator') -> None:
     ``ot.trace_internals``; the rest of it is registered by the action.
     """
     config.add_tween('pyramid_opentracing.opentracing_tween_factory', under=INGRESS)
-    config.add_subscriber('pyramid_opentracing.routing.on_before_traversal', BeforeTraversal)
-    config.add_subscriber('pyramid_opentracing.routing.on_context_found', ContextFound)
+    setattr(config.registry, NAMED_BY_VIEWS, True)  # the view deriver says when routing is done
     config.add_view_deriver('pyramid_opentracing.views.view_deriver',
                             name='pyramid_opentracing_view', under='rendered_view',
                             over='mapped_view')
     config.add_view_deriver('pyramid_opentracing.views.renderer_deriver',
                             name='pyramid_opentracing_renderer', over='rendered_view')
-    config.add_subscriber('pyramid_opentracing.browser.add_renderer_globals', BeforeRender)
     config.action('pyramid_opentracing.config', lambda: _configure(config),
                   order=CONFIGURE_ORDER)
 
@@ -61,6 +60,8 @@ def _configure(config: 'Configurator') -> None:
     """``includeme``'s action: configure, and say when the tween traces nothing."""
     settings = configure(config.registry, config.maybe_dotted)
     register_internals(config.registry, settings['ot.trace_internals'])
+    if settings['ot.traceparent_meta']:  # a subscriber makes Pyramid send every event
+        config.registry.registerHandler(add_renderer_globals, (BeforeRender,))
     if not settings['ot.trace_all']:
         logging.getLogger('pyramid_opentracing').info(
             'pyramid_opentracing: ot.trace_all is off, so requests are not traced by the '

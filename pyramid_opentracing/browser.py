@@ -1,6 +1,7 @@
 """Hand the request's trace back to the page the browser renders.
 
-A template writes ``traceparent_meta`` (a renderer global) in its ``<head>``:
+With ``ot.traceparent_meta = true`` a template writes ``traceparent_meta`` (a
+renderer global) in its ``<head>``:
 ``<meta name="traceparent" content="00-{trace id}-{span id}-{flags}">``, the
 W3C context of the server span with its real sampled flag, which
 OpenTelemetry's browser instrumentation

@@ -148,6 +148,9 @@ SETTINGS = (
     Setting('ot.trace_internals', as_internals, (),
             doc='Child spans of Pyramid\'s own work: any of %s (read when the views are '
                 'derived, so given to the Configurator).' % ', '.join(INTERNALS)),
+    Setting('ot.traceparent_meta', as_bool, False,
+            doc='Give every template the traceparent_meta renderer global: the '
+                '<meta name="traceparent"> element of the server span, for browsers.'),
     Setting('ot.toolbar.trace_url', as_trace_url,
             doc="A link to the trace in the tracing backend, with {trace_id} in it, shown in "
                 "the toolbar's Tracing panel."),

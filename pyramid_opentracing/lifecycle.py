@@ -246,7 +246,7 @@ class ServerSpanStrategy:
         waiting = environ.get(ROUTING_KEY)
         if waiting is not None and waiting[1] is span:
             del environ[ROUTING_KEY]
-            route_known(self, span, request, waiting[2])
+            route_known(self, span, request, waiting[2], False)  # no view served it
         try:
             if retry_cause is None:
                 self.tag_outcome(span, request, status_code, error)

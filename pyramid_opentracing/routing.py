@@ -2,15 +2,19 @@
 on the route.
 
 The span starts in the outermost tween, before routing, so that the tweens
-and ``NewRequest`` subscribers before it nest under the span. Pyramid sends
-``BeforeTraversal`` as soon as the route is matched (or none is):
-:func:`on_before_traversal` then names the span (``ot.operation_name_func``,
-else the strategy's name for the route), sets the route, and, in an
-application with a secret route placeholder, the attributes that had to wait
-for the values to remove from them (the URL, the captured request headers).
-A request that never reaches routing (a tween or ``NewRequest`` subscriber
-answered or failed) gets the same when its span finishes; a span started
-after routing (``@trace``) gets it as it starts. Each request gets it once.
+and ``NewRequest`` subscribers before it nest under the span. Once routing
+and traversal are done, just before Pyramid calls the view, the view
+deriver of :mod:`~.views` calls :func:`route_known`: it names the span
+(``ot.operation_name_func``, else the strategy's name for the route), sets
+the route and, in an application with a secret route placeholder, the
+attributes that had to wait for the values to remove from them (the URL,
+the captured request headers). No event subscriber does it: with none
+registered, Pyramid makes no event objects at all, which would cost more
+than the span. A request that no view serves (a tween or ``NewRequest``
+subscriber answered or failed) gets the same when its span finishes; a span
+started after routing (``@trace``) gets it as it starts. Each request gets
+it once. The tween registered without the include has no view deriver: it
+subscribes :func:`on_before_traversal` and :func:`on_context_found` instead.
 
 A request served through traversal (no route matched, or the route's
 pattern or ``traverse`` gave a traversal path) is named after what served
@@ -35,8 +39,8 @@ from .route_secrets import SECRETS_KEY
 from .scrub import bound
 from .tags import qualified_name, request_method
 
-__all__ = ['ROUTING_KEY', 'VIEW_KEY', 'on_before_traversal', 'on_context_found',
-           'route_known', 'subscribe', 'view_found']
+__all__ = ['NAMED_BY_VIEWS', 'ROUTING_KEY', 'VIEW_KEY', 'context_found', 'on_before_traversal',
+           'on_context_found', 'route_known', 'subscribe', 'view_found']
 
 #: Where a started span waits for routing: (strategy, span, whether its URL
 #: waits for the route, see :func:`~.route_secrets.url_waits_for_route`).
@@ -58,11 +62,14 @@ def on_before_traversal(event):
 VIEW_KEY = 'pyramid_opentracing.view'
 
 
-def route_known(strategy, span, request, url_waits):
+def route_known(strategy, span, request, url_waits, view=None):
     """Name ``span`` (started by ``strategy``, a ServerSpanStrategy) and set
     what depends on the route of ``request``, which is known; with
     ``url_waits``, the URL and the captured request headers too, without the
-    request's path secrets (kept in the environ for the rest of the request)."""
+    request's path secrets (kept in the environ for the rest of the request).
+    ``view`` is (context type, view name, function name) of the view about to
+    serve the request, False for a request ending without a view, None where
+    neither is known yet."""
     pyramid_tracer = strategy.pyramid_tracer
     secrets = ()
     try:
@@ -74,11 +81,15 @@ def route_known(strategy, span, request, url_waits):
         strategy.tag_route(span, request, route, secrets, url_waits)
         traversal = route is None or 'traverse' in (getattr(request, 'matchdict', None) or ())
         waiting = [strategy, span, traversal, given]
-        if getattr(request, 'view_name', None) is None:  # before traversal, as usual
+        if view:
+            view_found(waiting, request, *view)
+        elif getattr(request, 'view_name', None) is None:  # before traversal
             request.environ[VIEW_KEY] = waiting
         elif traversal and getattr(request, 'context', None) is not None:
-            # a span started in the view (@trace): traversal is done
-            view_found(waiting, request, type(request.context), request.view_name, None)
+            if view is None:  # a span started in the view (@trace): the view is found
+                view_found(waiting, request, type(request.context), request.view_name, None)
+            else:  # no view served it: named after its context alone
+                context_found(waiting, request)
     except Exception as exc:
         strategy.report('tagging the server span', exc, 'its tags may be incomplete')
     if url_waits:
@@ -145,8 +156,13 @@ def on_context_found(event):
     serves is named after its context's class until its view is known."""
     request = event.request
     waiting = request.environ.get(VIEW_KEY)
-    if waiting is None or not waiting[2]:
-        return
+    if waiting is not None and waiting[2]:
+        context_found(waiting, request)
+
+
+def context_found(waiting, request):
+    """Name the span of ``waiting`` (see :data:`VIEW_KEY`) after the class
+    of the context of ``request``, which traversal found."""
     strategy = waiting[0]
     try:
         context_type = type(request.context)
@@ -196,12 +212,18 @@ def _is_ours(handler):
         on_before_traversal)
 
 
+#: Set on a registry whose views the include's view deriver wraps: they say
+#: when routing is done (see :func:`subscribe`).
+NAMED_BY_VIEWS = 'pyramid_opentracing_named_by_views'
+
+
 def subscribe(registry):
-    """Subscribe :func:`on_before_traversal` to ``registry``'s
-    ``BeforeTraversal`` unless it is already (by ``includeme``): for the
-    tween registered without the include."""
+    """Subscribe :func:`on_before_traversal` and :func:`on_context_found` to
+    ``registry``'s events, once, for the tween registered without the
+    include: with it, the view deriver does their work, and no subscriber
+    makes Pyramid send events."""
     registered = getattr(registry, 'registeredHandlers', None)
-    if BeforeTraversal is None or registered is None:
+    if BeforeTraversal is None or registered is None or getattr(registry, NAMED_BY_VIEWS, False):
         return
     if not any(_is_ours(registration.handler) for registration in registered()):
         registry.registerHandler(on_before_traversal, (BeforeTraversal,))

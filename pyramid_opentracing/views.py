@@ -18,7 +18,7 @@ given, since views are derived before the settings are parsed.
 """
 from .internals import as_internals, end_internal, start_internal, strategy_of
 from .lifecycle import ENVIRON_KEY
-from .routing import VIEW_KEY, view_found
+from .routing import ROUTING_KEY, VIEW_KEY, route_known, view_found
 from .setting_parsers import as_bool
 
 __all__ = ['RENDERER_KEY', 'function_name', 'renderer_deriver', 'view_deriver']
@@ -72,9 +72,16 @@ def view_deriver(view, info):
 
     def named_view(context, request):
         if names:
-            waiting = request.environ.pop(VIEW_KEY, None)
-            if waiting is not None:
-                view_found(waiting, request, type(context), view_name, served_by)
+            environ = request.environ
+            routed = environ.pop(ROUTING_KEY, None)
+            if routed is not None:  # routing and traversal are done: say what serves it
+                strategy, span, url_waits = routed
+                route_known(strategy, span, request, url_waits,
+                            (type(context), view_name, served_by))
+            else:
+                waiting = environ.pop(VIEW_KEY, None)
+                if waiting is not None:
+                    view_found(waiting, request, type(context), view_name, served_by)
         return view(context, request)
 
     if not (view_span or rendering):

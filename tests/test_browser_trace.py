@@ -29,7 +29,7 @@ TEMPLATES = {'jinja2': 'pyramid_jinja2', 'pt': 'pyramid_chameleon', 'mako': 'pyr
 
 
 def page_app(settings, extension='jinja2', **view_values):
-    settings = dict({'ot.trace_all': 'true'}, **settings)
+    settings = dict({'ot.trace_all': 'true', 'ot.traceparent_meta': 'true'}, **settings)
     if extension == 'mako':
         settings['mako.directories'] = 'tests:browser'
     config = Configurator(settings=settings)
@@ -161,3 +161,13 @@ def test_a_shared_response_carries_only_its_own_requests_timing():
     assert first != second and second.count('traceparent') == 1
     assert SERVER_TIMING.match(second).group(2) == '%016x' % tracer.finished_spans()[1].context.span_id
     assert 'Server-Timing' not in app.get('/excluded').headers  # untraced: no earlier trace either
+
+
+def test_without_the_setting_no_template_global_and_no_event_subscriber():
+    """With ``ot.traceparent_meta`` off the package registers no event
+    subscriber: Pyramid then makes no event objects for a request at all."""
+    config = page_app({'ot.base_tracer': MockTracer(), 'ot.traceparent_meta': 'false'},
+                      otlp_endpoint='x')
+    app = config.make_wsgi_app()
+    assert not list(app.registry.registeredHandlers())
+    assert 'traceparent' not in webtest.TestApp(app).get('/page').text
