@@ -32,8 +32,10 @@ attempts it retried (``pyramid.retried``) sent no response, and leave the
 durations: the request is counted once, by the attempt that answered, with
 the status the client got and that attempt's duration.
 """
+import threading
 import weakref
 
+from opentelemetry.metrics import Observation
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import NonRecordingSpan, SpanKind, set_span_in_context
@@ -144,21 +146,38 @@ class ServerMetrics(SpanProcessor):
                 description='Measures the duration of inbound HTTP requests.')
         self.active_attributes = (ACTIVE_ATTRIBUTES_WITH_OLD if old_http_attributes
                                   else ACTIVE_ATTRIBUTES)
-        self.active = meter.create_up_down_counter(
-            'http.server.active_requests', unit='{request}',
-            description='Number of active HTTP server requests.')
+        #: Requests in flight per attribute set (a tuple of name-value pairs):
+        #: observed when the metrics are collected, rather than two SDK
+        #: measurements per request, each cleaning, sorting and hashing its
+        #: attributes. The exported data are the same.
+        self.in_flight = {}
+        self._lock = threading.Lock()
+        meter.create_observable_up_down_counter(
+            'http.server.active_requests', callbacks=[self.observe_active_requests],
+            unit='{request}', description='Number of active HTTP server requests.')
+
+    def _count_in_flight(self, attributes, change):
+        key = tuple(pick(attributes, self.active_attributes).items())
+        with self._lock:
+            self.in_flight[key] = self.in_flight.get(key, 0) + change
+
+    def observe_active_requests(self, options=None):
+        """The requests in flight, per attribute set, as the SDK collects them."""
+        with self._lock:
+            counts = list(self.in_flight.items())
+        return [Observation(count, dict(key)) for key, count in counts]
 
     def _is_ours(self, span):
         return span.kind is SpanKind.SERVER and span.instrumentation_scope.name == SCOPE_NAME
 
     def on_start(self, span, parent_context=None):
         if self._is_ours(span):
-            self.active.add(1, pick(span.attributes, self.active_attributes))
+            self._count_in_flight(span.attributes, 1)
 
     def on_end(self, span):
         if self._is_ours(span):
             attributes = span.attributes
-            self.active.add(-1, pick(attributes, self.active_attributes))
+            self._count_in_flight(attributes, -1)
             if attributes.get(RETRIED_TAG):
                 return  # the attempt that answers counts the request
             seconds = max((span.end_time - span.start_time) / 1e9, 0.0)
