@@ -1,14 +1,11 @@
 """The one scrubber: every text on its way into a span passes through here.
 
-Its rules are data: the tables below, one per kind of rule, each row saying
-why in its ``doc`` (:func:`pyramid_opentracing.redaction.describe_rules`
-lists them for the docs). :func:`name_is_secret` judges a name by its
-parts; :func:`scrub` removes the :data:`SHAPES` (user info, credentials),
-the values of pairs with a secret name but plain ones, and the secrets this
-request already removed elsewhere; :func:`safe_text` and :func:`safe_stack`
-also make the result printable and bounded. A text with none of the
-triggers (``@ = : %``, a quoted ``', '``, ``Bearer``/``Basic``) is returned
-as it is after substring tests alone: most tag values on most requests.
+Its rules are data: the tables below, each row saying why in its ``doc``
+(``redaction.describe_rules`` lists them for the docs). :func:`name_is_secret`
+judges a name by its parts; :func:`scrub` removes the :data:`SHAPES`, the
+values of pairs with a secret name, and the secrets this request removed
+elsewhere; :func:`safe_text` and :func:`safe_stack` also bound the result.
+A text without a trigger (:func:`is_plain`) costs substring tests alone.
 """
 import re
 import traceback
@@ -61,8 +58,7 @@ SECRET_NAMES = (
     Rule(('wresult',), "WS-Federation's token response"),
 )
 
-#: Stems that make a name secret wherever they appear in it, its separators
-#: removed.
+#: Stems that make a name secret wherever they appear in it, separators removed.
 SECRET_STEMS = (
     Rule(('token', 'jwt', 'saml', 'assertion', 'verifier', 'dpop'),
          'tokens and assertions: ``access_token``, ``X-JWT-Assertion``, ``SAMLResponse``, '
@@ -116,7 +112,6 @@ SECRET_ENDINGS = (
 NOT_SECRET_SUFFIXES = (
     Rule(('error', 'exception', 'warning'), "exception classes: ``KeyError: 'k'``"),
 )
-
 
 
 def _items(table):
@@ -251,8 +246,7 @@ SHAPES = (
           'secret pair, the word after any auth scheme'),
 )
 
-#: Where a URL parser may cut user info: each piece between these is a
-#: secret a client's error message may quote on its own.
+#: Where a URL parser may cut user info: a client's error may quote each piece.
 USERINFO_CUTS = (
     Rule(('/', '?', '#'), '``urlsplit`` ends the authority at the first of these'),
     Rule((':',), '``http.client`` reads what follows as a port: ``nonnumeric port: ...``'),
@@ -313,9 +307,8 @@ _LINE_VALUE = re.compile(r'''[^\n"'<>]+''')
 
 
 def is_plain(text):
-    """Whether ``text`` holds none of the characters each shape and pair the
-    scrubber removes contains: :func:`scrub` gives it back as it is, and a
-    caller holding a short, printable text need not call it at all."""
+    """Whether ``text`` holds none of the triggers of the shapes and pairs
+    the scrubber removes: :func:`scrub` would give it back as it is."""
     return not any(trigger in text for trigger in _TRIGGERS)
 
 
