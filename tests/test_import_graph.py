@@ -2,39 +2,20 @@
 source (every import statement, at module level or inside a function), so
 that a cycle hidden in a lazy import counts too."""
 import ast
-import pathlib
 
-import pyramid_opentracing
+from .package_modules import modules, source_of
 
-PACKAGE = pathlib.Path(pyramid_opentracing.__file__).parent
 NAME = 'pyramid_opentracing'
-
-
-def modules():
-    """{dotted name: path} of every module of the package."""
-    found = {}
-    for path in sorted(PACKAGE.rglob('*.py')):
-        parts = list(path.relative_to(PACKAGE.parent).with_suffix('').parts)
-        if parts[-1] == '__init__':
-            parts.pop()
-        found['.'.join(parts)] = path
-    return found
 
 
 def imported(name, path, known):
     """The modules of the package that module ``name`` (at ``path``) imports."""
-    package = name if path.name == '__init__.py' else name.rpartition('.')[0]
     targets = set()
     for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
         if isinstance(node, ast.Import):
             targets.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split('.')
-                base = base[:len(base) - node.level + 1]
-                source = '.'.join(base + ([node.module] if node.module else []))
-            else:
-                source = node.module
+            source = source_of(node, name, path)
             for alias in node.names:
                 # ``from . import tags`` imports a module, not a name of the package
                 submodule = '%s.%s' % (source, alias.name)

@@ -13,6 +13,8 @@ import pytest
 
 import pyramid_opentracing
 
+from .package_modules import modules, source_of
+
 PACKAGE = pathlib.Path(pyramid_opentracing.__file__).parent
 ROOT = PACKAGE.parent
 NAME = 'pyramid_opentracing'
@@ -250,17 +252,6 @@ def test_an_unannotated_public_function_fails_the_check(tmp_path, cache):
 
 # -- __all__ ----------------------------------------------------------------------------
 
-def modules():
-    """{dotted name: path} of every module of the package."""
-    found = {}
-    for path in sorted(PACKAGE.rglob('*.py')):
-        parts = list(path.relative_to(ROOT).with_suffix('').parts)
-        if parts[-1] == '__init__':
-            parts.pop()
-        found['.'.join(parts)] = path
-    return found
-
-
 def declared(path):
     """The names in the module's ``__all__``, or None without one."""
     for node in ast.parse(path.read_text(encoding='utf-8')).body:
@@ -338,18 +329,12 @@ def test_what_a_module_imports_from_another_is_in_its_exports():
     exports = {name: set(declared(path) or ()) for name, path in known.items()}
     unlisted = []
     for name, path in known.items():
-        package = name if path.name == '__init__.py' else name.rpartition('.')[0]
         tree = ast.parse(path.read_text(encoding='utf-8'))
         for_type_checkers = type_checking_imports(tree)
         for node in ast.walk(tree):
             if not isinstance(node, ast.ImportFrom) or id(node) in for_type_checkers:
                 continue
-            if node.level:
-                base = package.split('.')
-                base = base[:len(base) - node.level + 1]
-                source = '.'.join(base + ([node.module] if node.module else []))
-            else:
-                source = node.module
+            source = source_of(node, name, path)
             if source not in known:
                 continue
             for alias in node.names:
