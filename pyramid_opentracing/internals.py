@@ -55,9 +55,12 @@ def strategy_of(registry):
 
 def start_internal(strategy, name, attributes):
     """Start and activate a child span of the active span: its scope, or
-    None if the tracer failed (reported)."""
+    None if the tracer failed (reported). The span gets a copy of
+    ``attributes``: a tracer may keep the dict it is given as the span's own
+    tags (MockTracer, basictracer), and the callers' dicts serve every request."""
     try:
-        return strategy.tracer.start_active_span(name, tags=attributes, finish_on_close=True)
+        return strategy.tracer.start_active_span(name, tags=dict(attributes),
+                                                 finish_on_close=True)
     except Exception as exc:
         strategy.report('starting the %s span' % name, exc, 'it is not traced')
         return None

@@ -196,3 +196,15 @@ def test_everything_together(make):
     assert set(internal) >= {'view ' + MODULE + 'templated_item',
                              'render tests:templates/item.jinja2', 'tm commit',
                              'tween pyramid_tm.tm_tween_factory'}
+
+
+def test_an_error_marks_only_the_span_of_the_request_it_happened_in(make):
+    """Each internal span starts with tags of its own: an error of one
+    request never shows on the spans of the next."""
+    app = make('view tweens')
+    with pytest.raises(ZeroDivisionError):
+        app.get('/item1/fail')
+    before = len(spans(app))
+    app.get('/item1/edit')
+    later = spans(app)[before:]
+    assert later and not [span.name for span in later if span.error]
