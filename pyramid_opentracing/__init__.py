@@ -17,8 +17,7 @@ from .internals import register as register_internals
 from .decorator import view_decorator
 from .lifecycle import ENVIRON_KEY
 from .routing import NAMED_BY_VIEWS
-from .tracer import (  # noqa: F401 - _global_pyramid_tracer for outgoing
-    PyramidTracer, PyramidTracing, _global_pyramid_tracer, pyramid_tracer_of)
+from .tracer import PyramidTracer, PyramidTracing, pyramid_tracer_of
 from .tween import opentracing_tween_factory
 
 if TYPE_CHECKING:

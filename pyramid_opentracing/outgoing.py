@@ -32,6 +32,7 @@ import opentracing
 from pyramid.threadlocal import get_current_request
 
 from .headers import BAGGAGE_ENTRY_PREFIXES
+from .lifecycle import ENVIRON_KEY
 from .scrub import url_secrets
 from .selection import marked_excluded
 from .tracer import PyramidTracer, _global_pyramid_tracer, pyramid_tracer_of, strategy_for
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
     import requests
     from pyramid.request import Request
 
-    from .lifecycle import ServerSpanStrategy
     from .tracer import SpanStrategy
 
 #: What outgoing calls are traced for: the Pyramid request of the view making
@@ -86,10 +86,7 @@ def _parent(tracer: opentracing.Tracer, target: Target) -> Optional[opentracing.
     if active is not None:
         return active
     environ = getattr(target, 'environ', None)
-    if environ is not None:
-        from . import get_span
-        return get_span(target)
-    return None
+    return None if environ is None else environ.get(ENVIRON_KEY)  # the request's server span
 
 
 class ClientCall:
